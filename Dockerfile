@@ -1,0 +1,12 @@
+FROM python:3.11-slim
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 DJANGO_SETTINGS_MODULE=ipm.settings.production
+WORKDIR /app
+RUN apt-get update && apt-get install -y --no-install-recommends curl && rm -rf /var/lib/apt/lists/*
+COPY pyproject.toml ./
+COPY . .
+RUN pip install --no-cache-dir . \
+    && SECRET_KEY=build ALLOWED_HOSTS=localhost python manage.py collectstatic --noinput
+RUN useradd --create-home ipm && mkdir -p /app/var && chown -R ipm /app/var
+USER ipm
+EXPOSE 8000
+CMD ["gunicorn", "ipm.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]

@@ -1,0 +1,6 @@
+"""Local development: the embedded default (SQLite + filesystem broker), DEBUG on."""
+
+from .base import *  # noqa: F403
+from .base import env
+
+DEBUG = env.bool("DEBUG", default=True)

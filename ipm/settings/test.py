@@ -1,0 +1,18 @@
+"""Test settings: fast hashers, in-memory email, and whatever database DATABASE_URL names."""
+
+from .base import *  # noqa: F403
+from .base import env
+
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+SMS_BACKEND = "reminders.sms.MemoryBackend"
+REST_FRAMEWORK = {**REST_FRAMEWORK}  # noqa: F405
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {"token": "1000/min", "questionnaire_link": "1000/min"}
+# Unit tests run tasks inline when their on_commit callbacks fire; the real worker is
+# exercised by tests/ipm/test_worker.py (Redis + a celery worker subprocess).
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_EAGER_PROPAGATES = True
+if env.bool("IPM_WORKER_NOT_EAGER", default=False):  # noqa: F405 - a real worker process
+    CELERY_TASK_ALWAYS_EAGER = False

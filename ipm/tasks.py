@@ -1,0 +1,18 @@
+from celery import shared_task
+
+from .audit import seal_chain
+
+
+@shared_task(name="ipm.tasks.seal_audit_chain")
+def seal_audit_chain() -> int:
+    return seal_chain()
+
+
+@shared_task(name="ipm.tasks.ping")
+def ping(marker_id: int) -> int:
+    """Round-trip check used by /healthz-style tests: the worker writes a row we can see."""
+    from .models import AuditEvent
+
+    AuditEvent.objects.create(action="worker.ping", object_type="ipm.ping",
+                              object_id=str(marker_id), actor_username="celery")
+    return marker_id

@@ -1,0 +1,40 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from . import views
+from .api_auth import ObtainTokenApi
+
+api_patterns = [
+    path("auth/token/", ObtainTokenApi.as_view(), name="api-token"),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("", include("patients.api_urls")),
+    path("", include("outcomes.api_urls")),
+    path("", include("referrals.api_urls")),
+    path("", include("visits.api_urls")),
+    path("", include("reminders.api_urls")),
+    path("", include("metrics.api_urls")),
+]
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("accounts/login/", views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("audit/", views.AuditTrailView.as_view(), name="audit-trail"),
+    path("admin/", admin.site.urls),
+    path("api/", include(api_patterns)),
+    path("fhir/", include("ipm.fhir.urls")),
+    path("patients/", include("patients.urls")),
+    path("referrals/", include("referrals.urls")),
+    path("groups/", include("visits.urls")),
+    path("", include("outcomes.urls")),
+    path("reminders/", include("reminders.urls")),
+    path("metrics/", include("metrics.urls")),
+]
+
+handler403 = "ipm.views.permission_denied"
+handler404 = "ipm.views.page_not_found"
+handler500 = "ipm.views.server_error"

@@ -1,0 +1,182 @@
+import zoneinfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils import timezone as dj_tz
+
+PHONE_E164 = RegexValidator(r"^\+[1-9]\d{6,14}$", "Enter the phone number in E.164 form, e.g. +447700900123.")
+
+
+def validate_timezone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"'{value}' is not a known time zone (e.g. Europe/London).")
+
+
+class Program(models.Model):
+    """A pain program. MRNs are unique per program; the clinical lead receives escalations."""
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(unique=True)
+    clinical_lead = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                      on_delete=models.SET_NULL, related_name="+")
+    time_zone = models.CharField(max_length=64, default="Europe/London",
+                                 validators=[validate_timezone])
+
+    def __str__(self):
+        return self.name
+
+    @classmethod
+    def default(cls) -> "Program":
+        program = cls.objects.order_by("pk").first()
+        if program is None:
+            program = cls.objects.create(name="Integrated Pain Management", slug="ipm",
+                                         time_zone=settings.TIME_ZONE)
+        return program
+
+
+class RiskGroup(models.TextChoices):
+    LOW = "low", "Low risk"
+    MEDIUM = "medium", "Medium risk"
+    HIGH = "high", "High risk"
+
+
+class Pathway(models.TextChoices):
+    SELF_MANAGEMENT = "self_management", "Supported self-management"
+    PHYSIOTHERAPY = "physiotherapy", "Physiotherapy"
+    PSYCHOLOGICALLY_INFORMED_PHYSIO = ("psychologically_informed_physio",
+                                       "Psychologically informed physiotherapy + pain psychology")
+    URGENT_MEDICAL_REVIEW = "urgent_medical_review", "Urgent medical review (red flags)"
+
+
+class Patient(models.Model):
+    class Sex(models.TextChoices):
+        FEMALE = "female", "Female"
+        MALE = "male", "Male"
+        OTHER = "other", "Other"
+        UNKNOWN = "unknown", "Unknown"
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", "Email"
+        SMS = "sms", "SMS"
+        NONE = "none", "None"
+
+    program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="patients")
+    mrn = models.CharField("MRN", max_length=64)
+    given_name = models.CharField(max_length=100)
+    family_name = models.CharField(max_length=100)
+    birth_date = models.DateField()
+    sex = models.CharField(max_length=10, choices=Sex.choices, default=Sex.UNKNOWN)
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=16, blank=True, validators=[PHONE_E164])
+    preferred_channel = models.CharField(max_length=5, choices=Channel.choices,
+                                         default=Channel.EMAIL)
+    consent_to_contact = models.BooleanField(default=False)
+    consent_revoked_at = models.DateTimeField(null=True, blank=True)
+    timezone = models.CharField(max_length=64, default="Europe/London",
+                                validators=[validate_timezone])
+    clinician = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                  on_delete=models.SET_NULL, related_name="patients",
+                                  help_text="The patient's clinician: receives alerts.")
+    # Current state, kept up to date by the services that change it (denormalised for
+    # list filters at scale).
+    intake_date = models.DateField(null=True, blank=True)
+    risk_group = models.CharField(max_length=10, choices=RiskGroup.choices, blank=True)
+    pathway = models.CharField(max_length=40, choices=Pathway.choices, blank=True)
+    red_flag = models.BooleanField(default=False)
+    not_improving = models.BooleanField(default=False)
+    responder = models.BooleanField(default=False)
+    baseline_mme = models.DecimalField(max_digits=7, decimal_places=1, null=True, blank=True)
+    current_mme = models.DecimalField(max_digits=7, decimal_places=1, null=True, blank=True)
+    created_at = models.DateTimeField(default=dj_tz.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["family_name", "given_name", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["program", "mrn"], name="patient_mrn_unique_per_program"),
+        ]
+        indexes = [
+            models.Index(fields=["family_name", "given_name"], name="patient_name"),
+            models.Index(fields=["risk_group"], name="patient_risk"),
+            models.Index(fields=["pathway"], name="patient_pathway"),
+        ]
+
+    def __str__(self):
+        return f"{self.given_name} {self.family_name} ({self.mrn})"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.given_name} {self.family_name}"
+
+    @property
+    def stopped_reminders(self) -> bool:
+        return self.consent_revoked_at is not None and not self.consent_to_contact
+
+    @property
+    def flags(self) -> list[str]:
+        """Machine-readable flags shown on the patient page and returned by the API."""
+        from outcomes.mme import mme_flags
+
+        out = []
+        if self.red_flag:
+            out.append("red_flag")
+        if self.not_improving:
+            out.append("not_improving")
+        if self.responder:
+            out.append("responder")
+        if self.current_mme is not None:
+            out += mme_flags(self.current_mme)
+        if self.stopped_reminders:
+            out.append("stopped_reminders")
+        if getattr(self, "open_alert_count", 0):
+            out.append("open_safety_alert")
+        return out
+
+
+class Intake(models.Model):
+    """One intake assessment: red-flag screen, STarT Back result, baseline MME, and the
+    pathway suggested by the rules. Baseline questionnaires are QuestionnaireResponses
+    with context "intake"."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="intakes")
+    red_flags = models.JSONField()
+    startback_total = models.PositiveSmallIntegerField()
+    startback_psychosocial = models.PositiveSmallIntegerField()
+    risk_group = models.CharField(max_length=10, choices=RiskGroup.choices)
+    suggested_pathway = models.CharField(max_length=40, choices=Pathway.choices)
+    suggested_referrals = models.JSONField(default=list)
+    mme = models.DecimalField(max_digits=7, decimal_places=1, null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(default=dj_tz.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"Intake {self.pk} for patient {self.patient_id}"
+
+
+class PathwayDecision(models.Model):
+    """The clinician's confirmation or override of the suggested pathway (history kept)."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="pathway_decisions")
+    intake = models.ForeignKey(Intake, null=True, blank=True, on_delete=models.SET_NULL)
+    suggested = models.CharField(max_length=40, choices=Pathway.choices, blank=True)
+    pathway = models.CharField(max_length=40, choices=Pathway.choices)
+    overridden = models.BooleanField(default=False)
+    reason = models.TextField(blank=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    decided_at = models.DateTimeField(default=dj_tz.now)
+
+    class Meta:
+        ordering = ["-decided_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(overridden=False) | ~models.Q(reason=""),
+                name="pathway_override_needs_reason",
+            ),
+        ]

@@ -1,0 +1,15 @@
+"""The seeded MDT service catalogue (SPEC §3.2). SLA targets are program defaults that
+admins can edit; they are days from referral to triage and to first visit."""
+
+SERVICES = [
+    # code, name, discipline, sla_triage_days, sla_first_visit_days, group-based
+    ("physio", "Physiotherapy", "Physiotherapy", 5, 28, False),
+    ("psychology", "Pain psychology", "Psychology", 5, 42, False),
+    ("chiropractic", "Chiropractic", "Chiropractic", 7, 28, False),
+    ("acupuncture", "Acupuncture", "Acupuncture", 7, 42, False),
+    ("yoga", "Therapeutic yoga", "Yoga therapy", 7, 28, True),
+    ("pain_medicine", "Pain medicine", "Medicine", 2, 14, False),
+    ("behavioural_health", "Behavioural health", "Psychology", 3, 21, False),
+    ("social_prescribing", "Social prescribing", "Social care", 10, 42, False),
+    ("group_programme", "Pain management group programme", "Multidisciplinary", 7, 42, True),
+]
