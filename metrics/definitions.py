@@ -1,0 +1,643 @@
+"""Program metric definitions (SPEC §3.6), in one place.
+
+Each metric is a function of a :class:`Scope` (an inclusive date range in the program's time
+zone and an optional service) that aggregates in the database: counts, averages and medians
+are SQL aggregates, and "each patient's baseline / latest response" are `Subquery`/`Exists`
+over `OuterRef`, never Python loops over patients. Each carries the one-sentence definition
+shown on the dashboard, in the CSV export and in the API's `definitions`.
+
+Conventions:
+- Percentages are 0-100, rounded half-up to 1 decimal; `None` when nothing is counted
+  (no denominator), so "no data" is never shown as 0 %.
+- Day and hour figures are medians of exact elapsed time, rounded to 1 decimal.
+- With a service, referral and group measures count that service's referrals and group
+  series; patient measures count patients with a referral to that service.
+- Responders compare each patient's latest response in the period with the first response
+  ever recorded for that measure (the baseline), against the MCID in `outcomes/instruments`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+from typing import Any
+
+from django.db.models import (
+    Avg,
+    Case,
+    CharField,
+    Count,
+    Exists,
+    F,
+    FloatField,
+    IntegerField,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.fields.json import KT
+from django.db.models.lookups import GreaterThan, GreaterThanOrEqual, LessThanOrEqual
+from django.db.models.functions import Abs, Cast, Coalesce, Round
+from django.utils import timezone
+
+from outcomes.instruments import mcid_rule, spec
+from outcomes.models import QuestionnaireResponse, SafetyAlert
+from patients.models import Intake, Patient, RiskGroup
+from referrals.models import Referral, ReferralEvent, Service
+from visits.models import Attendance, Enrolment, GroupSeries, GroupSession
+
+from .sql import DaysBetween, median
+
+# --- Scope --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scope:
+    """An inclusive date range [start, end] in the program's time zone, optionally one
+    service. `now` is fixed when the scope is made, so one computation sees one clock."""
+
+    start: dt.date
+    end: dt.date
+    service: Service | None = None
+    now: dt.datetime = field(default_factory=lambda: timezone.now(), compare=False)
+
+    @property
+    def start_at(self) -> dt.datetime:
+        return _midnight(self.start)
+
+    @property
+    def end_at(self) -> dt.datetime:
+        """Exclusive: midnight after the last day."""
+        return _midnight(self.end + dt.timedelta(days=1))
+
+    @property
+    def as_of(self) -> dt.datetime:
+        """The end of the range, or now if the range is still running."""
+        return min(self.end_at, self.now)
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def previous(self) -> Scope:
+        """The range of the same length just before this one (for "change vs previous")."""
+        return Scope(self.start - dt.timedelta(days=self.days),
+                     self.start - dt.timedelta(days=1), self.service, self.now)
+
+    def weeks(self) -> list[Scope]:
+        """Monday-to-Sunday weeks covering the range, the first and last clipped to it."""
+        out, start = [], self.start
+        while start <= self.end:
+            end = min(start + dt.timedelta(days=6 - start.weekday()), self.end)
+            out.append(Scope(start, end, self.service, self.now))
+            start = end + dt.timedelta(days=1)
+        return out
+
+
+def _midnight(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min),
+                               timezone.get_default_timezone())
+
+
+def default_range(today: dt.date | None = None) -> tuple[dt.date, dt.date]:
+    """The 30 days ending yesterday: the range the daily snapshot computes."""
+    today = today or timezone.localdate()
+    end = today - dt.timedelta(days=1)
+    return end - dt.timedelta(days=29), end
+
+
+# --- Registry -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Metric:
+    key: str
+    label: str
+    definition: str
+    unit: str  # count | percent | days | hours | mme | nps | breakdown
+    compute: Callable[[Scope], Any]
+    better: str | None = None  # "up" | "down": which change the KPI card shows as good
+    trend: bool = False  # computed per week for the trend charts
+
+
+METRICS: dict[str, Metric] = {}
+
+
+def metric(key: str, *, label: str, definition: str, unit: str, better: str | None = None,
+           trend: bool = False):
+    def register(fn: Callable[[Scope], Any]):
+        METRICS[key] = Metric(key, label, definition, unit, fn, better, trend)
+        return fn
+
+    return register
+
+
+def definitions() -> dict[str, str]:
+    return {key: m.definition for key, m in METRICS.items()}
+
+
+def compute(scope: Scope, keys=None, on_step: Callable[[], None] | None = None) -> dict:
+    """Every metric (or those in `keys`) for the scope, as JSON-ready values."""
+    out = {}
+    for key in keys or METRICS:
+        out[key] = METRICS[key].compute(scope)
+        if on_step:
+            on_step()
+    return out
+
+
+def trend_keys() -> tuple[str, ...]:
+    """The metrics computed per week for the trend charts."""
+    return tuple(key for key, m in METRICS.items() if m.trend)
+
+
+# --- Helpers ------------------------------------------------------------------------------
+
+
+def _round1(value) -> float | None:
+    if value is None:
+        return None
+    return float(Decimal(str(value)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+
+
+def _pct(part: int, whole: int) -> float | None:
+    """100 * part / whole, rounded half-up to 1 decimal from the exact fraction."""
+    if not whole:
+        return None
+    exact = Fraction(100 * part, whole)
+    return float((Decimal(exact.numerator) / Decimal(exact.denominator))
+                 .quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+
+
+def _patients_of_service(scope: Scope, patient_ref: str = "pk") -> Q:
+    """Restricts rows keyed by patient to patients with a referral to the scope's service."""
+    if scope.service is None:
+        return Q()
+    return Q(Exists(Referral.objects.filter(patient=OuterRef(patient_ref), service=scope.service)))
+
+
+def _service_q(scope: Scope, path: str) -> Q:
+    return Q(**{path: scope.service}) if scope.service is not None else Q()
+
+
+def _in_period(scope: Scope, path: str) -> Q:
+    return Q(**{f"{path}__gte": scope.start_at, f"{path}__lt": scope.end_at})
+
+
+def _later_than_outer(time_field: str) -> Q:
+    """Rows after the outer row in (time, pk) order: ties on time broken by pk."""
+    return (Q(**{f"{time_field}__gt": OuterRef(time_field)})
+            | Q(**{time_field: OuterRef(time_field), "pk__gt": OuterRef("pk")}))
+
+
+def _earlier_than_outer(time_field: str) -> Q:
+    return (Q(**{f"{time_field}__lt": OuterRef(time_field)})
+            | Q(**{time_field: OuterRef(time_field), "pk__lt": OuterRef("pk")}))
+
+
+def _active_patients(scope: Scope):
+    """Patients with care activity in the period (see `active_patients`)."""
+    referral_open = Referral.objects.filter(
+        Q(closed_at__isnull=True) | Q(closed_at__gte=scope.start_at),
+        _service_q(scope, "service"),
+        patient=OuterRef("pk"), referred_at__lt=scope.end_at,
+    )
+    attended = Attendance.objects.filter(
+        _in_period(scope, "session__starts_at"), _service_q(scope, "session__series__service"),
+        patient=OuterRef("pk"), status=Attendance.Status.PRESENT,
+        session__status=GroupSession.Status.SCHEDULED,
+    )
+    answered = QuestionnaireResponse.objects.filter(_in_period(scope, "answered_at"),
+                                                    patient=OuterRef("pk"))
+    return Patient.objects.filter(Q(Exists(referral_open)) | Q(Exists(attended))
+                                  | Q(Exists(answered)), _patients_of_service(scope))
+
+
+# --- Activity and intake --------------------------------------------------------------------
+
+
+@metric("active_patients", label="Active patients", unit="count",
+        definition="Patients with care activity in the period: a referral open at some point "
+                   "in it, an attended group session, or a questionnaire answered.")
+def active_patients(scope: Scope) -> int:
+    return _active_patients(scope).count()
+
+
+def _intakes(scope: Scope):
+    return Intake.objects.filter(_in_period(scope, "created_at"),
+                                 _patients_of_service(scope, "patient"))
+
+
+@metric("new_intakes", label="New intakes", unit="count", trend=True,
+        definition="Patients with an intake assessment recorded in the period.")
+def new_intakes(scope: Scope) -> int:
+    return _intakes(scope).values("patient").distinct().count()
+
+
+@metric("risk_mix", label="Risk mix", unit="breakdown",
+        definition="STarT Back risk group of the patients assessed in the period (each "
+                   "patient's latest intake in the period), as counts of patients.")
+def risk_mix(scope: Scope) -> dict[str, int]:
+    intakes = _intakes(scope)
+    later = intakes.filter(_later_than_outer("created_at"), patient=OuterRef("patient"))
+    rows = (intakes.filter(~Exists(later)).order_by().values("risk_group")
+            .annotate(n=Count("pk")))
+    counts = {row["risk_group"]: row["n"] for row in rows}
+    return {group: counts.get(group, 0) for group in RiskGroup.values}
+
+
+# --- Referrals ------------------------------------------------------------------------------
+
+
+@metric("referrals_by_state", label="Referrals by state", unit="breakdown",
+        definition="Referrals received in the period, by their state at the end of the period "
+                   "(from the referral's transition history).")
+def referrals_by_state(scope: Scope) -> dict[str, int]:
+    state_at_end = Subquery(
+        ReferralEvent.objects.filter(referral=OuterRef("pk"), at__lt=scope.end_at)
+        .order_by("-at", "-pk").values("to_status")[:1])
+    rows = (Referral.objects.filter(_in_period(scope, "referred_at"), _service_q(scope, "service"))
+            .annotate(state=Coalesce(state_at_end, F("status"), output_field=CharField()))
+            .order_by().values("state").annotate(n=Count("pk")))
+    counts = {row["state"]: row["n"] for row in rows}
+    return {state: counts.get(state, 0) for state in Referral.Status.values}
+
+
+@metric("median_days_referral_to_triage", label="Median days to triage", unit="days",
+        better="down", trend=True,
+        definition="Median time from referral to triage, in days, over referrals triaged in "
+                   "the period.")
+def median_days_referral_to_triage(scope: Scope) -> float | None:
+    triaged = Referral.objects.filter(_in_period(scope, "triaged_at"), _service_q(scope, "service"))
+    return _round1(median(triaged, DaysBetween(F("triaged_at"), F("referred_at"))))
+
+
+@metric("median_days_referral_to_first_visit", label="Median days to first visit", unit="days",
+        better="down", trend=True,
+        definition="Median time from referral to the first attended visit (treatment start "
+                   "recorded on the referral, or for group services the first group session "
+                   "of that service attended after the referral), in days, over first visits "
+                   "in the period.")
+def median_days_referral_to_first_visit(scope: Scope) -> float | None:
+    first_group_session = Subquery(
+        Attendance.objects.filter(
+            patient=OuterRef("patient"), status=Attendance.Status.PRESENT,
+            session__status=GroupSession.Status.SCHEDULED,
+            session__series__service=OuterRef("service"),
+            session__starts_at__gte=OuterRef("referred_at"),
+        ).order_by("session__starts_at").values("session__starts_at")[:1])
+    referrals = (
+        Referral.objects.filter(_service_q(scope, "service"), referred_at__lt=scope.end_at)
+        .filter(_in_period(scope, "first_visit_at")
+                | Q(first_visit_at__isnull=True, service__is_group_based=True))
+        .annotate(first_visit=Coalesce(F("first_visit_at"), first_group_session))
+        .filter(_in_period(scope, "first_visit"))
+    )
+    return _round1(median(referrals, DaysBetween(F("first_visit"), F("referred_at"))))
+
+
+@metric("pct_over_sla", label="% over triage SLA", unit="percent", better="down", trend=True,
+        definition="Of referrals received in the period, the % whose time to triage exceeded "
+                   "the service's triage target (days); referrals not yet triaged count once "
+                   "their target has passed, declined or cancelled ones stop the clock when "
+                   "closed.")
+def pct_over_sla(scope: Scope) -> float | None:
+    clock_stop = Coalesce(F("triaged_at"), F("closed_at"), Value(scope.now))
+    row = (Referral.objects.filter(_in_period(scope, "referred_at"), _service_q(scope, "service"))
+           .alias(waited=DaysBetween(clock_stop, F("referred_at")))
+           .aggregate(n=Count("pk"),
+                      over=Count("pk", filter=Q(waited__gt=F("service__sla_triage_days")))))
+    return _pct(row["over"], row["n"])
+
+
+# --- Group visits ---------------------------------------------------------------------------
+
+
+_SEATED = (Enrolment.Status.ENROLLED, Enrolment.Status.COMPLETED)
+_HELD = GroupSession.Status.SCHEDULED
+
+
+def _count_subquery(queryset, group_field: str) -> Coalesce:
+    """A correlated COUNT(*) as a scalar subquery (0 instead of NULL via Coalesce)."""
+    return Coalesce(Subquery(queryset.order_by().values(group_field)
+                             .annotate(c=Count("pk")).values("c")[:1],
+                             output_field=IntegerField()), 0)
+
+
+@metric("group_fill_rate", label="Group fill rate", unit="percent", better="up",
+        definition="Seats taken (enrolled or completed) as a % of capacity, over group series "
+                   "with a session in the period.")
+def group_fill_rate(scope: Scope) -> float | None:
+    running = Exists(GroupSession.objects.filter(_in_period(scope, "starts_at"),
+                                                 series=OuterRef("pk"), status=_HELD))
+    seats = _count_subquery(Enrolment.objects.filter(series=OuterRef("pk"), status__in=_SEATED),
+                            "series")
+    row = (GroupSeries.objects.filter(running, _service_q(scope, "service"))
+           .aggregate(seats=Sum(seats), capacity=Sum("capacity")))
+    return _pct(row["seats"] or 0, row["capacity"] or 0)
+
+
+@metric("attendance_rate", label="Attendance rate", unit="percent", better="up", trend=True,
+        definition="Of attendance marked for group sessions held in the period, the % present "
+                   "(present / present + absent + late cancellation; excused and unmarked "
+                   "are left out).")
+def attendance_rate(scope: Scope) -> float | None:
+    marked = (Attendance.Status.PRESENT, Attendance.Status.ABSENT,
+              Attendance.Status.LATE_CANCEL)
+    row = (Attendance.objects
+           .filter(session__starts_at__gte=scope.start_at, session__starts_at__lt=scope.as_of,
+                   session__status=_HELD)
+           .filter(_service_q(scope, "session__series__service"))
+           .aggregate(n=Count("pk", filter=Q(status__in=marked)),
+                      present=Count("pk", filter=Q(status=Attendance.Status.PRESENT))))
+    return _pct(row["present"], row["n"])
+
+
+@metric("completion_rate", label="Completion rate", unit="percent", better="up",
+        definition="Of people enrolled in group series that ended in the period (withdrawals "
+                   "after the first session count, earlier ones do not), the % who attended at "
+                   "least 75 % of the series' held sessions.")
+def completion_rate(scope: Scope) -> float | None:
+    sessions = GroupSession.objects.filter(series=OuterRef("series"), status=_HELD)
+    last_start = Subquery(GroupSession.objects.filter(series=OuterRef("pk"), status=_HELD)
+                          .order_by("-starts_at").values("starts_at")[:1])
+    ended = (GroupSeries.objects.filter(_service_q(scope, "service"))
+             .annotate(last_start=last_start)
+             .filter(last_start__gte=scope.start_at, last_start__lt=scope.as_of))
+    held = _count_subquery(sessions.filter(starts_at__lt=scope.now), "series")
+    attended = _count_subquery(
+        Attendance.objects.filter(session__series=OuterRef("series"), patient=OuterRef("patient"),
+                                  session__status=_HELD, status=Attendance.Status.PRESENT),
+        "patient")
+    first_start = Subquery(sessions.order_by("starts_at").values("starts_at")[:1])
+    row = (Enrolment.objects.filter(series__in=ended.values("pk"))
+           .alias(first_start=first_start)
+           .filter(Q(status__in=_SEATED)
+                   | Q(status=Enrolment.Status.WITHDRAWN, withdrawn_at__gte=F("first_start")))
+           # Completed when attended / held >= 3/4, compared in integers: 4 * a - 3 * h >= 0.
+           .alias(margin=attended * 4 - held * 3)
+           .aggregate(n=Count("pk"), done=Count("pk", filter=Q(margin__gte=0))))
+    return _pct(row["done"], row["n"])
+
+
+@metric("waitlist_length", label="Waitlist", unit="count", better="down",
+        definition="People waiting for a place in a group series who joined the waitlist before "
+                   "the end of the period and are still waiting.")
+def waitlist_length(scope: Scope) -> int:
+    return Enrolment.objects.filter(_service_q(scope, "series__service"),
+                                    status=Enrolment.Status.WAITLISTED,
+                                    enrolled_at__lt=scope.end_at).count()
+
+
+# --- Outcomes -------------------------------------------------------------------------------
+
+FOLLOWUP_WEEK = 12
+FOLLOWUP_WINDOW_DAYS = (-14, 28)  # answered from 2 weeks before to 4 weeks after the due day
+
+
+@metric("followup_completion_rate_12w", label="12-week follow-up completed", unit="percent",
+        better="up",
+        definition="Of patients whose 12-week follow-up fell due in the period (intake date + "
+                   "84 days), the % who answered a follow-up PEG from 2 weeks before to 4 "
+                   "weeks after the due day.")
+def followup_completion_rate_12w(scope: Scope) -> float | None:
+    due_days = FOLLOWUP_WEEK * 7
+    early, late = FOLLOWUP_WINDOW_DAYS
+    answered = (QuestionnaireResponse.objects
+                .filter(patient=OuterRef("pk"), instrument="peg")
+                .exclude(context=QuestionnaireResponse.Context.INTAKE)
+                .alias(day=DaysBetween(F("answered_at"), OuterRef("intake_date")))
+                .filter(day__gte=due_days + early, day__lt=due_days + late + 1))
+    row = (Patient.objects
+           .filter(_patients_of_service(scope),
+                   intake_date__gte=scope.start - dt.timedelta(days=due_days),
+                   intake_date__lte=scope.end - dt.timedelta(days=due_days))
+           .aggregate(n=Count("pk"), done=Count("pk", filter=Q(Exists(answered)))))
+    return _pct(row["done"], row["n"])
+
+
+@dataclass(frozen=True)
+class Measure:
+    """A responder measure: an instrument's headline score and how to read it in SQL.
+
+    `scale` makes every stored value an integer (PEG is a mean of 3 integer items, reported
+    to 2 decimals: x3 recovers the item sum; PROMIS T-scores have 1 decimal: x10), so the
+    MCID comparison is exact integer arithmetic, as `outcomes.instruments.change` does it.
+    """
+
+    key: str
+    label: str
+    instrument: str
+    score_key: str
+    scale: int
+    json_path: str = ""  # scores JSON path; empty: the response's primary_score
+
+    def value(self):
+        if self.json_path:
+            raw = Cast(KT(f"scores__{self.json_path}"), FloatField())
+        else:
+            raw = Cast(F("primary_score"), FloatField())
+        return Round(raw * self.scale)
+
+
+MEASURES = (
+    Measure("peg", "PEG", "peg", "score", 3),
+    Measure("phq9", "PHQ-9", "phq9", "total", 1),
+    Measure("gad7", "GAD-7", "gad7", "total", 1),
+    Measure("promis_pain_interference", "PROMIS pain interference", "promis29",
+            "pain_interference.t_score", 10, "pain_interference__t_score"),
+    Measure("promis_physical_function", "PROMIS physical function", "promis29",
+            "physical_function.t_score", 10, "physical_function__t_score"),
+)
+
+
+def _scored(measure: Measure):
+    return (QuestionnaireResponse.objects.filter(instrument=measure.instrument)
+            .alias(v=measure.value()).filter(v__isnull=False))
+
+
+def _followups(scope: Scope, measure: Measure):
+    """Each patient's latest response in the period that is not their baseline, and the
+    condition that marks it a responder against the MCID.
+
+    The change is compared in the scaled integer unit: `gain` = (latest - baseline) x the
+    improving direction's sign x the threshold's denominator must reach the threshold's
+    numerator x (|baseline| for a relative MCID, the scale for points), and be above 0.
+    """
+    rule = mcid_rule(measure.instrument, measure.score_key)
+    in_period = _scored(measure).filter(_in_period(scope, "answered_at"),
+                                        _patients_of_service(scope, "patient"))
+    later_in_period = in_period.filter(_later_than_outer("answered_at"), patient=OuterRef("patient"))
+    earlier = _scored(measure).filter(_earlier_than_outer("answered_at"),
+                                      patient=OuterRef("patient"))
+    baseline = Subquery(
+        _scored(measure).filter(patient=OuterRef("patient")).order_by("answered_at", "pk")
+        .annotate(b=measure.value()).values("b")[:1], output_field=FloatField())
+    threshold = Fraction(rule.threshold)
+    gain = Cast((measure.value() - baseline) * rule.sign * threshold.denominator, FloatField())
+    if rule.relative:  # e.g. PEG: a fall of >= 30 % of baseline
+        need = Cast(Abs(baseline) * threshold.numerator, FloatField())
+    else:  # points, in the scaled unit
+        need = Value(float(threshold.numerator * measure.scale))
+    responder = Q(GreaterThanOrEqual(gain, need)) & Q(GreaterThan(gain, Value(0.0)))
+    return in_period.filter(~Exists(later_in_period), Exists(earlier)), responder
+
+
+def _responder_pcts(scope: Scope, measure: Measure, group_by=None) -> dict:
+    rows, responder = _followups(scope, measure)
+    aggregates = {"n": Count("pk"), "r": Count("pk", filter=responder)}
+    if group_by is None:
+        row = rows.aggregate(**aggregates)
+        return {None: _pct(row["r"], row["n"])}
+    name, expression = group_by
+    grouped = rows.annotate(**{name: expression}).order_by().values(name).annotate(**aggregates)
+    return {row[name]: _pct(row["r"], row["n"]) for row in grouped}
+
+
+@metric("responders", label="Responders (MCID)", unit="breakdown", trend=True, better="up",
+        definition="Per measure: of patients with a response in the period after their "
+                   "baseline, the % whose latest response in the period improved on their "
+                   "first (baseline) response by at least the MCID (PEG fall >= 30 %, PHQ-9 "
+                   "fall >= 5, GAD-7 fall >= 4, PROMIS >= 3 T-score points in the improving "
+                   "direction).")
+def responders(scope: Scope) -> dict[str, float | None]:
+    return {m.key: _responder_pcts(scope, m)[None] for m in MEASURES}
+
+
+@metric("responders_by_risk_group", label="Responders by risk group", unit="breakdown",
+        definition="The responder % per measure, split by the patient's STarT Back risk group.")
+def responders_by_risk_group(scope: Scope) -> dict[str, dict[str, float | None]]:
+    by_measure = {m.key: _responder_pcts(scope, m, ("risk", F("patient__risk_group")))
+                  for m in MEASURES}
+    return {group: {m: by_measure[m].get(group) for m in by_measure} for group in RiskGroup.values}
+
+
+DOSE_BUCKETS = (  # key, label, most sessions attended (None: no upper bound)
+    ("sessions_0", "No group sessions", 0),
+    ("sessions_1_3", "1-3 sessions", 3),
+    ("sessions_4_7", "4-7 sessions", 7),
+    ("sessions_8_plus", "8+ sessions", None),
+)
+
+
+@metric("responders_by_attendance_dose", label="Responders by attendance dose",
+        unit="breakdown",
+        definition="The responder % per measure, split by the number of group sessions the "
+                   "patient attended up to that latest response (0, 1-3, 4-7, 8+).")
+def responders_by_attendance_dose(scope: Scope) -> dict[str, dict[str, float | None]]:
+    dose = _count_subquery(
+        Attendance.objects.filter(patient=OuterRef("patient"), status=Attendance.Status.PRESENT,
+                                  session__status=_HELD,
+                                  session__starts_at__lte=OuterRef("answered_at")),
+        "patient")
+    bucket = Case(*[When(LessThanOrEqual(dose, most), then=Value(key))
+                    for key, _, most in DOSE_BUCKETS if most is not None],
+                  default=Value(DOSE_BUCKETS[-1][0]), output_field=CharField())
+    by_measure = {m.key: _responder_pcts(scope, m, ("bucket", bucket)) for m in MEASURES}
+    return {key: {m: by_measure[m].get(key) for m in by_measure} for key, _, _ in DOSE_BUCKETS}
+
+
+# --- Opioids ----------------------------------------------------------------------------------
+
+
+@metric("mean_mme_intake", label="Mean MME at intake", unit="mme", better="down", trend=True,
+        definition="Mean daily opioid dose (MME) at intake, over active patients with both an "
+                   "intake and a latest dose recorded (the same patients as the latest mean).")
+def mean_mme_intake(scope: Scope) -> float | None:
+    return _round1(_mme_pairs(scope).aggregate(m=Avg("baseline_mme"))["m"])
+
+
+@metric("mean_mme_latest", label="Mean MME now", unit="mme", better="down", trend=True,
+        definition="Mean latest daily opioid dose (MME), over active patients with both an "
+                   "intake and a latest dose recorded.")
+def mean_mme_latest(scope: Scope) -> float | None:
+    return _round1(_mme_pairs(scope).aggregate(m=Avg("current_mme"))["m"])
+
+
+def _mme_pairs(scope: Scope):
+    return _active_patients(scope).filter(baseline_mme__isnull=False, current_mme__isnull=False)
+
+
+def _latest_dose_share(scope: Scope, condition: Q) -> float | None:
+    row = (_active_patients(scope).filter(current_mme__isnull=False)
+           .aggregate(n=Count("pk"), k=Count("pk", filter=condition)))
+    return _pct(row["k"], row["n"])
+
+
+@metric("pct_on_opioids", label="% on opioids", unit="percent", better="down", trend=True,
+        definition="Of active patients with a latest dose recorded, the % taking any opioid "
+                   "(latest MME above 0).")
+def pct_on_opioids(scope: Scope) -> float | None:
+    return _latest_dose_share(scope, Q(current_mme__gt=0))
+
+
+@metric("pct_mme_50", label="% at or above 50 MME", unit="percent", better="down",
+        definition="Of active patients with a latest dose recorded, the % at or above 50 MME/day.")
+def pct_mme_50(scope: Scope) -> float | None:
+    return _latest_dose_share(scope, Q(current_mme__gte=50))
+
+
+@metric("pct_mme_90", label="% at or above 90 MME", unit="percent", better="down",
+        definition="Of active patients with a latest dose recorded, the % at or above 90 MME/day.")
+def pct_mme_90(scope: Scope) -> float | None:
+    return _latest_dose_share(scope, Q(current_mme__gte=90))
+
+
+# --- Satisfaction and safety ------------------------------------------------------------------
+
+
+@metric("nps", label="Net Promoter Score", unit="nps", better="up",
+        definition="100 x (promoters - detractors) / respondents over each patient's latest "
+                   "NPS answer in the period (promoters 9-10, detractors 0-6), from -100 to 100.")
+def nps(scope: Scope) -> float | None:
+    ranges = spec("nps")["scoring"]["category"]
+    answers = QuestionnaireResponse.objects.filter(
+        _in_period(scope, "answered_at"), _patients_of_service(scope, "patient"),
+        instrument="nps", primary_score__isnull=False)
+    later = answers.filter(_later_than_outer("answered_at"), patient=OuterRef("patient"))
+    row = answers.filter(~Exists(later)).aggregate(
+        n=Count("pk"),
+        promoters=Count("pk", filter=Q(primary_score__gte=ranges["promoter"][0])),
+        detractors=Count("pk", filter=Q(primary_score__lte=ranges["detractor"][1])))
+    if not row["n"]:
+        return None
+    return _pct(row["promoters"] - row["detractors"], row["n"])
+
+
+@metric("open_safety_alerts", label="Open safety alerts", unit="count", better="down",
+        definition="Safety alerts (PHQ-9 item 9) open at the end of the period: opened before "
+                   "it ends and not acknowledged by then.")
+def open_safety_alerts(scope: Scope) -> int:
+    return (SafetyAlert.objects
+            .filter(Q(acknowledged_at__isnull=True) | Q(acknowledged_at__gte=scope.end_at),
+                    _patients_of_service(scope, "patient"), opened_at__lt=scope.end_at)
+            .count())
+
+
+@metric("median_hours_to_acknowledge", label="Median hours to acknowledge", unit="hours",
+        better="down",
+        definition="Median time from a safety alert opening to its acknowledgement, in hours, "
+                   "over alerts acknowledged in the period.")
+def median_hours_to_acknowledge(scope: Scope) -> float | None:
+    alerts = SafetyAlert.objects.filter(_in_period(scope, "acknowledged_at"),
+                                        _patients_of_service(scope, "patient"))
+    days = median(alerts, DaysBetween(F("acknowledged_at"), F("opened_at")))
+    return None if days is None else _round1(days * 24)
+
+
+# --- Labels for breakdown keys (dashboard, CSV) ------------------------------------------------
+
+SUBKEY_LABELS: dict[str, dict[str, str]] = {
+    "risk_mix": dict(RiskGroup.choices),
+    "referrals_by_state": dict(Referral.Status.choices),
+    "responders": {m.key: m.label for m in MEASURES},
+    "responders_by_risk_group": dict(RiskGroup.choices),
+    "responders_by_attendance_dose": {key: label for key, label, _ in DOSE_BUCKETS},
+}
+MEASURE_LABELS = {m.key: m.label for m in MEASURES}

@@ -1,0 +1,145 @@
+"""A tiny hand-built program for the metric tests.
+
+The period under test is February 2025 (program time zone Europe/London, which is UTC in
+February, so the worked answers need no DST arithmetic); "now" is fixed at 20 March 2025.
+Rows are made directly with the ORM so each test states exactly the timestamps it means.
+"""
+
+import datetime as dt
+import itertools
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from metrics.definitions import Scope
+from outcomes.models import QuestionnaireResponse, SafetyAlert
+from patients.models import Intake, Patient, Program
+from referrals.models import Referral, ReferralEvent, Service
+from visits.models import Attendance, Enrolment, GroupSeries, GroupSession
+
+LONDON = dt.timezone.utc  # Europe/London is UTC throughout January-March 20 2025
+FEB_START, FEB_END = dt.date(2025, 2, 1), dt.date(2025, 2, 28)
+NOW = dt.datetime(2025, 3, 20, 12, 0, tzinfo=LONDON)
+
+
+def at(month: int, day: int, hour: int = 12, minute: int = 0, year: int = 2025) -> dt.datetime:
+    return dt.datetime(year, month, day, hour, minute, tzinfo=LONDON)
+
+
+def feb(day: int, hour: int = 12, minute: int = 0) -> dt.datetime:
+    return at(2, day, hour, minute)
+
+
+class Build:
+    """Factories for the rows the metrics read. Names are generated; tests never need them."""
+
+    def __init__(self):
+        self.program = Program.default()
+        self._n = itertools.count(1)
+
+    def service(self, code: str) -> Service:
+        return Service.objects.get(code=code)
+
+    def patient(self, *, risk: str = "", intake_date=None, baseline_mme=None, current_mme=None,
+                given_name: str = "") -> Patient:
+        n = next(self._n)
+        return Patient.objects.create(
+            program=self.program, mrn=f"MRN{n:05d}", given_name=given_name or f"Given{n}",
+            family_name=f"Family{n}", birth_date=dt.date(1970, 1, 1), risk_group=risk,
+            intake_date=intake_date,
+            baseline_mme=None if baseline_mme is None else Decimal(str(baseline_mme)),
+            current_mme=None if current_mme is None else Decimal(str(current_mme)))
+
+    def intake(self, patient: Patient, when: dt.datetime, risk: str = "low") -> Intake:
+        return Intake.objects.create(
+            patient=patient, red_flags={}, startback_total=0, startback_psychosocial=0,
+            risk_group=risk, suggested_pathway="self_management", created_at=when)
+
+    def referral(self, patient: Patient, service: str | Service, referred_at: dt.datetime,
+                 *steps: tuple[str, dt.datetime]) -> Referral:
+        """A referral moved through `steps` [(to_status, at), ...], with its event history
+        and the timestamps the referral service would have set."""
+        if isinstance(service, str):
+            service = self.service(service)
+        referral = Referral.objects.create(patient=patient, service=service, reason="pain",
+                                           referred_at=referred_at)
+        ReferralEvent.objects.create(referral=referral, from_status="", to_status="new",
+                                     at=referred_at)
+        status = "new"
+        stamps = {"triaged": "triaged_at", "scheduled": "scheduled_at",
+                  "in_treatment": "first_visit_at"}
+        for to, when in steps:
+            ReferralEvent.objects.create(referral=referral, from_status=status, to_status=to,
+                                         at=when)
+            if to in stamps:
+                setattr(referral, stamps[to], when)
+            if to in ("discharged", "declined", "cancelled"):
+                referral.closed_at = when
+            status = to
+        referral.status = status
+        referral.save()
+        return referral
+
+    def series(self, *starts: dt.datetime, service: str = "group_programme", capacity: int = 10,
+               cancelled: tuple[dt.datetime, ...] = ()) -> GroupSeries:
+        series = GroupSeries.objects.create(name=f"Series {next(self._n)}",
+                                            service=self.service(service), capacity=capacity)
+        for start in starts:
+            GroupSession.objects.create(series=series, starts_at=start)
+        for start in cancelled:
+            GroupSession.objects.create(series=series, starts_at=start,
+                                        status=GroupSession.Status.CANCELLED)
+        return series
+
+    def enrol(self, series: GroupSeries, patient: Patient, status: str = "enrolled",
+              enrolled_at: dt.datetime | None = None, withdrawn_at=None, seq=None) -> Enrolment:
+        return Enrolment.objects.create(series=series, patient=patient, status=status,
+                                        enrolled_at=enrolled_at or at(1, 5),
+                                        withdrawn_at=withdrawn_at, waitlist_seq=seq)
+
+    def attend(self, session: GroupSession, patient: Patient, status: str = "present"):
+        return Attendance.objects.create(session=session, patient=patient, status=status)
+
+    def response(self, patient: Patient, instrument: str, when: dt.datetime, value=None, *,
+                 pi=None, pf=None, context: str = "follow_up") -> QuestionnaireResponse:
+        """A scored response: `value` is the headline (PEG score, PHQ-9/GAD-7 total, NPS);
+        PROMIS-29 takes pain interference (`pi`) and physical function (`pf`) T-scores."""
+        if instrument == "promis29":
+            scores = {"pain_interference": {"t_score": pi}, "physical_function": {"t_score": pf}}
+            primary = pi
+        elif instrument == "peg":
+            scores, primary = {"score": value}, value
+        elif instrument == "nps":
+            category = "promoter" if value >= 9 else "passive" if value >= 7 else "detractor"
+            scores, primary = {"score": value, "category": category}, value
+        else:
+            scores, primary = {"total": value}, value
+        return QuestionnaireResponse.objects.create(
+            patient=patient, instrument=instrument, instrument_version="test", answers={},
+            scores=scores, primary_score=None if primary is None else Decimal(str(primary)),
+            context=context, answered_at=when)
+
+    def alert(self, patient: Patient, opened_at: dt.datetime, acknowledged_at=None) -> SafetyAlert:
+        response = self.response(patient, "phq9", opened_at, 12)
+        return SafetyAlert.objects.create(
+            patient=patient, response=response, opened_at=opened_at,
+            acknowledged_at=acknowledged_at,
+            status="acknowledged" if acknowledged_at else "open")
+
+
+@pytest.fixture
+def build(db):
+    return Build()
+
+
+@pytest.fixture
+def february():
+    return Scope(FEB_START, FEB_END, now=NOW)
+
+
+@pytest.fixture
+def fixed_now(monkeypatch):
+    """Freeze django.utils.timezone.now at NOW for code that makes its own Scope."""
+    monkeypatch.setattr(timezone, "now", lambda: NOW)
+    return NOW
