@@ -42,8 +42,8 @@ from django.db.models import (
     When,
 )
 from django.db.models.fields.json import KT
-from django.db.models.lookups import GreaterThan, GreaterThanOrEqual, LessThanOrEqual
 from django.db.models.functions import Abs, Cast, Coalesce, Round
+from django.db.models.lookups import GreaterThan, GreaterThanOrEqual, LessThanOrEqual
 from django.utils import timezone
 
 from outcomes.instruments import mcid_rule, spec

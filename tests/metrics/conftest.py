@@ -18,7 +18,7 @@ from patients.models import Intake, Patient, Program
 from referrals.models import Referral, ReferralEvent, Service
 from visits.models import Attendance, Enrolment, GroupSeries, GroupSession
 
-LONDON = dt.timezone.utc  # Europe/London is UTC throughout January-March 20 2025
+LONDON = dt.UTC  # Europe/London is UTC throughout January-March 20 2025
 FEB_START, FEB_END = dt.date(2025, 2, 1), dt.date(2025, 2, 28)
 NOW = dt.datetime(2025, 3, 20, 12, 0, tzinfo=LONDON)
 
@@ -128,6 +128,27 @@ class Build:
             status="acknowledged" if acknowledged_at else "open")
 
 
+def peg_program(build):
+    """PEG responders, worked: baseline -> latest in February."""
+    patients = {}
+    for name, risk, baseline, later in [
+        ("A", "low", 6.67, [(feb(10), 4.67)]),                 # item sum 20 -> 14: exactly 30 %
+        ("B", "low", 5.0, [(feb(10), 4.0)]),                   # 20 %: no
+        ("C", "medium", 4.0, [(feb(10), 6.0)]),                # worse: no
+        ("D", "high", 8.0, [(feb(5), 7.0), (feb(20), 2.0)]),   # the latest in Feb counts: yes
+        ("E", "high", None, [(feb(10), 6.0)]),                 # only a baseline: not counted
+        ("F", "high", 6.0, [(feb(10), 3.0), (at(3, 5), 8.0)]),  # March is after: yes
+        ("G", "medium", 0.0, [(feb(10), 0.0)]),                # baseline 0 cannot improve: no
+    ]:
+        p = build.patient(risk=risk)
+        if baseline is not None:
+            build.response(p, "peg", at(1, 5), baseline, context="intake")
+        for when, value in later:
+            build.response(p, "peg", when, value)
+        patients[name] = p
+    return patients
+
+
 @pytest.fixture
 def build(db):
     return Build()
@@ -143,3 +164,21 @@ def fixed_now(monkeypatch):
     """Freeze django.utils.timezone.now at NOW for code that makes its own Scope."""
     monkeypatch.setattr(timezone, "now", lambda: NOW)
     return NOW
+
+
+@pytest.fixture
+def feb_program(build):
+    """February 2025 in brief: the PEG responders above (50 %), three intakes, two triaged
+    physio referrals (2 and 4 days), one NPS promoter and one detractor (NPS 0), one alert
+    acknowledged after 6 hours, and a patient named so tests can check names never show."""
+    patients = peg_program(build)
+    for name, risk in (("A", "low"), ("C", "medium"), ("D", "high")):
+        build.intake(patients[name], feb(2), risk)
+    build.referral(patients["A"], "physio", feb(3), ("triaged", feb(5)))
+    build.referral(patients["B"], "physio", feb(10), ("triaged", feb(14)))
+    build.response(patients["A"], "nps", feb(20), 10)
+    build.response(patients["B"], "nps", feb(20), 2)
+    build.alert(patients["C"], feb(12, 9), feb(12, 15))
+    patients["named"] = build.patient(given_name="Zebediah")
+    build.referral(patients["named"], "psychology", feb(6))
+    return patients

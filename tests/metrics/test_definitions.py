@@ -10,7 +10,7 @@ from metrics import definitions as d
 from metrics.sql import DaysBetween, _median_window, median
 from referrals.models import Referral
 
-from .conftest import FEB_END, FEB_START, NOW, at, feb
+from .conftest import FEB_END, FEB_START, NOW, at, feb, peg_program
 
 
 def scope_for(build, service=None, now=NOW):
@@ -237,29 +237,8 @@ def test_it_computes_the_12_week_follow_up_completion_rate(build, february):
     assert d.followup_completion_rate_12w(february) == 50.0  # 3 of 6
 
 
-def _peg_program(build):
-    """PEG responders, worked: baseline -> latest in February."""
-    patients = {}
-    for name, risk, baseline, later in [
-        ("A", "low", 6.67, [(feb(10), 4.67)]),                 # item sum 20 -> 14: exactly 30 %
-        ("B", "low", 5.0, [(feb(10), 4.0)]),                   # 20 %: no
-        ("C", "medium", 4.0, [(feb(10), 6.0)]),                # worse: no
-        ("D", "high", 8.0, [(feb(5), 7.0), (feb(20), 2.0)]),   # the latest in Feb counts: yes
-        ("E", "high", None, [(feb(10), 6.0)]),                 # only a baseline: not counted
-        ("F", "high", 6.0, [(feb(10), 3.0), (at(3, 5), 8.0)]),  # March is after: yes
-        ("G", "medium", 0.0, [(feb(10), 0.0)]),                # baseline 0 cannot improve: no
-    ]:
-        p = build.patient(risk=risk)
-        if baseline is not None:
-            build.response(p, "peg", at(1, 5), baseline, context="intake")
-        for when, value in later:
-            build.response(p, "peg", when, value)
-        patients[name] = p
-    return patients
-
-
 def test_it_counts_peg_responders_by_a_30_percent_fall(build, february):
-    _peg_program(build)
+    peg_program(build)
     assert d.responders(february)["peg"] == 50.0  # A, D, F of A, B, C, D, F, G
 
 
@@ -294,7 +273,7 @@ def test_it_counts_promis_responders_by_3_t_points_in_each_domains_direction(bui
 
 
 def test_it_splits_responders_by_risk_group(build, february):
-    _peg_program(build)
+    peg_program(build)
     by_risk = d.responders_by_risk_group(february)
     assert {group: row["peg"] for group, row in by_risk.items()} == {
         "low": 50.0,      # A of A, B
@@ -305,7 +284,7 @@ def test_it_splits_responders_by_risk_group(build, february):
 
 
 def test_it_splits_responders_by_attendance_dose(build, february):
-    patients = _peg_program(build)
+    patients = peg_program(build)
     series = build.series(*[at(1, day) for day in range(6, 16)], feb(25))
     sessions = list(series.sessions.order_by("starts_at"))
     for session in sessions[:2]:
@@ -326,7 +305,7 @@ def test_it_splits_responders_by_attendance_dose(build, february):
 
 
 def test_it_limits_patient_measures_to_patients_referred_to_the_service(build):
-    patients = _peg_program(build)
+    patients = peg_program(build)
     for name in ("A", "B"):
         build.referral(patients[name], "psychology", at(1, 2))
     assert d.responders(scope_for(build, "psychology"))["peg"] == 50.0  # A of A, B
@@ -407,7 +386,7 @@ def test_it_takes_the_median_hours_to_acknowledge(build, february, extra, expect
 
 
 def test_it_computes_every_metric_with_a_definition(build, february):
-    _peg_program(build)
+    peg_program(build)
     values = d.compute(february)
     assert list(values) == list(d.METRICS)
     assert set(d.definitions()) == set(values)
@@ -420,11 +399,11 @@ def test_it_computes_in_a_fixed_number_of_queries_whatever_the_program_size(
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    _peg_program(build)
+    peg_program(build)
     with CaptureQueriesContext(connection) as small:
         d.compute(february)
     for _ in range(3):
-        _peg_program(build)
+        peg_program(build)
         p = build.patient()
         build.referral(p, "physio", feb(2), ("triaged", feb(4)))
         build.alert(p, feb(3), feb(4))

@@ -1,0 +1,60 @@
+"""Parse the filters every metrics entry point shares (API, dashboard, CSV export, command):
+`from` and `to` (YYYY-MM-DD, inclusive) and `service` (a service code). Bad input raises
+`InvalidInput` naming the field, which the API turns into a 400."""
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+
+from ipm.errors import InvalidInput
+from referrals.models import Service
+
+from .definitions import Scope, default_range
+
+MAX_DAYS = 3 * 366  # weekly series and previous-period comparison stay affordable
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def parse_date(value: str, name: str) -> dt.date:
+    value = (value or "").strip()
+    try:
+        if not _ISO_DATE.match(value):
+            raise ValueError
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(f"'{name}' must be a date in the form YYYY-MM-DD.",
+                           {name: [f"Enter a date as YYYY-MM-DD (got '{value}')."]})
+
+
+def parse_service(code: str | None) -> Service | None:
+    code = (code or "").strip()
+    if not code:
+        return None
+    service = Service.objects.filter(code=code).first()
+    if service is None:
+        known = ", ".join(Service.objects.order_by("code").values_list("code", flat=True))
+        raise InvalidInput(f"Unknown service '{code}'.",
+                           {"service": [f"Unknown service '{code}'. Use one of: {known}."]})
+    return service
+
+
+def scope_from_params(params: Mapping) -> Scope:
+    """A Scope from query parameters. Without dates: the 30 days ending yesterday; with only
+    one of them, a 30-day range from or to it."""
+    raw_from, raw_to = params.get("from") or "", params.get("to") or ""
+    default_start, default_end = default_range()
+    start = parse_date(raw_from, "from") if raw_from else None
+    end = parse_date(raw_to, "to") if raw_to else None
+    if start is None and end is None:
+        start, end = default_start, default_end
+    elif start is None:
+        start = end - dt.timedelta(days=29)
+    elif end is None:
+        end = start + dt.timedelta(days=29)
+    if end < start:
+        raise InvalidInput("'to' must be on or after 'from'.",
+                           {"to": [f"Must be on or after {start.isoformat()}."]})
+    if (end - start).days + 1 > MAX_DAYS:
+        raise InvalidInput(f"The range may span at most {MAX_DAYS} days.",
+                           {"from": [f"Choose a range of at most {MAX_DAYS} days."]})
+    return Scope(start, end, parse_service(params.get("service")))

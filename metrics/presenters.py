@@ -1,0 +1,164 @@
+"""Turn metric values into the rows the dashboard shows and the CSV export writes, so the
+two always carry the same numbers. Breakdowns are flattened to dotted paths
+(`responders.peg`, `responders_by_risk_group.high.phq9`)."""
+
+from collections.abc import Iterator
+from typing import Any
+
+from .definitions import MEASURE_LABELS, METRICS, SUBKEY_LABELS
+
+
+def _ordered(value: dict, order) -> list[tuple[str, Any]]:
+    known = [(k, value[k]) for k in order if k in value]
+    return known + [(k, v) for k, v in value.items() if k not in order]
+
+
+def normalise(values: dict) -> dict:
+    """Values in the definitions' order at every level (PostgreSQL's jsonb does not keep the
+    order keys were written in)."""
+    out = {}
+    for key in METRICS:
+        value = values.get(key)
+        if isinstance(value, dict):
+            value = {sub: ({m: v for m, v in _ordered(inner, MEASURE_LABELS)}
+                           if isinstance(inner, dict) else inner)
+                     for sub, inner in _ordered(value, SUBKEY_LABELS.get(key, {}))}
+        out[key] = value
+    return out
+
+
+def flatten(key: str, value: Any) -> Iterator[tuple[str, Any]]:
+    """(`key.sub.sub`, number) pairs of one metric's value, in its own order."""
+    if isinstance(value, dict):
+        for sub, inner in value.items():
+            yield from flatten(f"{key}.{sub}", inner)
+    else:
+        yield key, value
+
+
+def label_for(path: str) -> str:
+    key, *subs = path.split(".")
+    label = METRICS[key].label
+    if not subs:
+        return label
+    names = [SUBKEY_LABELS.get(key, {}).get(subs[0], subs[0])]
+    names += [MEASURE_LABELS.get(sub, sub) for sub in subs[1:]]
+    return f"{label}: {', '.join(names)}"
+
+
+def change(value, previous):
+    if isinstance(value, int | float) and isinstance(previous, int | float):
+        return round(value - previous, 1)
+    return None
+
+
+def period_rows(values: dict, previous: dict | None = None) -> list[dict]:
+    """One row per number of the period: path, label, value, previous value, change and
+    the metric's definition."""
+    previous = previous or {}
+    rows = []
+    for key, metric in METRICS.items():
+        before = dict(flatten(key, previous.get(key))) if key in previous else {}
+        for path, value in flatten(key, values.get(key)):
+            prior = before.get(path)
+            rows.append({"path": path, "key": key, "label": label_for(path), "value": value,
+                         "previous": prior, "change": change(value, prior), "unit": metric.unit,
+                         "definition": metric.definition})
+    return rows
+
+
+def week_rows(series: list[dict]) -> list[dict]:
+    """One row per number per week of the trend series."""
+    rows = []
+    for week in series or []:
+        for key in METRICS:
+            if key not in week:
+                continue
+            for path, value in flatten(key, week[key]):
+                rows.append({"path": path, "label": label_for(path), "value": value,
+                             "week_start": week["week_start"], "week_end": week["week_end"],
+                             "definition": METRICS[key].definition})
+    return rows
+
+
+def kpi_cards(values: dict, previous: dict) -> list[dict]:
+    """Cards for the single-number metrics, with the change and whether it is good news."""
+    cards = []
+    for key, metric in METRICS.items():
+        if metric.unit == "breakdown":
+            continue
+        value, prior = values.get(key), previous.get(key)
+        delta = change(value, prior)
+        good = None
+        if delta and metric.better:
+            good = (delta > 0) == (metric.better == "up")
+        cards.append({"key": key, "label": metric.label, "value": value, "previous": prior,
+                      "change": delta, "good": good, "unit": metric.unit,
+                      "definition": metric.definition})
+    return cards
+
+
+def breakdown_table(key: str, values: dict, previous: dict) -> dict:
+    """A simple breakdown (risk mix, referral states, responders) as rows with previous."""
+    metric = METRICS[key]
+    labels = SUBKEY_LABELS.get(key, {})
+    current, prior = values.get(key) or {}, previous.get(key) or {}
+    rows = [{"key": sub, "label": labels.get(sub, sub), "value": value,
+             "previous": prior.get(sub), "change": change(value, prior.get(sub))}
+            for sub, value in current.items()]
+    return {"key": key, "label": metric.label, "definition": metric.definition, "rows": rows,
+            "unit": metric.unit}
+
+
+def split_table(key: str, values: dict) -> dict:
+    """A responder split (by risk group or dose) as a matrix: groups x measures."""
+    metric = METRICS[key]
+    labels = SUBKEY_LABELS.get(key, {})
+    data = values.get(key) or {}
+    return {"key": key, "label": metric.label, "definition": metric.definition,
+            "measures": [{"key": m, "label": label} for m, label in MEASURE_LABELS.items()],
+            "rows": [{"key": group, "label": labels.get(group, group),
+                      "cells": [{"measure": m, "value": (data.get(group) or {}).get(m)}
+                                for m in MEASURE_LABELS]}
+                     for group in data]}
+
+
+def chart_data(values: dict, series: list[dict]) -> dict:
+    """What static/metrics/dashboard.js draws (read from a json_script)."""
+    def column(key, sub=None):
+        out = []
+        for week in series or []:
+            value = week.get(key)
+            out.append(value.get(sub) if sub and isinstance(value, dict) else value)
+        return out
+
+    return {
+        "weeks": [week["week_start"] for week in series or []],
+        "charts": {
+            "intakes": {"type": "bar", "unit": "patients", "datasets": [
+                {"label": METRICS["new_intakes"].label, "data": column("new_intakes")}]},
+            "wait_times": {"type": "line", "unit": "days", "datasets": [
+                {"label": METRICS["median_days_referral_to_triage"].label,
+                 "data": column("median_days_referral_to_triage")},
+                {"label": METRICS["median_days_referral_to_first_visit"].label,
+                 "data": column("median_days_referral_to_first_visit")}]},
+            "attendance": {"type": "line", "unit": "%", "datasets": [
+                {"label": METRICS["attendance_rate"].label, "data": column("attendance_rate")},
+                {"label": METRICS["pct_over_sla"].label, "data": column("pct_over_sla")}]},
+            "responders": {"type": "line", "unit": "%", "datasets": [
+                {"label": label, "data": column("responders", m)}
+                for m, label in MEASURE_LABELS.items()]},
+            "mme": {"type": "line", "unit": "MME/day", "datasets": [
+                {"label": METRICS["mean_mme_intake"].label, "data": column("mean_mme_intake")},
+                {"label": METRICS["mean_mme_latest"].label, "data": column("mean_mme_latest")}]},
+            "risk_mix": {"type": "doughnut", "unit": "patients",
+                         "labels": list(SUBKEY_LABELS["risk_mix"].values()),
+                         "datasets": [{"label": METRICS["risk_mix"].label,
+                                       "data": list((values.get("risk_mix") or {}).values())}]},
+            "referrals_by_state": {
+                "type": "bar", "unit": "referrals",
+                "labels": list(SUBKEY_LABELS["referrals_by_state"].values()),
+                "datasets": [{"label": METRICS["referrals_by_state"].label,
+                              "data": list((values.get("referrals_by_state") or {}).values())}]},
+        },
+    }

@@ -1,0 +1,106 @@
+"""Writes for metrics: request a snapshot (queued to the worker), and compute one (called by
+the task and the management command). Tasks take snapshot ids; a conditional UPDATE claims
+the row so two workers never compute the same snapshot."""
+
+import logging
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from ipm.audit import audit_record
+
+from . import definitions, selectors
+from .definitions import Scope
+from .models import MetricSnapshot
+
+log = logging.getLogger(__name__)
+
+
+@transaction.atomic
+def snapshot_request(*, scope: Scope, actor=None,
+                     trigger: str = MetricSnapshot.Trigger.ON_DEMAND) -> MetricSnapshot:
+    """Queue a snapshot for the scope, or return the one already queued or running."""
+    in_flight = selectors.snapshot_in_flight(scope)
+    if in_flight is not None:
+        return in_flight
+    snapshot = MetricSnapshot.objects.create(
+        period_start=scope.start, period_end=scope.end, service=scope.service, trigger=trigger,
+        requested_by=actor if getattr(actor, "pk", None) else None)
+    audit_record(actor=actor, action="metrics.snapshot_requested", obj=snapshot,
+                 detail={"from": scope.start.isoformat(), "to": scope.end.isoformat(),
+                         "service": scope.service.code if scope.service else None})
+    transaction.on_commit(lambda: _queue(snapshot.pk))
+    return snapshot
+
+
+def _queue(snapshot_id: int) -> None:
+    from .tasks import compute_snapshot
+
+    compute_snapshot.delay(snapshot_id)
+
+
+@transaction.atomic
+def snapshot_daily(*, today=None) -> MetricSnapshot:
+    """The scheduled snapshot (30 days ending yesterday, whole program), created once per
+    range however often beat fires."""
+    start, end = definitions.default_range(today)
+    existing = (MetricSnapshot.objects
+                .filter(period_start=start, period_end=end, service=None,
+                        trigger=MetricSnapshot.Trigger.SCHEDULE)
+                .exclude(status=MetricSnapshot.Status.FAILED).first())
+    if existing is not None:
+        return existing
+    return MetricSnapshot.objects.create(period_start=start, period_end=end,
+                                         trigger=MetricSnapshot.Trigger.SCHEDULE)
+
+
+def snapshot_compute(*, snapshot_id: int) -> MetricSnapshot | None:
+    """Claim and compute one snapshot: the period's values, the previous period's, and one
+    row per week for the trends. Returns None when another worker holds or finished it."""
+    now = timezone.now()
+    claimable = (Q(status=MetricSnapshot.Status.PENDING)
+                 | Q(status=MetricSnapshot.Status.RUNNING,
+                     started_at__lt=now - selectors.IN_FLIGHT_FOR))
+    claimed = (MetricSnapshot.objects.filter(claimable, pk=snapshot_id)
+               .update(status=MetricSnapshot.Status.RUNNING, started_at=now, progress=0,
+                       error=""))
+    if not claimed:
+        return None
+    snapshot = MetricSnapshot.objects.select_related("service").get(pk=snapshot_id)
+    scope = Scope(snapshot.period_start, snapshot.period_end, snapshot.service)
+    rows = MetricSnapshot.objects.filter(pk=snapshot_id)
+    try:
+        payload = compute_payload(scope, on_progress=lambda pct: rows.update(progress=pct))
+    except Exception as exc:  # noqa: BLE001 - recorded on the row, shown on the dashboard
+        log.exception("metrics snapshot %s failed", snapshot_id)
+        rows.update(status=MetricSnapshot.Status.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000],
+                    computed_at=timezone.now())
+        snapshot.refresh_from_db()
+        return snapshot
+    rows.update(status=MetricSnapshot.Status.DONE, progress=100, computed_at=timezone.now(),
+                **payload)
+    snapshot.refresh_from_db()
+    return snapshot
+
+
+def compute_payload(scope: Scope, on_progress=None) -> dict:
+    """`values`, `previous_values` and weekly `series` for a scope, reporting progress in
+    whole percent (at most once per percent)."""
+    weeks = scope.weeks()
+    trend = definitions.trend_keys()
+    total = 2 * len(definitions.METRICS) + len(weeks) * len(trend)
+    state = {"done": 0, "reported": 0}
+
+    def tick():
+        state["done"] += 1
+        pct = min(99, state["done"] * 100 // total)
+        if on_progress and pct > state["reported"]:
+            state["reported"] = pct
+            on_progress(pct)
+
+    values = definitions.compute(scope, on_step=tick)
+    previous = definitions.compute(scope.previous(), on_step=tick)
+    series = [{"week_start": week.start.isoformat(), "week_end": week.end.isoformat(),
+               **definitions.compute(week, trend, on_step=tick)} for week in weeks]
+    return {"values": values, "previous_values": previous, "series": series}
