@@ -18,7 +18,9 @@ Conventions:
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
@@ -27,10 +29,12 @@ from typing import Any
 
 from django.db.models import (
     Avg,
+    BooleanField,
     Case,
     CharField,
     Count,
     Exists,
+    ExpressionWrapper,
     F,
     FloatField,
     IntegerField,
@@ -142,14 +146,37 @@ def definitions() -> dict[str, str]:
     return {key: m.definition for key, m in METRICS.items()}
 
 
+# Several metrics read the same aggregate (the active patients' summary, the responder
+# groups): within one `compute` call each such query runs once per scope.
+_memo: contextvars.ContextVar[dict | None] = contextvars.ContextVar("metrics_memo", default=None)
+
+
+def _shared(fn):
+    @functools.wraps(fn)
+    def wrapper(scope: Scope, *args):
+        memo = _memo.get()
+        if memo is None:
+            return fn(scope, *args)
+        key = (fn.__name__, scope, args)
+        if key not in memo:
+            memo[key] = fn(scope, *args)
+        return memo[key]
+
+    return wrapper
+
+
 def compute(scope: Scope, keys=None, on_step: Callable[[], None] | None = None) -> dict:
     """Every metric (or those in `keys`) for the scope, as JSON-ready values."""
-    out = {}
-    for key in keys or METRICS:
-        out[key] = METRICS[key].compute(scope)
-        if on_step:
-            on_step()
-    return out
+    token = _memo.set({})
+    try:
+        out = {}
+        for key in keys or METRICS:
+            out[key] = METRICS[key].compute(scope)
+            if on_step:
+                on_step()
+        return out
+    finally:
+        _memo.reset(token)
 
 
 def trend_keys() -> tuple[str, ...]:
@@ -202,21 +229,21 @@ def _earlier_than_outer(time_field: str) -> Q:
 
 
 def _active_patients(scope: Scope):
-    """Patients with care activity in the period (see `active_patients`)."""
+    """Patients with care activity in the period (see `active_patients`): one
+    `id IN (<referrals> UNION <attendance> UNION <responses>)`, which the database can
+    answer with a single hashed semi-join instead of a lookup per patient."""
     referral_open = Referral.objects.filter(
         Q(closed_at__isnull=True) | Q(closed_at__gte=scope.start_at),
-        _service_q(scope, "service"),
-        patient=OuterRef("pk"), referred_at__lt=scope.end_at,
+        _service_q(scope, "service"), referred_at__lt=scope.end_at,
     )
     attended = Attendance.objects.filter(
         _in_period(scope, "session__starts_at"), _service_q(scope, "session__series__service"),
-        patient=OuterRef("pk"), status=Attendance.Status.PRESENT,
-        session__status=GroupSession.Status.SCHEDULED,
+        status=Attendance.Status.PRESENT, session__status=GroupSession.Status.SCHEDULED,
     )
-    answered = QuestionnaireResponse.objects.filter(_in_period(scope, "answered_at"),
-                                                    patient=OuterRef("pk"))
-    return Patient.objects.filter(Q(Exists(referral_open)) | Q(Exists(attended))
-                                  | Q(Exists(answered)), _patients_of_service(scope))
+    answered = QuestionnaireResponse.objects.filter(_in_period(scope, "answered_at"))
+    ids = referral_open.order_by().values("patient_id").union(
+        attended.order_by().values("patient_id"), answered.order_by().values("patient_id"))
+    return Patient.objects.filter(_patients_of_service(scope), pk__in=ids)
 
 
 # --- Activity and intake --------------------------------------------------------------------
@@ -226,7 +253,23 @@ def _active_patients(scope: Scope):
         definition="Patients with care activity in the period: a referral open at some point "
                    "in it, an attended group session, or a questionnaire answered.")
 def active_patients(scope: Scope) -> int:
-    return _active_patients(scope).count()
+    return _patient_summary(scope)["active"]
+
+
+@_shared
+def _patient_summary(scope: Scope) -> dict:
+    """One pass over the active patients: their count and the opioid dose figures."""
+    paired = Q(baseline_mme__isnull=False, current_mme__isnull=False)
+    known = Q(current_mme__isnull=False)
+    return _active_patients(scope).aggregate(
+        active=Count("pk"),
+        mean_intake=Avg("baseline_mme", filter=paired),
+        mean_latest=Avg("current_mme", filter=paired),
+        known=Count("pk", filter=known),
+        on_opioids=Count("pk", filter=known & Q(current_mme__gt=0)),
+        mme_50=Count("pk", filter=known & Q(current_mme__gte=50)),
+        mme_90=Count("pk", filter=known & Q(current_mme__gte=90)),
+    )
 
 
 def _intakes(scope: Scope):
@@ -462,60 +505,42 @@ def _scored(measure: Measure):
             .alias(v=measure.value()).filter(v__isnull=False))
 
 
-def _followups(scope: Scope, measure: Measure):
-    """Each patient's latest response in the period that is not their baseline, and the
-    condition that marks it a responder against the MCID.
+def _mcid_reached(measure: Measure, baseline, latest) -> Q:
+    """Whether `latest` improves on `baseline` (both scaled values) by the measure's MCID.
 
-    The change is compared in the scaled integer unit: `gain` = (latest - baseline) x the
-    improving direction's sign x the threshold's denominator must reach the threshold's
-    numerator x (|baseline| for a relative MCID, the scale for points), and be above 0.
+    In the scaled integer unit: `gain` = (latest - baseline) x the improving direction's sign
+    x the threshold's denominator must be above 0 and reach the threshold's numerator x
+    (|baseline| for a relative MCID such as PEG's 30 %, the scale for points).
     """
     rule = mcid_rule(measure.instrument, measure.score_key)
+    threshold = Fraction(rule.threshold)
+    gain = Cast((latest - baseline) * rule.sign * threshold.denominator, FloatField())
+    if rule.relative:
+        need = Cast(Abs(baseline) * threshold.numerator, FloatField())
+    else:
+        need = Value(float(threshold.numerator * measure.scale))
+    return Q(GreaterThanOrEqual(gain, need)) & Q(GreaterThan(gain, Value(0.0)))
+
+
+def _followups(scope: Scope, measure: Measure):
+    """Each patient's latest response in the period that is not their baseline, with
+    `responder`: whether it reached the MCID against the patient's first (baseline) response.
+
+    The comparison is evaluated inside the baseline subquery (the baseline row's value
+    against the outer row's `v`), so each follow-up costs one indexed baseline lookup.
+    """
     in_period = _scored(measure).filter(_in_period(scope, "answered_at"),
                                         _patients_of_service(scope, "patient"))
     later_in_period = in_period.filter(_later_than_outer("answered_at"), patient=OuterRef("patient"))
     earlier = _scored(measure).filter(_earlier_than_outer("answered_at"),
                                       patient=OuterRef("patient"))
-    baseline = Subquery(
+    reached = Subquery(
         _scored(measure).filter(patient=OuterRef("patient")).order_by("answered_at", "pk")
-        .annotate(b=measure.value()).values("b")[:1], output_field=FloatField())
-    threshold = Fraction(rule.threshold)
-    gain = Cast((measure.value() - baseline) * rule.sign * threshold.denominator, FloatField())
-    if rule.relative:  # e.g. PEG: a fall of >= 30 % of baseline
-        need = Cast(Abs(baseline) * threshold.numerator, FloatField())
-    else:  # points, in the scaled unit
-        need = Value(float(threshold.numerator * measure.scale))
-    responder = Q(GreaterThanOrEqual(gain, need)) & Q(GreaterThan(gain, Value(0.0)))
-    return in_period.filter(~Exists(later_in_period), Exists(earlier)), responder
-
-
-def _responder_pcts(scope: Scope, measure: Measure, group_by=None) -> dict:
-    rows, responder = _followups(scope, measure)
-    aggregates = {"n": Count("pk"), "r": Count("pk", filter=responder)}
-    if group_by is None:
-        row = rows.aggregate(**aggregates)
-        return {None: _pct(row["r"], row["n"])}
-    name, expression = group_by
-    grouped = rows.annotate(**{name: expression}).order_by().values(name).annotate(**aggregates)
-    return {row[name]: _pct(row["r"], row["n"]) for row in grouped}
-
-
-@metric("responders", label="Responders (MCID)", unit="breakdown", trend=True, better="up",
-        definition="Per measure: of patients with a response in the period after their "
-                   "baseline, the % whose latest response in the period improved on their "
-                   "first (baseline) response by at least the MCID (PEG fall >= 30 %, PHQ-9 "
-                   "fall >= 5, GAD-7 fall >= 4, PROMIS >= 3 T-score points in the improving "
-                   "direction).")
-def responders(scope: Scope) -> dict[str, float | None]:
-    return {m.key: _responder_pcts(scope, m)[None] for m in MEASURES}
-
-
-@metric("responders_by_risk_group", label="Responders by risk group", unit="breakdown",
-        definition="The responder % per measure, split by the patient's STarT Back risk group.")
-def responders_by_risk_group(scope: Scope) -> dict[str, dict[str, float | None]]:
-    by_measure = {m.key: _responder_pcts(scope, m, ("risk", F("patient__risk_group")))
-                  for m in MEASURES}
-    return {group: {m: by_measure[m].get(group) for m in by_measure} for group in RiskGroup.values}
+        .annotate(reached=ExpressionWrapper(_mcid_reached(measure, F("v"), OuterRef("v")),
+                                            output_field=BooleanField()))
+        .values("reached")[:1], output_field=BooleanField())
+    return (in_period.filter(~Exists(later_in_period), Exists(earlier))
+            .annotate(responder=reached))
 
 
 DOSE_BUCKETS = (  # key, label, most sessions attended (None: no upper bound)
@@ -526,11 +551,11 @@ DOSE_BUCKETS = (  # key, label, most sessions attended (None: no upper bound)
 )
 
 
-@metric("responders_by_attendance_dose", label="Responders by attendance dose",
-        unit="breakdown",
-        definition="The responder % per measure, split by the number of group sessions the "
-                   "patient attended up to that latest response (0, 1-3, 4-7, 8+).")
-def responders_by_attendance_dose(scope: Scope) -> dict[str, dict[str, float | None]]:
+@_shared
+def _responder_groups(scope: Scope, measure: Measure) -> list[dict]:
+    """Follow-ups and responders counted per (risk group, attendance-dose bucket): one
+    grouped query per measure serves the overall rate and both splits."""
+    rows = _followups(scope, measure)
     dose = _count_subquery(
         Attendance.objects.filter(patient=OuterRef("patient"), status=Attendance.Status.PRESENT,
                                   session__status=_HELD,
@@ -539,8 +564,43 @@ def responders_by_attendance_dose(scope: Scope) -> dict[str, dict[str, float | N
     bucket = Case(*[When(LessThanOrEqual(dose, most), then=Value(key))
                     for key, _, most in DOSE_BUCKETS if most is not None],
                   default=Value(DOSE_BUCKETS[-1][0]), output_field=CharField())
-    by_measure = {m.key: _responder_pcts(scope, m, ("bucket", bucket)) for m in MEASURES}
-    return {key: {m: by_measure[m].get(key) for m in by_measure} for key, _, _ in DOSE_BUCKETS}
+    return list(rows.annotate(risk=F("patient__risk_group"), bucket=bucket).order_by()
+                .values("risk", "bucket")
+                .annotate(n=Count("pk"), r=Count("pk", filter=Q(responder=True))))
+
+
+def _responder_pct(scope: Scope, measure: Measure, **match) -> float | None:
+    """The responder % over the groups matching `match` (e.g. risk="high"): the sum of a
+    handful of grouped counts, not a loop over patients."""
+    groups = [g for g in _responder_groups(scope, measure)
+              if all(g[k] == v for k, v in match.items())]
+    return _pct(sum(g["r"] for g in groups), sum(g["n"] for g in groups))
+
+
+@metric("responders", label="Responders (MCID)", unit="breakdown", trend=True, better="up",
+        definition="Per measure: of patients with a response in the period after their "
+                   "baseline, the % whose latest response in the period improved on their "
+                   "first (baseline) response by at least the MCID (PEG fall >= 30 %, PHQ-9 "
+                   "fall >= 5, GAD-7 fall >= 4, PROMIS >= 3 T-score points in the improving "
+                   "direction).")
+def responders(scope: Scope) -> dict[str, float | None]:
+    return {m.key: _responder_pct(scope, m) for m in MEASURES}
+
+
+@metric("responders_by_risk_group", label="Responders by risk group", unit="breakdown",
+        definition="The responder % per measure, split by the patient's STarT Back risk group.")
+def responders_by_risk_group(scope: Scope) -> dict[str, dict[str, float | None]]:
+    return {group: {m.key: _responder_pct(scope, m, risk=group) for m in MEASURES}
+            for group in RiskGroup.values}
+
+
+@metric("responders_by_attendance_dose", label="Responders by attendance dose",
+        unit="breakdown",
+        definition="The responder % per measure, split by the number of group sessions the "
+                   "patient attended up to that latest response (0, 1-3, 4-7, 8+).")
+def responders_by_attendance_dose(scope: Scope) -> dict[str, dict[str, float | None]]:
+    return {key: {m.key: _responder_pct(scope, m, bucket=key) for m in MEASURES}
+            for key, _, _ in DOSE_BUCKETS}
 
 
 # --- Opioids ----------------------------------------------------------------------------------
@@ -550,43 +610,38 @@ def responders_by_attendance_dose(scope: Scope) -> dict[str, dict[str, float | N
         definition="Mean daily opioid dose (MME) at intake, over active patients with both an "
                    "intake and a latest dose recorded (the same patients as the latest mean).")
 def mean_mme_intake(scope: Scope) -> float | None:
-    return _round1(_mme_pairs(scope).aggregate(m=Avg("baseline_mme"))["m"])
+    return _round1(_patient_summary(scope)["mean_intake"])
 
 
 @metric("mean_mme_latest", label="Mean MME now", unit="mme", better="down", trend=True,
         definition="Mean latest daily opioid dose (MME), over active patients with both an "
                    "intake and a latest dose recorded.")
 def mean_mme_latest(scope: Scope) -> float | None:
-    return _round1(_mme_pairs(scope).aggregate(m=Avg("current_mme"))["m"])
+    return _round1(_patient_summary(scope)["mean_latest"])
 
 
-def _mme_pairs(scope: Scope):
-    return _active_patients(scope).filter(baseline_mme__isnull=False, current_mme__isnull=False)
-
-
-def _latest_dose_share(scope: Scope, condition: Q) -> float | None:
-    row = (_active_patients(scope).filter(current_mme__isnull=False)
-           .aggregate(n=Count("pk"), k=Count("pk", filter=condition)))
-    return _pct(row["k"], row["n"])
+def _latest_dose_share(scope: Scope, count: str) -> float | None:
+    summary = _patient_summary(scope)
+    return _pct(summary[count], summary["known"])
 
 
 @metric("pct_on_opioids", label="% on opioids", unit="percent", better="down", trend=True,
         definition="Of active patients with a latest dose recorded, the % taking any opioid "
                    "(latest MME above 0).")
 def pct_on_opioids(scope: Scope) -> float | None:
-    return _latest_dose_share(scope, Q(current_mme__gt=0))
+    return _latest_dose_share(scope, "on_opioids")
 
 
 @metric("pct_mme_50", label="% at or above 50 MME", unit="percent", better="down",
         definition="Of active patients with a latest dose recorded, the % at or above 50 MME/day.")
 def pct_mme_50(scope: Scope) -> float | None:
-    return _latest_dose_share(scope, Q(current_mme__gte=50))
+    return _latest_dose_share(scope, "mme_50")
 
 
 @metric("pct_mme_90", label="% at or above 90 MME", unit="percent", better="down",
         definition="Of active patients with a latest dose recorded, the % at or above 90 MME/day.")
 def pct_mme_90(scope: Scope) -> float | None:
-    return _latest_dose_share(scope, Q(current_mme__gte=90))
+    return _latest_dose_share(scope, "mme_90")
 
 
 # --- Satisfaction and safety ------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from django import template
 
+from metrics.definitions import METRICS
+
 register = template.Library()
 
 _SUFFIX = {"percent": " %", "days": " d", "hours": " h", "mme": " MME"}
@@ -25,3 +27,12 @@ def metric_change(value, unit: str = "") -> str:
         return "no change"
     number = f"{value:+,}" if unit == "count" else f"{value:+.1f}"
     return f"{number}{_CHANGE_SUFFIX.get(unit, '')}"
+
+
+@register.filter
+def footnote(key: str) -> str:
+    """The footnote number of a metric: its place in the definitions list."""
+    try:
+        return str(list(METRICS).index(key) + 1)
+    except ValueError:
+        return ""
