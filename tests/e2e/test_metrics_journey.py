@@ -2,8 +2,8 @@
 KPI cards and charts drawn, and exports a CSV holding the same numbers as the API."""
 
 import csv
-import re
 import datetime as dt
+import re
 from decimal import Decimal
 from pathlib import Path
 
