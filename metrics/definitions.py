@@ -23,7 +23,7 @@ import datetime as dt
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
@@ -51,6 +51,7 @@ from django.db.models.lookups import GreaterThan, GreaterThanOrEqual, LessThanOr
 from django.utils import timezone
 
 from outcomes.instruments import mcid_rule, spec
+from outcomes.instruments._common import round_half_up
 from outcomes.models import QuestionnaireResponse, SafetyAlert
 from patients.models import Intake, Patient, RiskGroup
 from referrals.models import Referral, ReferralEvent, Service
@@ -188,18 +189,17 @@ def trend_keys() -> tuple[str, ...]:
 
 
 def _round1(value) -> float | None:
+    """Half away from zero to 1 decimal, as the instrument scores are rounded."""
     if value is None:
         return None
-    return float(Decimal(str(value)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+    return float(round_half_up(Decimal(str(value)), 1))
 
 
 def _pct(part: int, whole: int) -> float | None:
     """100 * part / whole, rounded half-up to 1 decimal from the exact fraction."""
     if not whole:
         return None
-    exact = Fraction(100 * part, whole)
-    return float((Decimal(exact.numerator) / Decimal(exact.denominator))
-                 .quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+    return float(round_half_up(Fraction(100 * part, whole), 1))
 
 
 def _patients_of_service(scope: Scope, patient_ref: str = "pk") -> Q:
