@@ -21,6 +21,7 @@ api_patterns = [
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("livez", views.livez, name="livez"),
     path("accounts/login/", views.LoginView.as_view(), name="login"),
     path("accounts/2fa/setup/", two_factor.setup, name="two-factor-setup"),
     path("accounts/2fa/verify/", two_factor.verify, name="two-factor-verify"),
