@@ -63,7 +63,9 @@ def series_list(*, ended: bool = False) -> QuerySet[GroupSeries]:
 def series_for_api() -> QuerySet[GroupSeries]:
     """As `series_queryset`, with sessions and facilitators prefetched."""
     return series_queryset().prefetch_related(
-        "facilitators", Prefetch("sessions", queryset=GroupSession.objects.order_by("starts_at", "pk")),
+        "facilitators",
+        Prefetch("sessions", queryset=GroupSession.objects.order_by("starts_at", "pk")
+                 .prefetch_related("facilitators")),
     ).order_by("-created_at", "-pk")
 
 

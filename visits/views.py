@@ -282,7 +282,9 @@ def _session(pk) -> GroupSession:
 
 
 def _sheet_context(session, rows) -> dict:
-    return {"session": session, "rows": rows, "summary": selectors.sheet_summary(rows),
+    summary = selectors.sheet_summary(rows)
+    return {"session": session, "rows": rows, "summary": summary,
+            "marked": summary["total"] - summary[Attendance.Status.UNRESOLVED],
             "buttons": STATUS_BUTTONS, "started": session.starts_at <= timezone.now(),
             "cancelled": session.status == GroupSession.Status.CANCELLED}
 

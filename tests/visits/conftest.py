@@ -28,8 +28,19 @@ def make_patient(program):
     return _make
 
 
+def ensure_services() -> None:
+    """The seeded catalogue, again if a transactional test elsewhere flushed it."""
+    from referrals.catalogue import SERVICES
+
+    for code, name, discipline, triage, first_visit, group in SERVICES:
+        Service.objects.get_or_create(code=code, defaults={
+            "name": name, "discipline": discipline, "sla_triage_days": triage,
+            "sla_first_visit_days": first_visit, "is_group_based": group})
+
+
 @pytest.fixture
 def group_service(db):
+    ensure_services()
     return Service.objects.get(code="group_programme")
 
 
