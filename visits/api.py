@@ -99,23 +99,32 @@ class PatientInputSerializer(serializers.Serializer):
                                                  help_text="Patient id.")
 
 
-class EnrolmentOutputSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
+class _EnrolmentBody(serializers.Serializer):
+    id = serializers.IntegerField(help_text="Enrolment id.")
     series = serializers.IntegerField(source="series_id")
     patient = serializers.IntegerField(source="patient_id")
-    status = serializers.ChoiceField(choices=Enrolment.Status.choices)
     waitlist_position = serializers.IntegerField(
         allow_null=True, help_text="1-based place on the waitlist; null unless waitlisted.")
 
 
-class WithdrawOutputSerializer(EnrolmentOutputSerializer):
+class EnrolmentOutputSerializer(_EnrolmentBody):
+    status = serializers.ChoiceField(choices=[Enrolment.Status.ENROLLED,
+                                              Enrolment.Status.WAITLISTED])
+
+
+class WithdrawOutputSerializer(_EnrolmentBody):
+    status = serializers.ChoiceField(choices=[Enrolment.Status.WITHDRAWN])
     promoted = serializers.IntegerField(
         allow_null=True, help_text="Id of the patient promoted from the waitlist, or null.")
 
 
+# The statuses a person can be marked with (`unresolved` is only the starting state).
+ATTENDANCE_MARK_CHOICES = [(s.value, s.label) for s in services.MARKABLE]
+
+
 class AttendanceInputSerializer(serializers.Serializer):
     patient = serializers.PrimaryKeyRelatedField(queryset=Patient.objects.all())
-    status = serializers.ChoiceField(choices=[(s, s) for s in services.MARKABLE])
+    status = serializers.ChoiceField(choices=ATTENDANCE_MARK_CHOICES)
 
 
 class AttendanceOutputSerializer(serializers.ModelSerializer):

@@ -283,6 +283,8 @@ def enrolment_withdraw(*, series: GroupSeries, patient, actor,
     cancelled; a place freed goes to the first waitlisted person, whose reminders are
     scheduled. Returns (withdrawn enrolment, promoted enrolment or None)."""
     series = GroupSeries.objects.select_for_update().get(pk=series.pk)
+    if series.completed_at is not None:
+        raise Conflict("This series has ended; its roster is final.")
     enrolment = Enrolment.objects.select_for_update().filter(series=series, patient=patient).first()
     if enrolment is None:
         raise NotFound("This person is not enrolled in this series.",
@@ -305,6 +307,8 @@ def series_update_capacity(*, series: GroupSeries, capacity: int, actor) -> Grou
     """Change capacity. Raising it promotes waitlisted people into the new places; it
     cannot go below the number of people already holding a place."""
     series = GroupSeries.objects.select_for_update().get(pk=series.pk)
+    if series.completed_at is not None:
+        raise Conflict("This series has ended; its capacity can no longer change.")
     taken = Enrolment.objects.filter(series=series, status__in=PLACE_HOLDING).count()
     if capacity < max(1, taken):
         raise InvalidInput(f"Capacity cannot go below the {taken} people already enrolled.",

@@ -56,6 +56,7 @@ def test_coordinator_runs_a_group_series(page, login_as, screenshot, cast):
     page.get_by_label("Duration (minutes)").fill("90")
     page.get_by_label("Duration (minutes)").dispatch_event("change")
     expect(page.get_by_text("6 sessions:")).to_be_visible()
+    screenshot("group_series_new")
     page.get_by_role("button", name="Create series").click()
     expect(page.get_by_role("heading", name="Living well with pain")).to_be_visible()
     expect(page.locator("#sessions tbody tr")).to_have_count(6)
@@ -70,6 +71,10 @@ def test_coordinator_runs_a_group_series(page, login_as, screenshot, cast):
     expect(page.locator("#waitlist li")).to_have_count(2)
     expect(page.locator("#waitlist li").first).to_contain_text("Dan Dale")
     expect(page.locator("#enrolled-count")).to_have_text("3")
+
+    page.get_by_label("Name or MRN").fill("E2E")
+    expect(page.get_by_label("Matching patients").get_by_role("listitem")).to_have_count(5)
+    screenshot("group_series_search")
 
     # Withdraw Alice: Dan, first on the waitlist, takes her place.
     page.get_by_role("button", name="Withdraw Alice Archer").click()

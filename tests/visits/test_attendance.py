@@ -154,3 +154,20 @@ def test_it_refuses_unknown_statuses_strangers_and_cancelled_sessions(make_serie
         services.attendance_mark(session=second, patient=member, status="present",
                                  actor=coordinator)
     assert not Attendance.objects.exists()
+
+
+@pytest.mark.django_db
+def test_an_ended_series_keeps_its_roster(make_series, make_patient, enrol, coordinator):
+    series = _past_series(make_series, 2, capacity=1)
+    member, waiting, late = make_patient(), make_patient(), make_patient()
+    enrol(series, member)
+    enrol(series, waiting)
+    complete_ended_series()
+    series.refresh_from_db()
+    with pytest.raises(Conflict):
+        enrol(series, late)
+    with pytest.raises(Conflict):
+        services.enrolment_withdraw(series=series, patient=member, actor=coordinator)
+    with pytest.raises(Conflict):
+        services.series_update_capacity(series=series, capacity=3, actor=coordinator)
+    assert Enrolment.objects.get(series=series, patient=waiting).status == "waitlisted"
