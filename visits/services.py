@@ -6,8 +6,9 @@ holds a place (enrol, withdraw, promote, completion) first locks the series row 
 the unique constraint (one enrolment per person per series) and the waitlist constraints
 back it up in the database.
 
-Lock order, to stay free of deadlocks: series -> enrolment -> referral. Attendance marking
-locks only the person's enrolment row.
+Lock order, to stay free of deadlocks: series -> enrolment -> referral (enrol, withdraw,
+completion), and session -> enrolment -> referral (attendance); nothing locks a series or a
+session while holding an enrolment.
 """
 
 from collections.abc import Iterable
@@ -350,7 +351,8 @@ def attendance_mark(*, session: GroupSession, patient, status: str, actor) -> At
     if status not in MARKABLE:
         raise InvalidInput(f"Unknown attendance status '{status}'. Use one of "
                            f"{', '.join(MARKABLE)}.", {"status": ["Not a valid choice."]})
-    session = GroupSession.objects.select_related("series").get(pk=session.pk)
+    # The session lock keeps a concurrent cancellation from slipping past marked attendance.
+    session = GroupSession.objects.select_for_update().get(pk=session.pk)
     if session.status == GroupSession.Status.CANCELLED:
         raise Conflict("This session is cancelled; attendance cannot be marked.",
                        {"session": ["Cancelled."]})
@@ -369,15 +371,16 @@ def attendance_mark(*, session: GroupSession, patient, status: str, actor) -> At
         attendance.save(update_fields=["status", "marked_by", "marked_at"])
     audit_record(actor=actor, action="attendance", obj=attendance,
                  detail={"session": session.pk, "from": previous, "to": status})
+    # Read after the enrolment lock: a completion run holding it has committed by now.
+    series = GroupSeries.objects.only("service_id", "completed_at").get(pk=session.series_id)
     if status == Attendance.Status.PRESENT:
-        for referral in Referral.objects.filter(patient=patient, service_id=session.series.service_id,
+        for referral in Referral.objects.filter(patient=patient, service_id=series.service_id,
                                                 status=rt.SCHEDULED):
             referral_transition(referral=referral, to=rt.IN_TREATMENT, actor=actor,
                                 note=f"Attended group session on {session.starts_at:%Y-%m-%d}.")
-    if session.series.completed_at is not None:
+    if series.completed_at is not None:
         # Attendance corrected after the series ended: the completion follows the record.
-        _apply_completion(enrolment, _held_sessions(session.series_id, session.series.completed_at),
-                          actor)
+        _apply_completion(enrolment, _held_sessions(series.pk, series.completed_at), actor)
     attendance.patient = patient
     return attendance
 
@@ -405,11 +408,15 @@ def series_complete(*, series: GroupSeries | int, actor=None, now=None) -> int |
     if series is None or not series_has_ended(series, now):
         return None
     held = _held_sessions(series.pk, now)
+    # Lock the enrolled rows before counting, so attendance being marked right now is either
+    # counted here or sees `completed_at` and re-applies the rule itself.
+    enrolled = list(Enrolment.objects.select_for_update().filter(
+        series=series, status=Enrolment.Status.ENROLLED))
     attended = dict(Attendance.objects.filter(
         session_id__in=held, status=Attendance.Status.PRESENT,
     ).values_list("patient_id").annotate(n=Count("pk")).values_list("patient_id", "n"))
     completers = [
-        e.pk for e in Enrolment.objects.filter(series=series, status=Enrolment.Status.ENROLLED)
+        e.pk for e in enrolled
         if has_completed(attended=attended.get(e.patient_id, 0), held=len(held))]
     if completers:
         Enrolment.objects.filter(pk__in=completers).update(status=Enrolment.Status.COMPLETED)

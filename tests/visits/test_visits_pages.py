@@ -266,3 +266,21 @@ def test_the_patient_partial_renders(make_series, make_patient, enrol):
     html = render_to_string("visits/_patient_enrolments.html",
                             {"group_enrolments": enrolments_for_patient(p)})
     assert "Living well" in html and "Enrolled" in html
+
+
+def test_adding_sessions_and_raising_capacity_from_the_series_page(coordinator_client,
+                                                                  make_series, make_patient,
+                                                                  enrol):
+    series = make_series(capacity=1, n=2)
+    first, second = make_patient(), make_patient()
+    enrol(series, first)
+    enrol(series, second)
+    r = coordinator_client.post(f"/groups/{series.pk}/sessions/add/", {
+        "first_start": "2033-01-04T10:00", "weeks": 2, "duration_minutes": 60}, follow=True)
+    assert b"2 session(s) added" in r.content
+    assert series.sessions.count() == 4
+    r = coordinator_client.post(f"/groups/{series.pk}/capacity/", {"capacity": 2}, follow=True)
+    assert b"Capacity set to 2" in r.content
+    assert Enrolment.objects.get(series=series, patient=second).status == "enrolled"
+    r = coordinator_client.post(f"/groups/{series.pk}/capacity/", {"capacity": 1}, follow=True)
+    assert b"cannot go below" in r.content
