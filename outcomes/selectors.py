@@ -284,6 +284,12 @@ def patients_with_measures_due(*, today=None, clinician=None):
     return qs
 
 
+def in_code_order(codes) -> list[str]:
+    """Distinct instrument codes in the registry's display order (PEG before PHQ-9 ...)."""
+    wanted = set(codes)
+    return [code for code in instruments.CODES if code in wanted]
+
+
 def attach_measures_due(patients, *, today=None) -> None:
     """Set `measures_due` (schedule.TimePoint list) and `open_link` on each patient of a page
     (2 queries). Patients need the `discharged_on` / `has_open_referral` annotations."""
@@ -307,7 +313,7 @@ def attach_measures_due(patients, *, today=None) -> None:
         patient.measures_due = schedule.measures_due(
             intake_date=patient.intake_date, today=today, responses=answered[patient.pk],
             rules=rules_for(patient.program_id, default, own), discharged_on=discharged)
-        patient.due_codes = list(dict.fromkeys(p.instrument for p in patient.measures_due))
+        patient.due_codes = in_code_order(p.instrument for p in patient.measures_due)
         patient.open_link = open_links.get(patient.pk)
 
 
@@ -328,9 +334,8 @@ def links_to_plan_today(today) -> list[tuple]:
     out = []
     for patient in patients:
         covered = set(patient.open_link.instruments) if patient.open_link else set()
-        codes = [p.instrument for p in patient.measures_due
-                 if p.due_date == today and p.instrument not in covered]
-        codes = list(dict.fromkeys(codes))
+        codes = in_code_order(p.instrument for p in patient.measures_due
+                              if p.due_date == today and p.instrument not in covered)
         if codes:
             out.append((patient, codes))
     return out
