@@ -9,6 +9,7 @@ app_name = "outcomes"
 urlpatterns = [
     path("q/<str:token>/", views.questionnaire, name="questionnaire"),
     path("alerts/", views.alert_list, name="alerts"),
+    path("alerts/<int:pk>/", views.alert_detail, name="alert"),
     path("alerts/<int:pk>/acknowledge/", views.alert_acknowledge, name="alert-acknowledge"),
     path("worklist/", views.worklist, name="worklist"),
     path("patients/<int:pk>/trends/", views.patient_trends_page, name="patient-trends"),

@@ -337,6 +337,18 @@ def alert_list(request):
         "form": AcknowledgeForm()})
 
 
+@role_required(*PATIENT_ROLES)
+def alert_detail(request, pk: int):
+    alert = get_object_or_404(
+        SafetyAlert.objects.select_related("patient__program", "acknowledged_by", "escalated_to",
+                                           "response"), pk=pk)
+    if alert.status == SafetyAlert.Status.OPEN and alert.escalated_at is None:
+        alert.escalates_at = services.alert_escalation_due_at(alert, alert.patient.program)
+    audit_record(request=request, actor=request.user, action="read", obj=alert)
+    return render(request, "outcomes/alert_detail.html", {
+        "alert": alert, "can_acknowledge": has_role(request.user, CLINICIAN)})
+
+
 @role_required(CLINICIAN)
 def alert_acknowledge(request, pk: int):
     if request.method != "POST":
@@ -349,7 +361,7 @@ def alert_acknowledge(request, pk: int):
         messages.error(request, exc.message)
     else:
         messages.success(request, f"Alert for {alert.patient.full_name} acknowledged.")
-    return redirect(_next_url(request, "/alerts/"))
+    return redirect(_next_url(request, f"/alerts/{alert.pk}/"))
 
 
 @role_required(*PATIENT_ROLES)

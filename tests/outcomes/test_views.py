@@ -284,3 +284,13 @@ def test_it_sends_a_link_in_one_click(patient, coordinator, settings):
     assert "https://ipm.example.org/q/" in r.content.decode()  # shown once to the sender
     assert Reminder.objects.filter(target_id=link.pk, kind="questionnaire_due").count() == 3
     assert c.get(f"/patients/{patient.pk}/questionnaire-links/new/").status_code == 405
+
+
+def test_it_shows_one_alert_with_its_acknowledge_form(alert, clinician, admin_user):
+    c = logged_in(clinician)
+    html = c.get(f"/alerts/{alert.pk}/").content.decode()
+    assert "Robin Hart" in html and f'action="/alerts/{alert.pk}/acknowledge/"' in html
+    r = c.post(f"/alerts/{alert.pk}/acknowledge/", {"note": "Crisis team called."})
+    assert r["Location"] == f"/alerts/{alert.pk}/"
+    assert "Crisis team called." in c.get(f"/alerts/{alert.pk}/").content.decode()
+    assert logged_in(admin_user).get(f"/alerts/{alert.pk}/").status_code == 403
