@@ -26,13 +26,27 @@ def _scaled(code: str, baseline: dict, factor: float) -> dict:
     return out
 
 
-def _middle(code: str, shift: int = 0) -> dict:
-    """An answer set picking the middle option of every required item (PROMIS-29, NPS)."""
+HIGHER_IS_BETTER = ("physical_function", "social_roles")
+
+
+def _promis29(quality: float) -> dict:
+    """PROMIS-29 answers at a health level from 0 (worst) to 1 (best), per item direction."""
+    out = {}
+    for raw in instruments.spec("promis29")["items"]:
+        values = sorted(o["value"] for o in raw["options"])
+        good_high = raw.get("domain") in HIGHER_IS_BETTER
+        position = quality if good_high else 1 - quality
+        out[raw["key"]] = values[round(position * (len(values) - 1))]
+    return out
+
+
+def _middle(code: str) -> dict:
+    """An answer set picking the middle option of every required item."""
     out = {}
     for item in instruments.get(code).items:
         if item.required:
             options = [o.value for o in item.options]
-            out[item.key] = options[min(len(options) - 1, max(0, len(options) // 2 + shift))]
+            out[item.key] = options[len(options) // 2]
     return out
 
 
@@ -49,6 +63,10 @@ def populate(ctx: dict) -> None:
         improving = index % 3 != 1
         baselines = {r.instrument: r.answers for r in
                      QuestionnaireResponse.objects.filter(patient=patient, context="intake")}
+        if "promis29" not in baselines:  # the intake skipped it: done at the first visit
+            services.response_create(patient=patient, instrument="promis29",
+                                     answers=_promis29(0.35), actor=clinician, context="intake",
+                                     answered_at=_at(patient.intake_date, 11))
         for weeks in (6, 12, 26, 52):
             due = patient.intake_date + timedelta(weeks=weeks)
             if due > today:
@@ -68,11 +86,11 @@ def populate(ctx: dict) -> None:
                 services.response_create(patient=patient, instrument=code, answers=answers,
                                          actor=clinician, context="follow_up",
                                          answered_at=answered_at)
-            if weeks in (12, 26, 52) and index % 3 == 0:
+            if weeks in (12, 26, 52):
+                quality = 0.35 + (min(0.3, weeks / 80) if improving else 0)
                 services.response_create(patient=patient, instrument="promis29",
-                                         answers=_middle("promis29", -1 if improving else 0),
-                                         actor=clinician, context="follow_up",
-                                         answered_at=answered_at)
+                                         answers=_promis29(quality), actor=clinician,
+                                         context="follow_up", answered_at=answered_at)
             if weeks in (12, 52):
                 services.response_create(patient=patient, instrument="nps",
                                          answers={"q1": 9 if improving else 6},

@@ -109,6 +109,12 @@ class MedicationReviewForm(forms.Form):
                                   help_text="Leave empty for today.")
     note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
+    def clean_reviewed_on(self):
+        day = self.cleaned_data.get("reviewed_on")
+        if day and day > timezone.localdate():
+            raise forms.ValidationError("The date cannot be in the future.")
+        return day
+
     def reviewed_at(self):
         day = self.cleaned_data.get("reviewed_on")
         if not day or day == timezone.localdate():

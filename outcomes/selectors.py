@@ -115,9 +115,10 @@ def _band(code: str, key: str, baseline: float, y_range) -> dict | None:
 
 
 def patient_trends(patient) -> dict:
-    """Everything `templates/outcomes/_patient_trends.html` needs (2 queries): chart data
+    """Everything `templates/outcomes/_patient_trends.html` needs (3 queries): chart data
     for the json_script tag, the same numbers as table rows, change from baseline per
-    measure, the responder / not_improving flags and the opioid dose (MME) over time."""
+    measure, the responder / not_improving flags and the opioid dose (MME) over time: the
+    intake's MME, then each medication review."""
     responses = list(QuestionnaireResponse.objects.filter(
         patient_id=patient.pk, instrument__in=TREND_INSTRUMENTS)
         .only("pk", "instrument", "answered_at", "scores").order_by("answered_at", "pk"))
@@ -174,24 +175,35 @@ def patient_trends(patient) -> dict:
                                     for key, label, _ in keys]})
     rows.sort(key=lambda row: (row["date"], row["response_id"]))
 
+    from patients.models import Intake
+
     from .mme import mme_flags
 
-    mme_points = [{"x": _weeks_since(start, m.reviewed_at),
-                   "date": timezone.localdate(m.reviewed_at).isoformat(),
-                   "y": float(m.total_mme)} for m in reviews]
-    mme_rows = [{"date": timezone.localdate(m.reviewed_at), "week": _weeks_since(start, m.reviewed_at),
-                 "total_mme": m.total_mme, "flags": mme_flags(m.total_mme),
-                 "entered_directly": m.total_entered_directly} for m in reviews]
+    doses = [(i.created_at, i.mme, "intake") for i in
+             Intake.objects.filter(patient_id=patient.pk, mme__isnull=False)
+             .only("created_at", "mme")]
+    doses += [(m.reviewed_at, m.total_mme, "total" if m.total_entered_directly else "lines")
+              for m in reviews]
+    doses.sort(key=lambda dose: dose[0])
+    mme_points = [{"x": _weeks_since(start, at), "date": timezone.localdate(at).isoformat(),
+                   "y": float(total)} for at, total, _ in doses]
+    mme_rows = [{"date": timezone.localdate(at), "week": _weeks_since(start, at),
+                 "total_mme": total, "flags": mme_flags(total), "source": source}
+                for at, total, source in doses]
     if mme_points:
+        top = max(point["y"] for point in mme_points)
         charts.append({"id": "mme", "title": "Opioid dose (MME/day)", "y_min": 0,
-                       "y_max": max(100, *(p["y"] for p in mme_points)) * 1.1,
+                       "y_max": int(max(100, top * 1.1) // 10 + 1) * 10,
                        "series": [{"key": "total_mme", "label": "Total MME/day", "baseline": None,
                                    "band": None, "points": mme_points, "hidden": False}],
                        "thresholds": [50, 90]})
+    # One x axis (weeks since intake) for every chart, so MME lines up with PEG.
+    weeks = [p["x"] for chart in charts for series in chart["series"] for p in series["points"]]
+    x_range = [min(0.0, *weeks), max(1.0, *weeks)] if weeks else [0.0, 1.0]
     return {
         "patient_id": patient.pk,
         "start_date": start,
-        "chart_data": {"charts": charts},
+        "chart_data": {"charts": charts, "x_min": x_range[0], "x_max": x_range[1]},
         "charts": charts,
         "rows": rows,
         "summary": summary,

@@ -7,20 +7,12 @@
 
   var COLOURS = ["#0d6efd", "#d63384", "#6f42c1", "#fd7e14", "#20c997", "#6c757d", "#198754"];
 
-  function xRange(chart) {
-    var xs = [];
-    chart.series.forEach(function (s) { s.points.forEach(function (p) { xs.push(p.x); }); });
-    var lo = Math.min.apply(null, xs), hi = Math.max.apply(null, xs);
-    if (lo === hi) { hi = lo + 1; }
-    return [Math.min(0, lo), hi];
-  }
-
   function flat(value, range) {
     return [{x: range[0], y: value}, {x: range[1], y: value}];
   }
 
-  function datasets(chart) {
-    var range = xRange(chart), out = [];
+  function datasets(chart, range) {
+    var out = [];
     chart.series.forEach(function (s, i) {
       var colour = COLOURS[i % COLOURS.length];
       out.push({
@@ -36,7 +28,7 @@
                   borderWidth: 0, pointRadius: 0, fill: "-1", hidden: !!s.hidden, order: 3,
                   backgroundColor: "rgba(25, 135, 84, 0.15)", mcid: true});
       }
-      if (s.baseline !== null && s.baseline !== undefined) {
+      if (s.baseline !== null && s.baseline !== undefined && !s.hidden) {
         out.push({label: s.label + " baseline", data: flat(s.baseline, range),
                   borderColor: colour, borderDash: [6, 4], borderWidth: 1.5, pointRadius: 0,
                   fill: false, hidden: !!s.hidden, order: 2, helper: true});
@@ -49,14 +41,15 @@
     return out;
   }
 
-  function draw(canvas, chart) {
+  function draw(canvas, chart, range) {
     return new window.Chart(canvas, {
       type: "line",
-      data: {datasets: datasets(chart)},
+      data: {datasets: datasets(chart, range)},
       options: {
         responsive: true, maintainAspectRatio: false, animation: false, parsing: true,
         scales: {
-          x: {type: "linear", title: {display: true, text: "Weeks since intake"}},
+          x: {type: "linear", min: range[0], max: range[1],
+              title: {display: true, text: "Weeks since intake"}},
           y: {min: chart.y_min, max: chart.y_max},
         },
         plugins: {
@@ -78,9 +71,10 @@
     var source = document.getElementById("outcomes-trends-data");
     if (!source || !window.Chart) { return; }
     var data = JSON.parse(source.textContent);
+    var range = [data.x_min, data.x_max];  // one time axis for every chart
     data.charts.forEach(function (chart) {
       var canvas = document.querySelector('canvas[data-chart-id="' + chart.id + '"]');
-      if (canvas) { draw(canvas, chart); }
+      if (canvas) { draw(canvas, chart, range); }
     });
   }
 

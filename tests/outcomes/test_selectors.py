@@ -135,7 +135,7 @@ def test_it_gives_the_trend_with_baseline_band_and_table_rows(patient, answers, 
     services.medication_review_create(patient=patient, total_mme=60,
                                       reviewed_at=at(patient.intake_date))
     patient.refresh_from_db()
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(3):
         trends = selectors.patient_trends(patient)
     charts = {c["id"]: c for c in trends["charts"]}
     assert set(charts) == {"peg", "phq9", "mme"}
@@ -144,6 +144,8 @@ def test_it_gives_the_trend_with_baseline_band_and_table_rows(patient, answers, 
     assert peg["band"]["low"] == 5.6 and peg["band"]["high"] == 10  # 8 ± 30 %, capped at 10
     assert [(p["x"], p["y"]) for p in peg["points"]] == [(0.0, 8.0), (12.0, 4.67)]
     assert charts["mme"]["thresholds"] == [50, 90]
+    assert [(p["x"], p["y"]) for p in charts["mme"]["series"][0]["points"]] == [(0.0, 60.0)]
+    assert (trends["chart_data"]["x_min"], trends["chart_data"]["x_max"]) == (0.0, 12.0)
     (phq9,) = charts["phq9"]["series"]
     assert (phq9["band"]["low"], phq9["band"]["high"]) == (11.0, 21.0)
     peg_summary = next(s for s in trends["summary"] if s["code"] == "peg")
