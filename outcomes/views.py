@@ -2,6 +2,7 @@
 questionnaire, medication (MME) review, trends, safety alerts and the care-manager worklist."""
 
 import json
+import logging
 import time
 
 from django.conf import settings
@@ -32,6 +33,8 @@ from .forms import (
 )
 from .models import SafetyAlert
 
+logger = logging.getLogger(__name__)
+
 # --- Patient questionnaire link (no login) -----------------------------------------------
 
 
@@ -50,12 +53,16 @@ def _rate_limited(request) -> int | None:
     now = time.time()
     window = int(now // period)
     key = f"outcomes:qlink-rate:{client_ip(request) or 'unknown'}:{window}"
-    cache.add(key, 0, timeout=period + 1)
     try:
-        count = cache.incr(key)
-    except ValueError:  # the key expired between add and incr
-        cache.set(key, 1, timeout=period + 1)
-        count = 1
+        cache.add(key, 0, timeout=period + 1)
+        try:
+            count = cache.incr(key)
+        except ValueError:  # the key expired between add and incr
+            cache.set(key, 1, timeout=period + 1)
+            count = 1
+    except Exception:  # noqa: BLE001 - a cache outage must not lock patients out
+        logger.warning("Questionnaire-link rate limit skipped: cache unavailable", exc_info=True)
+        return None
     if count > limit:
         return max(1, int((window + 1) * period - now))
     return None
