@@ -133,7 +133,8 @@ class ReferralQuerySerializer(serializers.Serializer):
         unknown = [s for s in statuses if s not in t.STATES]
         if unknown:
             raise serializers.ValidationError(
-                f"Unknown status {', '.join(unknown)}; use open or one of {', '.join(t.STATES)}.")
+                f"Unknown status {', '.join(unknown)}; use open, waiting or one of "
+                f"{', '.join(t.STATES)}.")
         return value
 
     def validate_assignee(self, value):
@@ -148,7 +149,8 @@ _ERRORS = {400: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer}
 
 QUEUE_PARAMETERS = [
     OpenApiParameter("status", OpenApiTypes.STR, description=(
-        "A state, several comma-separated, or `open` (new, triaged, scheduled, in_treatment).")),
+        "A state, several comma-separated, `open` (new, triaged, scheduled, in_treatment) or "
+        "`waiting` (new, triaged, scheduled: awaiting a first visit). Default: all states.")),
     OpenApiParameter("service", OpenApiTypes.STR, description="Service code."),
     OpenApiParameter("priority", OpenApiTypes.STR, enum=Referral.Priority.values),
     OpenApiParameter("assignee", OpenApiTypes.STR,

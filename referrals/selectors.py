@@ -93,7 +93,8 @@ def referrals_with_sla(qs: QuerySet | None = None, *, now=None) -> QuerySet:
 
 # --- The queue ---------------------------------------------------------------------------
 
-OPEN = "open"
+OPEN = "open"          # every non-final state
+WAITING = "waiting"    # new, triaged, scheduled: the SLA clock is running
 ORDERINGS = {
     # Urgent first, then longest waiting: the coordinator's default.
     "": ("priority_rank", "referred_at", "pk"),
@@ -107,7 +108,8 @@ ORDERINGS = {
 
 
 def parse_statuses(value: str | list | tuple | None) -> tuple[str, ...]:
-    """'open' → the open states; 'new,triaged' → both; '' → no filter."""
+    """'open' → the open states; 'waiting' → awaiting a first visit; 'new,triaged' → both;
+    '' → no filter."""
     if not value:
         return ()
     parts = value.split(",") if isinstance(value, str) else list(value)
@@ -115,6 +117,8 @@ def parse_statuses(value: str | list | tuple | None) -> tuple[str, ...]:
     for part in (p.strip() for p in parts):
         if part == OPEN:
             out += list(t.OPEN_STATES)
+        elif part == WAITING:
+            out += list(t.AWAITING_FIRST_VISIT)
         elif part:
             out.append(part)
     return tuple(dict.fromkeys(out))
