@@ -4,7 +4,7 @@ admins get 403 on referrals (patient data)."""
 
 from django.contrib.auth import get_user_model
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -29,6 +29,15 @@ SLA_BREACHED_HELP = (
 
 
 # --- Serializers -------------------------------------------------------------------------
+
+@extend_schema_field({"type": "string", "enum": list(t.STATES),
+                      "description": "A referral state."}, component_name="ReferralState")
+class ReferralStateField(serializers.ChoiceField):
+    """A referral state, documented once as the `ReferralState` component."""
+
+    def __init__(self, **kwargs):
+        super().__init__(choices=Referral.Status.choices, **kwargs)
+
 
 class ServiceSerializer(serializers.ModelSerializer):
     class Meta:
@@ -57,7 +66,7 @@ class ReferralOutputSerializer(serializers.ModelSerializer):
     days_waiting = serializers.IntegerField(read_only=True, help_text=DAYS_WAITING_HELP)
     sla_breached = serializers.BooleanField(read_only=True, help_text=SLA_BREACHED_HELP)
     allowed_transitions = serializers.ListField(
-        child=serializers.ChoiceField(choices=t.STATES), read_only=True,
+        child=ReferralStateField(), read_only=True,
         help_text="States this referral may move to now.")
 
     class Meta:
@@ -95,7 +104,7 @@ class ReferralDetailSerializer(ReferralOutputSerializer):
 
 
 class ReferralTransitionInputSerializer(serializers.Serializer):
-    to = serializers.ChoiceField(choices=t.STATES, help_text="The target state.")
+    to = ReferralStateField(help_text="The target state.")
     note = serializers.CharField(required=False, allow_blank=True, default="")
     reason = serializers.CharField(
         required=False, allow_blank=True, default="",
@@ -104,8 +113,8 @@ class ReferralTransitionInputSerializer(serializers.Serializer):
     def get_fields(self):
         fields = super().get_fields()
         # `from` is a Python keyword, hence declared here.
-        fields["from"] = serializers.ChoiceField(
-            choices=t.STATES, required=False,
+        fields["from"] = ReferralStateField(
+            required=False,
             help_text="Optional: the status you saw. If the referral has moved since, the "
                       "transition is refused with 409 instead of applied.")
         return fields

@@ -24,6 +24,9 @@ ORDERING_CHOICES = [
 ]
 
 
+CHECK = {"class": "form-check-input"}
+
+
 def user_label(user) -> str:
     return user.get_full_name() or user.username
 
@@ -66,7 +69,7 @@ class ReferralCreateForm(forms.Form):
     service = forms.ModelChoiceField(queryset=Service.objects.filter(active=True),
                                      to_field_name="code", empty_label="Choose a service")
     priority = forms.ChoiceField(choices=Referral.Priority.choices, initial="routine",
-                                 widget=forms.RadioSelect)
+                                 widget=forms.RadioSelect(attrs=CHECK))
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
     needs_mdt = forms.BooleanField(required=False, label="Ask for MDT review")
 
@@ -86,7 +89,7 @@ class MdtMeetingForm(forms.Form):
     duration_minutes = forms.IntegerField(min_value=15, max_value=480, initial=60,
                                           label="Duration (minutes)")
     mode = forms.ChoiceField(choices=MdtMeeting.Mode.choices, initial=MdtMeeting.Mode.IN_PERSON,
-                             widget=forms.RadioSelect)
+                             widget=forms.RadioSelect(attrs=CHECK))
     location = forms.CharField(required=False, max_length=200,
                                help_text="Room, for an in-person meeting.")
     video_link = forms.URLField(required=False, assume_scheme="https",
@@ -118,9 +121,12 @@ class MdtDecisionForm(forms.Form):
     """One per agenda item (prefixed). Choices are passed in, loaded once per page."""
 
     decision = forms.ChoiceField(
-        choices=[c for c in MdtAgendaItem.Decision.choices if c[0]], widget=forms.RadioSelect)
-    services = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple)
-    clinicians = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple)
+        choices=[c for c in MdtAgendaItem.Decision.choices if c[0]],
+        widget=forms.RadioSelect(attrs=CHECK))
+    services = forms.MultipleChoiceField(required=False,
+                                         widget=forms.CheckboxSelectMultiple(attrs=CHECK))
+    clinicians = forms.MultipleChoiceField(required=False,
+                                           widget=forms.CheckboxSelectMultiple(attrs=CHECK))
     advice = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}),
                              label="Advice for the GP")
     note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}),

@@ -190,6 +190,7 @@ class ReferralDetailView(roles.RoleRequiredMixin, AuditedReadMixin, DetailView):
             next=self.request.get_full_path(),
             can_go_to_mdt=referral.status in (t.NEW, t.TRIAGED),
         )
+        ctx["on_pending_agenda"] = any(not i.is_decided for i in ctx["mdt_items"])
         return ctx
 
 

@@ -309,3 +309,16 @@ def test_days_waiting_stops_at_the_first_visit(coordinator_api, make_referral, p
                         at=timezone.now() - timedelta(days=10))
     body = coordinator_api.get(f"/api/referrals/{referral.pk}/").json()
     assert (body["days_waiting"], body["sla_breached"]) == (20, False)
+
+
+def test_the_schema_documents_the_referrals_api(coordinator_api):
+    r = coordinator_api.get("/api/schema/?format=json")
+    assert r.status_code == 200
+    schema = r.json()
+    for path in ("/api/referrals/", "/api/referrals/{id}/", "/api/referrals/{id}/transition/",
+                 "/api/referrals/{id}/assign/", "/api/services/"):
+        assert path in schema["paths"], path
+    assert "409" in schema["paths"]["/api/referrals/{id}/transition/"]["post"]["responses"]
+    props = schema["components"]["schemas"]["ReferralOutput"]["properties"]
+    assert "sla_triage_days" in props["sla_breached"]["description"]
+    assert "Whole days" in props["days_waiting"]["description"]

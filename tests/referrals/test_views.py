@@ -292,3 +292,11 @@ def test_the_meeting_page_runs_a_constant_number_of_queries(extra, coord_client,
     # services, clinicians, staff, candidates; session save (+ savepoint, release)
     with django_assert_num_queries(17):
         coord_client.get(f"/referrals/mdt/{meeting.pk}/")
+
+
+def test_the_coordinators_home_page_counts_new_and_breached(coord_client, make_referral,
+                                                            make_patient):
+    make_referral(make_patient("A", "A"), days_ago=1)
+    make_referral(make_patient("B", "B"), days_ago=20)
+    html = coord_client.get("/").content.decode()
+    assert "1 over SLA" in html and "2 new" in html
