@@ -90,3 +90,20 @@ def test_days_waiting_is_computed_for_now_by_default(make_referral, patient):
                         at=timezone.now() - timedelta(days=1))
     assert _row(referral).days_waiting == 2
     assert Referral.objects.get(pk=referral.pk).status == "declined"
+
+
+def test_the_queue_counts_without_joining_the_service_table(make_referral, make_patient,
+                                                           django_assert_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for i in range(3):
+        make_referral(make_patient(f"N{i}", "N"), days_ago=i)
+    make_referral(make_patient("D", "D"), status="declined")
+    qs = selectors.referral_queue(status="waiting")
+    with CaptureQueriesContext(connection) as ctx:
+        assert qs.count() == 3
+    assert "referrals_service" not in ctx.captured_queries[0]["sql"]
+    # Any further filter drops the shortcut and counts what it filters.
+    assert qs.filter(days_waiting__gte=1).count() == 2
+    assert selectors.referral_queue(status="waiting", breached=False).count() == 3

@@ -300,3 +300,16 @@ def test_the_coordinators_home_page_counts_new_and_breached(coord_client, make_r
     make_referral(make_patient("B", "B"), days_ago=20)
     html = coord_client.get("/").content.decode()
     assert "1 over SLA" in html and "2 new" in html
+
+
+def test_the_mdt_page_lists_candidates_a_page_at_a_time(coord_client, make_referral,
+                                                        make_patient):
+    from referrals.views import MdtIndexView
+
+    size = MdtIndexView.candidates_per_page
+    for i in range(size + 2):
+        make_referral(make_patient(f"Cand{i}", "Mdt", red_flag=True), "pain_medicine", days_ago=i)
+    first = coord_client.get("/referrals/mdt/").content.decode()
+    second = coord_client.get("/referrals/mdt/?page=2").content.decode()
+    assert first.count("Red flags</span>") == size and "?page=2" in first
+    assert second.count("Red flags</span>") == 2 and "?page=1" in second
