@@ -130,7 +130,8 @@ class ReferralEvent(models.Model):
     to_status = models.CharField(max_length=16)
     note = models.TextField(blank=True)
     # Required for declined/cancelled (SPEC §3.2); the note is free text for any transition.
-    reason = models.TextField(blank=True)
+    # db_default: bulk loaders (COPY) that predate this column still insert rows.
+    reason = models.TextField(blank=True, default="", db_default="")
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                               on_delete=models.SET_NULL, related_name="+")
     at = models.DateTimeField(default=timezone.now)
