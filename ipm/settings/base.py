@@ -85,6 +85,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "ipm.roles.roles_context",
             ],
+            "builtins": ["ipm.templatetags.ipm_tags"],
         },
     },
 ]
