@@ -15,15 +15,24 @@ from metrics.definitions import METRICS, default_range
 from metrics.presenters import flatten
 from outcomes.models import QuestionnaireResponse
 from patients.models import Intake, Patient, Program
+from referrals.catalogue import SERVICES
 from referrals.models import Referral, ReferralEvent, Service
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
+def seed_services() -> None:
+    for code, name, discipline, triage, first_visit, group in SERVICES:
+        Service.objects.get_or_create(code=code, defaults={
+            "name": name, "discipline": discipline, "sla_triage_days": triage,
+            "sla_first_visit_days": first_visit, "is_group_based": group})
 
 
 def _program_in_the_default_range():
     """A few patients inside the dashboard's default range (the 30 days ending yesterday)."""
     start, _ = default_range()
     program = Program.default()
+    seed_services()  # an earlier transactional test in the session may have flushed them
     physio = Service.objects.get(code="physio")
 
     def day(n, hour=10):

@@ -149,8 +149,21 @@ def peg_program(build):
     return patients
 
 
+def seed_services() -> None:
+    """The service catalogue, as the data migration seeds it. Re-seeded here because a
+    transactional test (browser journeys, real-worker tests) flushes the tables, and
+    serialized rollback does not survive Playwright's event loop in the same session."""
+    from referrals.catalogue import SERVICES
+
+    for code, name, discipline, triage, first_visit, group in SERVICES:
+        Service.objects.get_or_create(code=code, defaults={
+            "name": name, "discipline": discipline, "sla_triage_days": triage,
+            "sla_first_visit_days": first_visit, "is_group_based": group})
+
+
 @pytest.fixture
 def build(db):
+    seed_services()
     return Build()
 
 
