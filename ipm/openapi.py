@@ -6,7 +6,7 @@ Which statuses an operation documents follows from what it is:
 
 - 400 invalid input: it takes a request body or query parameters;
 - 401 / 403: it needs authentication (403: role checks, CSRF for session writes);
-- 404: it has path parameters;
+- 404: it has path parameters, or it is a paginated list (a page past the last);
 - 409 conflict: it changes state (POST/PUT/PATCH/DELETE), unless the view sets
   ``schema_conflicts = False`` (nothing there can conflict);
 - 415 unsupported media type: it takes a request body;
@@ -24,7 +24,7 @@ ERROR_DESCRIPTIONS = {
     "400": "Invalid input: `errors` holds the messages per field.",
     "401": "Not authenticated: send `Authorization: Token <token>` or log in.",
     "403": "Authenticated, but the user's role does not allow this.",
-    "404": "Not found.",
+    "404": "Not found (or, for a list, a page past the last).",
     "409": "Conflict with the current state (invalid transition, duplicate, lost race).",
     "415": "Unsupported media type: send JSON.",
     "429": "Too many requests: wait and retry.",
@@ -55,7 +55,7 @@ class AutoSchema(openapi.AutoSchema):
             out.append("400")
         if needs_auth:
             out += ["401", "403"]
-        if any(p.get("in") == "path" for p in params):
+        if any(p.get("in") == "path" for p in params) or self._paginated_list():
             out.append("404")
         if self.method in UNSAFE and getattr(self.view, "schema_conflicts", True):
             out.append("409")
@@ -64,3 +64,7 @@ class AutoSchema(openapi.AutoSchema):
         if self.view.get_throttles():
             out.append("429")
         return out
+
+    def _paginated_list(self) -> bool:
+        return (self.method == "GET" and self._is_list_view()
+                and self._get_paginator() is not None)

@@ -45,6 +45,9 @@ def check_params(query, allowed: tuple[str, ...]) -> None:
         if modifier:
             raise SearchError(f"Search modifiers are not supported ('{name}').",
                               param=name, issue_code="not-supported")
+    for name, values in query.lists():
+        if "\x00" in name or any("\x00" in v for v in values):
+            raise SearchError("Search values must not contain NUL characters.", param=name)
     fmt = query.get("_format")
     if fmt is not None and fmt not in ("json", "application/json", "application/fhir+json"):
         raise SearchError("Only JSON is served (_format=json).", param="_format",

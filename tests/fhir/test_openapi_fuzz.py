@@ -35,6 +35,19 @@ CHECKS = [
 ]
 
 
+# Known failures in other apps' endpoints, reported to their owners: (METHOD, path, mode) →
+# what breaks. Marked xfail (not strict: fuzzing may miss a bug on a given run) so they stay
+# visible in the summary; delete an entry once its endpoint is fixed.
+KNOWN_FAILURES = {
+    ("POST", "/api/patients/{id}/intake/", "negative"):
+        "patients/api.py intake: django.shortcuts.get_object_or_404 raises ValueError (500) "
+        "for a non-integer id; DRF's generics.get_object_or_404 answers 404",
+    ("POST", "/api/patients/{id}/pathway/", "negative"):
+        "patients/api.py pathway: django.shortcuts.get_object_or_404 raises ValueError (500) "
+        "for a non-integer id; DRF's generics.get_object_or_404 answers 404",
+}
+
+
 def in_test_transaction(environ, start_response):
     """The WSGI app, minus Django's per-request connection closing: like Django's test
     client, so requests share the test's database transaction."""
@@ -84,8 +97,11 @@ def pytest_generate_tests(metafunc):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
-def test_it_keeps_the_openapi_contract(api_schema, fuzz_token, operation_key, mode):
+def test_it_keeps_the_openapi_contract(request, api_schema, fuzz_token, operation_key, mode):
     method, path = operation_key
+    known = KNOWN_FAILURES.get((method, path, mode.value))
+    if known:
+        request.applymarker(pytest.mark.xfail(reason=known, strict=False))
     operation = api_schema.find_operation_by_path(method, path)
     assert operation is not None, f"{method} {path} is not in the served schema"
     auth = {"Authorization": f"Token {fuzz_token}"}

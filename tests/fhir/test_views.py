@@ -496,6 +496,7 @@ def test_it_reads_a_page_in_constant_queries(api, program, clinician, make_url):
     ("/fhir/Patient?birthdate=sa1970", "not-supported"),
     ("/fhir/Patient?_format=xml", "not-supported"),
     ("/fhir/Flag?patient=Patient/a%20b", "invalid"),
+    ("/fhir/Patient?identifier=%00", "invalid"),  # PostgreSQL text cannot hold NUL
 ])
 def test_it_refuses_bad_search_parameters_with_400(api, url, code):
     outcome = fhir_json(api.get(url), 400)
