@@ -17,7 +17,6 @@ LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"
 
 SCORE_SYSTEM = f"{BASE}/CodeSystem/score"  # "<instrument>.<key>"
-BAND_SYSTEM = f"{BASE}/CodeSystem/score-band"  # "<instrument>.<band key>.<band value>"
 ANSWER_SYSTEM_PREFIX = f"{BASE}/CodeSystem/answers/"  # + instrument id; code = stored value
 SERVICE_SYSTEM = f"{BASE}/CodeSystem/service"
 ALERT_KIND_SYSTEM = f"{BASE}/CodeSystem/safety-alert"
@@ -31,9 +30,6 @@ OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-catego
 FLAG_CATEGORY = "http://terminology.hl7.org/CodeSystem/flag-category"
 IDENTIFIER_TYPE = "http://terminology.hl7.org/CodeSystem/v2-0203"
 PARTICIPATION_TYPE = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType"
-
-FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
-
 
 def to_fhir_id(value: str) -> str:
     return value.replace("_", "-")
@@ -53,6 +49,11 @@ def questionnaire_url(instrument_code: str) -> str:
 
 def answer_system(instrument_code: str) -> str:
     return f"{ANSWER_SYSTEM_PREFIX}{to_fhir_id(instrument_code)}"
+
+
+def band_system(instrument_code: str, band_key: str) -> str:
+    """The code system of one instrument's bands, e.g. ``.../CodeSystem/phq9-severity``."""
+    return f"{BASE}/CodeSystem/{to_fhir_id(instrument_code)}-{to_fhir_id(band_key)}"
 
 
 def observation_id(response_id: int, score_key: str) -> str:

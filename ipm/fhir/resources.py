@@ -258,9 +258,8 @@ def observation_resource(response, key: str) -> Observation | None:
     band = (response.scores or {}).get(band_key) if band_key else None
     if isinstance(band, str) and band:
         interpretation.append({
-            "coding": [{"system": f"{codes.BASE}/CodeSystem/{codes.to_fhir_id(code)}-"
-                                  f"{codes.to_fhir_id(band_key)}",
-                        "code": band, "display": humanise(band)}],
+            "coding": [{"system": codes.band_system(code, band_key), "code": band,
+                        "display": humanise(band)}],
             "text": humanise(band),
         })
     codings = score_codings(code, key)

@@ -455,7 +455,7 @@ class UnknownView(FHIRView):
     authentication_classes: list = []
 
     def get(self, request, *args, **kwargs):
-        raise NotFound(f"No FHIR resource or operation at '{kwargs.get('path', '')}'. "
+        raise NotFound(f"No FHIR resource or operation at '{kwargs.get('path', '')[:100]}'. "
                        f"Supported: metadata, {', '.join(RESOURCE_VIEWS)}.")
 
 
