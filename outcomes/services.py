@@ -53,7 +53,7 @@ def _store(*, patient, instrument, scored, actor, context, answered_at) -> Quest
         alert = SafetyAlert.objects.create(patient=patient, response=response,
                                            kind=SafetyAlert.Kind.PHQ9_ITEM9)
         response.alerts.append(alert)
-        transaction.on_commit(lambda: _notify_alert(alert.pk))
+        transaction.on_commit(lambda: _notify_alert(alert.pk))  # parked if the broker is down
     audit_record(actor=actor, action="create", obj=response)
     return response
 
@@ -64,7 +64,9 @@ def _notify_alert(alert_id: int) -> None:
         from .tasks import notify_safety_alert
     except ImportError:  # pragma: no cover - tasks module absent in a partial install
         return
-    notify_safety_alert.delay(alert_id)
+    from ipm.queue import enqueue
+
+    enqueue(notify_safety_alert, alert_id)
 
 
 @transaction.atomic
