@@ -210,6 +210,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "PathwayEnum": "patients.models.Pathway",
         "RiskGroupEnum": "patients.models.RiskGroup",
+        "ReferralStatusEnum": "referrals.models.Referral.Status",
     },
 }
 
