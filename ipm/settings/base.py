@@ -86,6 +86,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "ipm.roles.roles_context",
             ],
+            "builtins": ["ipm.templatetags.ipm_tags"],
         },
     },
 ]
