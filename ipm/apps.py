@@ -9,4 +9,8 @@ class IpmConfig(AppConfig):
     def ready(self):
         from . import roles
 
+        from .reference_data import ensure_reference_data
+
         post_migrate.connect(roles.ensure_role_groups, dispatch_uid="ipm-role-groups")
+        post_migrate.connect(ensure_reference_data, sender=self,
+                             dispatch_uid="ipm-reference-data")

@@ -1,6 +1,6 @@
 """Patients API (SPEC §4): create, search, read, intake."""
 
-from django.shortcuts import get_object_or_404
+from rest_framework.generics import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
@@ -90,6 +90,7 @@ class PatientViewSet(AuditedReadMixin, mixins.CreateModelMixin, mixins.ListModel
     allowed_roles = roles.PATIENT_ROLES
     filter_backends: list = []
     audit_object_type = "patients.patient"
+    lookup_value_regex = r"\d+"
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self):

@@ -39,14 +39,7 @@ CHECKS = [
 # Known failures in other apps' endpoints, reported to their owners: (METHOD, path, mode) →
 # what breaks. Marked xfail (not strict: fuzzing may miss a bug on a given run) so they stay
 # visible in the summary; delete an entry once its endpoint is fixed.
-KNOWN_FAILURES = {
-    ("POST", "/api/patients/{id}/intake/", "negative"):
-        "patients/api.py intake: django.shortcuts.get_object_or_404 raises ValueError (500) "
-        "for a non-integer id; DRF's generics.get_object_or_404 answers 404",
-    ("POST", "/api/patients/{id}/pathway/", "negative"):
-        "patients/api.py pathway: django.shortcuts.get_object_or_404 raises ValueError (500) "
-        "for a non-integer id; DRF's generics.get_object_or_404 answers 404",
-}
+KNOWN_FAILURES: dict = {}
 
 
 def in_test_transaction(environ, start_response):
