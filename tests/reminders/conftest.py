@@ -89,14 +89,22 @@ class CountingHandler:
             return self.arrived.wait_for(lambda: len(self.messages) >= n, timeout=timeout)
 
 
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 @pytest.fixture
 def smtp_server():
     from aiosmtpd.controller import Controller
 
     handler = CountingHandler()
-    controller = Controller(handler, hostname="127.0.0.1", port=0)
+    handler.port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=handler.port)
     controller.start()
-    handler.port = controller.server.sockets[0].getsockname()[1]
     yield handler
     controller.stop()
 
