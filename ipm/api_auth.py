@@ -1,7 +1,11 @@
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
+
+from .api import error_body
 
 
 class TokenThrottle(AnonRateThrottle):
@@ -20,4 +24,13 @@ class ObtainTokenApi(ObtainAuthToken):
         auth=[],
     )
     def post(self, request, *args, **kwargs):
-        return super().post(request, *args, **kwargs)
+        try:
+            return super().post(request, *args, **kwargs)
+        except ValidationError:
+            # django-axes marks the request it saw; DRF's Request wraps Django's, so the
+            # lock-out middleware cannot answer for us here.
+            if getattr(request, "axes_locked_out", False) or getattr(
+                    request._request, "axes_locked_out", False):
+                return Response(error_body("Too many failed attempts: locked for a while."),
+                                status=429)
+            raise

@@ -1,15 +1,15 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from . import views
+from . import two_factor, views
 from .api_auth import ObtainTokenApi
 
 api_patterns = [
     path("auth/token/", ObtainTokenApi.as_view(), name="api-token"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("patients.api_urls")),
     path("", include("outcomes.api_urls")),
     path("", include("referrals.api_urls")),
@@ -21,7 +21,10 @@ api_patterns = [
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("livez", views.livez, name="livez"),
     path("accounts/login/", views.LoginView.as_view(), name="login"),
+    path("accounts/2fa/setup/", two_factor.setup, name="two-factor-setup"),
+    path("accounts/2fa/verify/", two_factor.verify, name="two-factor-verify"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("audit/", views.AuditTrailView.as_view(), name="audit-trail"),
     path("admin/", admin.site.urls),

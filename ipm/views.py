@@ -12,6 +12,12 @@ from .models import AuditEvent
 
 
 @login_not_required
+def livez(request):
+    """Liveness: the process answers (no database). Also the benchmark's floor view."""
+    return JsonResponse({"status": "ok"})
+
+
+@login_not_required
 @never_cache
 def healthz(request):
     """Database and broker reachable, as JSON, for load balancers and compose healthchecks."""

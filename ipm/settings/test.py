@@ -16,3 +16,7 @@ CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
 if env.bool("IPM_WORKER_NOT_EAGER", default=False):  # noqa: F405 - a real worker process
     CELERY_TASK_ALWAYS_EAGER = False
+# Tests that exercise lock-out and admin 2FA switch these on themselves
+# (tests/ipm/test_security.py); elsewhere client.login() and force_login() just work.
+AXES_ENABLED = False
+IPM_ADMIN_2FA_REQUIRED = False

@@ -50,3 +50,18 @@ def test_the_admin_cannot_edit_audit_rows(admin_user, client):
     assert not model_admin.has_change_permission(R())
     assert not model_admin.has_delete_permission(R())
     assert not model_admin.has_add_permission(R())
+
+
+@pytest.mark.django_db
+def test_the_verify_command_fails_on_a_tampered_chain(clinician):
+    from django.core.management import CommandError, call_command
+
+    for i in range(2):
+        audit_record(actor=clinician, action="read", object_type="patients.patient",
+                     object_id=str(i), patient_id=i)
+    call_command("verify_audit_chain")
+    first = AuditEvent.objects.order_by("id").first()
+    with connection.cursor() as cur:
+        cur.execute("UPDATE ipm_auditevent SET patient_id = 99 WHERE id = %s", [first.pk])
+    with pytest.raises(CommandError, match="broken"):
+        call_command("verify_audit_chain", "--no-seal")

@@ -1,0 +1,88 @@
+"""Background-work benchmarks: program metrics over everything, and 10k due reminders
+dispatched by one Celery worker (Redis broker). Run by bench/run.sh with its environment."""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def setup_django():
+    import django
+
+    django.setup()
+
+
+def time_metrics() -> dict:
+    from django.core.management import call_command
+
+    t0 = time.perf_counter()
+    call_command("compute_metrics", stdout=open(os.devnull, "w"))
+    return {"metrics_whole_program_s": round(time.perf_counter() - t0, 2)}
+
+
+def time_dispatch(n: int = 10_000) -> dict:
+    from django.db import connection
+    from django.utils import timezone
+
+    from reminders.models import Reminder
+
+    now = timezone.now()
+    with connection.cursor() as cur:
+        # Make n reminders due now: reuse pending session reminders, re-arming sent ones.
+        cur.execute("""
+            UPDATE reminders_reminder SET status = 'pending', scheduled_for = %s, attempts = 0,
+                   claimed_at = NULL, sent_at = NULL, reason = '', last_error = ''
+            WHERE id IN (SELECT id FROM reminders_reminder WHERE kind = 'group_session'
+                         ORDER BY id LIMIT %s)""", [now, n])
+    due = Reminder.objects.filter(status="pending", scheduled_for__lte=now).count()
+    env = {**os.environ}
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "ipm", "worker", "--loglevel=warning",
+         "--concurrency=2", "--without-gossip", "--without-mingle"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        from celery import Celery
+
+        Celery("bench", broker=os.environ["CELERY_BROKER_URL"]).send_task(
+            "reminders.tasks.dispatch_due")
+        t0 = time.perf_counter()
+        deadline = t0 + 300
+        while time.perf_counter() < deadline:
+            left = Reminder.objects.filter(status__in=["pending", "sending"],
+                                           scheduled_for__lte=now).count()
+            if left == 0:
+                break
+            time.sleep(0.5)
+        took = time.perf_counter() - t0
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+    sent = Reminder.objects.filter(scheduled_for=now, status="sent").count()
+    return {"dispatch_due": due, "dispatch_s": round(took, 1), "dispatch_sent": sent,
+            "dispatch_left": left, "dispatch_per_s": round(due / took, 1) if took else None}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", required=True)
+    args = ap.parse_args()
+    setup_django()
+    out = {}
+    for fn in (time_metrics, time_dispatch):
+        try:
+            out.update(fn())
+        except Exception as exc:  # noqa: BLE001 - report which job could not run
+            out[fn.__name__ + "_error"] = f"{type(exc).__name__}: {exc}"
+    print(json.dumps(out, indent=2))
+    Path(args.out).write_text(json.dumps(out, indent=2))
+
+
+if __name__ == "__main__":
+    main()

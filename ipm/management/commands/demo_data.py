@@ -1,0 +1,128 @@
+"""A small, realistic program for a first look: one user per role, patients at each risk
+level with intakes, and whatever each app's demo.populate(ctx) adds. Safe to run twice."""
+
+import importlib
+import random
+from datetime import date, timedelta
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from ipm import roles
+
+DEMO_USERS = [
+    # username, role, password, first, last
+    ("clinician", roles.CLINICIAN, "clinician-demo-pass", "Clara", "Nguyen"),
+    ("coordinator", roles.COORDINATOR, "coordinator-demo-pass", "Colin", "Osei"),
+    ("admin", roles.ADMIN, "admin-demo-pass", "Adaeze", "Walker"),
+]
+APPS_WITH_DEMO = ["referrals", "visits", "outcomes", "reminders", "metrics"]
+
+NAMES = [("Maya", "Patel"), ("Tom", "Fletcher"), ("Aisha", "Khan"), ("Liam", "O'Brien"),
+         ("Sofia", "Rossi"), ("Kwame", "Mensah"), ("Hannah", "Schmidt"), ("Yusuf", "Demir"),
+         ("Grace", "Okafor"), ("Ben", "Carter"), ("Chloe", "Martin"), ("Ravi", "Sharma"),
+         ("Emma", "Lewis"), ("Jonas", "Berg"), ("Priya", "Iyer"), ("Daniel", "Cohen")]
+NO_FLAGS = {k: False for k in ("cauda_equina", "cancer_history", "fever_or_infection",
+                               "significant_trauma", "unexplained_weight_loss",
+                               "progressive_neuro_deficit")}
+STARTBACK = {
+    "low": {"q1": 1, "q2": 1, "q3": 0, "q4": 0, "q5": 0, "q6": 0, "q7": 0, "q8": 0, "q9": 1},
+    "medium": {"q1": 1, "q2": 1, "q3": 1, "q4": 1, "q5": 1, "q6": 0, "q7": 0, "q8": 0, "q9": 2},
+    "high": {"q1": 1, "q2": 1, "q3": 1, "q4": 1, "q5": 1, "q6": 1, "q7": 1, "q8": 0, "q9": 3},
+}
+
+
+def _phq9(total_hint: int) -> dict:
+    vals = [min(3, max(0, total_hint // 9 + (1 if i < total_hint % 9 else 0))) for i in range(9)]
+    vals[8] = 0  # item 9 stays 0 here; outcomes' demo opens the one alert on purpose
+    return {f"q{i + 1}": v for i, v in enumerate(vals)}
+
+
+class Command(BaseCommand):
+    help = "Load a small demo program with one user per role (prints the logins)."
+
+    def handle(self, *args, **options):
+        roles.ensure_role_groups()
+        users = self._users()
+        from patients.models import Patient, Program
+
+        program = Program.default()
+        if program.clinical_lead_id is None:
+            program.clinical_lead = users[roles.CLINICIAN]
+            program.save(update_fields=["clinical_lead"])
+        if Patient.objects.exists():
+            self.stdout.write("Demo patients already present; left as they are.")
+        else:
+            with transaction.atomic():
+                patients = self._patients(users, program)
+                ctx = {"users": users, "patients": patients, "program": program}
+                for app in APPS_WITH_DEMO:
+                    try:
+                        module = importlib.import_module(f"{app}.demo")
+                    except ModuleNotFoundError:
+                        continue
+                    module.populate(ctx)
+                    self.stdout.write(f"  {app}: demo data loaded")
+            self.stdout.write(self.style.SUCCESS(f"Loaded {len(patients)} demo patients."))
+        self.stdout.write("\nDemo logins (http://127.0.0.1:8000/accounts/login/):")
+        for username, role, password, *_ in DEMO_USERS:
+            self.stdout.write(f"  {role:<12} username: {username:<12} password: {password}")
+
+    def _users(self) -> dict:
+        User = get_user_model()
+        users = {}
+        for username, role, password, first, last in DEMO_USERS:
+            user, created = User.objects.get_or_create(
+                username=username, defaults={"first_name": first, "last_name": last,
+                                             "email": f"{username}@ipm.example"})
+            if created:
+                user.set_password(password)
+                user.is_staff = role == roles.ADMIN
+                user.save()
+            user.groups.set(Group.objects.filter(name=role))
+            users[role] = user
+        return users
+
+    def _patients(self, users, program) -> list:
+        from outcomes.models import QuestionnaireResponse
+        from patients.models import Intake
+        from patients.services import intake_record, patient_create
+
+        rng = random.Random(2026)
+        clinician = users[roles.CLINICIAN]
+        risks = ["low"] * 5 + ["medium"] * 6 + ["high"] * 4 + ["red"]
+        patients = []
+        today = timezone.localdate()
+        for i, ((given, family), risk) in enumerate(zip(NAMES, risks, strict=True)):
+            channel = "sms" if i % 3 == 0 else "email"
+            patient = patient_create(
+                actor=clinician, program=program, clinician=clinician,
+                mrn=f"IPM{1000 + i}", given_name=given, family_name=family,
+                birth_date=date(1950 + (i * 3) % 45, 1 + i % 12, 1 + (i * 7) % 28),
+                sex="female" if i % 2 == 0 else "male",
+                email=f"{given.lower()}.{family.lower().replace(chr(39), '')}@example.org",
+                phone=f"+4477009001{i:02d}", preferred_channel=channel,
+                consent_to_contact=i != 7, timezone=program.time_zone)
+            weeks_ago = rng.choice([2, 8, 14, 20, 30, 40, 54])
+            flags = NO_FLAGS | ({"cauda_equina": True} if risk == "red" else {})
+            sb = STARTBACK["low" if risk == "red" else risk]
+            severity = {"low": 3, "medium": 8, "high": 13, "red": 6}[risk]
+            gad7 = {f"q{j}": min(3, severity // 7 + (1 if j <= severity % 7 else 0)) for j in range(1, 8)}
+            intake = intake_record(
+                patient=patient, red_flags=flags, startback=sb,
+                baseline={"peg": {"q1": 5 + severity // 4, "q2": 4 + severity // 4,
+                                  "q3": 4 + severity // 5},
+                          "phq9": _phq9(severity), "gad7": gad7},
+                mme=rng.choice([0, 0, 0, 15, 30, 60, 95]), actor=clinician)
+            # Backdate the intake so follow-ups, wait times and trends have a history.
+            when = timezone.now() - timedelta(weeks=weeks_ago)
+            Intake.objects.filter(pk=intake.pk).update(created_at=when)
+            QuestionnaireResponse.objects.filter(patient=patient).update(answered_at=when)
+            patient.intake_date = today - timedelta(weeks=weeks_ago)
+            patient.created_at = when
+            patient.save(update_fields=["intake_date", "created_at"])
+            patients.append(patient)
+        return patients

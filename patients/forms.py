@@ -1,0 +1,104 @@
+import zoneinfo
+
+from django import forms
+
+from outcomes.instruments import get as get_instrument
+
+from . import pathways
+from .models import Pathway, Patient
+
+COMMON_TIMEZONES = sorted(z for z in zoneinfo.available_timezones()
+                          if "/" in z and not z.startswith(("Etc/", "SystemV/", "US/")))
+
+
+class DemographicsForm(forms.ModelForm):
+    timezone = forms.ChoiceField(choices=[(z, z) for z in COMMON_TIMEZONES])
+
+    class Meta:
+        model = Patient
+        fields = ["mrn", "given_name", "family_name", "birth_date", "sex", "email", "phone",
+                  "preferred_channel", "consent_to_contact", "timezone"]
+        widgets = {"birth_date": forms.DateInput(attrs={"type": "date"}),
+                   "phone": forms.TextInput(attrs={"placeholder": "+447700900123",
+                                                   "inputmode": "tel"})}
+        help_texts = {"phone": "E.164: + country code and number, no spaces.",
+                      "consent_to_contact": "The patient agrees to reminders and questionnaire links."}
+
+    def __init__(self, *args, program=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.program = program
+        if not self.initial.get("timezone") and program is not None:
+            self.initial["timezone"] = program.time_zone
+
+    def validate_unique(self):
+        """MRN is unique per program; the program is not a form field."""
+        mrn = self.cleaned_data.get("mrn")
+        if mrn and self.program is not None:
+            qs = Patient.objects.filter(program=self.program, mrn=mrn)
+            if self.instance.pk:
+                qs = qs.exclude(pk=self.instance.pk)
+            if qs.exists():
+                self.add_error("mrn", f"A patient with MRN {mrn} already exists in this program.")
+
+
+YES_NO = [("yes", "Yes"), ("no", "No")]
+
+
+class RedFlagsForm(forms.Form):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for key in pathways.RED_FLAG_KEYS:
+            self.fields[key] = forms.ChoiceField(
+                label=pathways.RED_FLAG_LABELS[key], choices=YES_NO, widget=forms.RadioSelect,
+                error_messages={"required": "Answer yes or no."})
+
+    def as_red_flags(self) -> dict[str, bool]:
+        return {k: self.cleaned_data[k] == "yes" for k in pathways.RED_FLAG_KEYS}
+
+
+class InstrumentForm(forms.Form):
+    """A form generated from the instrument registry: one radio group per item."""
+
+    def __init__(self, code: str, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.instrument = get_instrument(code)
+        for item in self.instrument.items:
+            self.fields[item.key] = forms.TypedChoiceField(
+                label=item.text, coerce=int, required=item.required,
+                empty_value=None,
+                choices=[(o.value, o.label) for o in item.options],
+                widget=forms.RadioSelect,
+                error_messages={"required": "Please answer this question."})
+
+    def answers(self) -> dict[str, int]:
+        return {k: v for k, v in self.cleaned_data.items() if v is not None}
+
+
+class MmeForm(forms.Form):
+    mme = forms.DecimalField(label="Current daily opioid dose (MME)", required=False,
+                             min_value=0, max_value=100000, decimal_places=1,
+                             help_text="Morphine milligram equivalents per day. 0 if none; leave empty if unknown.")
+
+
+class PathwayForm(forms.Form):
+    pathway = forms.ChoiceField(choices=Pathway.choices,
+                                widget=forms.Select(attrs={"class": "form-select"}))
+    reason = forms.CharField(required=False,
+                             widget=forms.Textarea(attrs={"rows": 2, "class": "form-control"}),
+                             help_text="Required when you choose a pathway other than the suggested one.")
+
+
+class PatientSearchForm(forms.Form):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("risk_group", "pathway", "flag"):
+            self.fields[name].widget.attrs["class"] = "form-select"
+
+    q = forms.CharField(required=False, label="Name or MRN")
+    risk_group = forms.ChoiceField(required=False, choices=[("", "Any risk"), ("low", "Low"),
+                                                            ("medium", "Medium"), ("high", "High")])
+    pathway = forms.ChoiceField(required=False, choices=[("", "Any pathway"), *Pathway.choices])
+    flag = forms.ChoiceField(required=False, choices=[
+        ("", "Any flag"), ("red_flag", "Red flag"), ("not_improving", "Not improving"),
+        ("responder", "Responder"), ("mme_50", "MME ≥ 50"), ("mme_90", "MME ≥ 90"),
+        ("open_safety_alert", "Open safety alert"), ("stopped_reminders", "Stopped reminders")])
