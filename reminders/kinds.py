@@ -95,7 +95,8 @@ class Kind:
     def context(self, row: Reminder, data, now) -> dict:
         return {}
 
-    def message(self, row: Reminder, data, now) -> Message:
+    def message(self, row: Reminder, data, now, channel: str = Reminder.Channel.EMAIL) -> Message:
+        """The message for one channel: subject and both email bodies, or the SMS text."""
         ctx = {"reminder": row, "site_url": settings.SITE_URL.rstrip("/"),
                **self.context(row, data, now)}
         if self.patient_directed and row.patient_id:
@@ -105,12 +106,12 @@ class Kind:
         else:
             user = row.recipient_user
             ctx["recipient_name"] = (user.get_full_name() or user.username) if user else ""
-        base = f"reminders/email/{self.code}"
-        sms = ""
-        if self.patient_directed:
+        if channel == Reminder.Channel.SMS:
             sms = render_to_string(f"reminders/sms/{self.code}.txt", ctx).strip()
+            return Message(subject=self.subject, text="", html="", sms=sms)
+        base = f"reminders/email/{self.code}"
         return Message(subject=self.subject, text=render_to_string(f"{base}.txt", ctx),
-                       html=render_to_string(f"{base}.html", ctx), sms=sms)
+                       html=render_to_string(f"{base}.html", ctx), sms="")
 
 
 def patient_recipient(row: Reminder) -> Recipient:
