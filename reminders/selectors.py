@@ -26,10 +26,13 @@ def reminder_list(*, status: str = "", kind: str = "", reason: str = "",
     return qs
 
 
-def reminder_counts_by_status() -> dict[str, int]:
+def reminder_counts_by_status(**filters) -> dict[str, int]:
+    """Rows per status under the other filters (kind, reason, patient), in one query."""
     from django.db.models import Count
 
-    rows = Reminder.objects.order_by().values("status").annotate(n=Count("id"))
+    filters.pop("status", None)
+    rows = (reminder_list(**filters).select_related(None).order_by()
+            .values("status").annotate(n=Count("id")))
     counts = {s: 0 for s in Reminder.Status.values}
     counts.update({r["status"]: r["n"] for r in rows})
     return counts

@@ -41,7 +41,7 @@ class OutboxView(roles.RoleRequiredMixin, AuditedReadMixin, ListView):
 
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
-        counts = selectors.reminder_counts_by_status()
+        counts = selectors.reminder_counts_by_status(**self.filter_values())
         ctx.update(filters=self.filter_values(), statuses=Reminder.Status.choices,
                    kinds=Reminder.Kind.choices, reasons=Reminder.Reason.choices,
                    status_tabs=[(v, label, counts[v]) for v, label in Reminder.Status.choices],
@@ -67,8 +67,10 @@ def resend(request, pk: int):
 
 
 def _private(response):
-    # The token is in the URL: keep it out of referrers, caches and search engines.
-    response["Referrer-Policy"] = "no-referrer"
+    # The token is in the URL: keep it out of other sites' referrers, caches and search
+    # engines. ("no-referrer" would make browsers send `Origin: null` on the form POST,
+    # which Django's CSRF check rightly refuses.)
+    response["Referrer-Policy"] = "same-origin"
     response["X-Robots-Tag"] = "noindex, nofollow"
     return response
 

@@ -38,7 +38,7 @@ def test_it_shows_a_confirm_button_without_login_and_changes_nothing_on_get(anon
     r = anon.get(url(patient))
     assert r.status_code == 200
     assert b"Stop reminders" in r.content and b"<form method=\"post\">" in r.content
-    assert r["Referrer-Policy"] == "no-referrer"
+    assert r["Referrer-Policy"] == "same-origin"
     assert patient.family_name.encode() not in r.content  # a forwarded link shows no one
     patient.refresh_from_db()
     assert patient.consent_to_contact is True

@@ -120,3 +120,13 @@ def test_it_renders_in_a_constant_number_of_queries(coordinator, make_patient,
     with django_assert_max_num_queries(20) as many:
         c.get("/reminders/")
     assert len(few.captured_queries) == len(many.captured_queries)
+
+
+def test_it_counts_rows_per_status_under_the_other_filters(coordinator, make_patient):
+    a, b = make_patient(), make_patient()
+    row(a, "1", S.FAILED)
+    row(a, "2", S.SENT)
+    row(b, "3", S.FAILED)
+    r = logged_in(coordinator).get(f"/reminders/?patient={a.pk}&status=sent")
+    tabs = {value: n for value, _label, n in r.context["status_tabs"]}
+    assert tabs["failed"] == 1 and tabs["sent"] == 1 and tabs["pending"] == 0
