@@ -27,7 +27,7 @@ class Session:
         self.conn = _conn(base)
 
     def request(self, method, path, body=None, headers=None):
-        h = {"Host": "127.0.0.1", "X-Forwarded-Proto": "https"} | (headers or {})
+        h = {"Host": urlparse(self.base).netloc, "X-Forwarded-Proto": "https"} | (headers or {})
         if self.cookies:
             h["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         if self.token:
@@ -56,7 +56,8 @@ class Session:
                           "csrfmiddlewaretoken": csrf})
         status, _ = self.request("POST", "/accounts/login/", body,
                                  {"Content-Type": "application/x-www-form-urlencoded",
-                                  "Referer": self.base + "/accounts/login/"})
+                                  "Referer": "https://" + urlparse(self.base).netloc
+                                  + "/accounts/login/"})
         if status != 302:
             raise SystemExit(f"login failed ({status})")
 
@@ -75,7 +76,11 @@ def measure(make_session, paths, requests, concurrency, warmup=10):
     counter = iter(range(requests + warmup * concurrency))
 
     def worker():
-        s = make_session()
+        try:
+            s = make_session()
+        except SystemExit as exc:
+            print(f"  session failed: {exc}", flush=True)
+            return
         for _ in range(warmup):
             s.request("GET", random.choice(paths))
         while True:
@@ -98,6 +103,8 @@ def measure(make_session, paths, requests, concurrency, warmup=10):
     for t in threads:
         t.join()
     latencies = latencies[-requests:]
+    if len(latencies) < 2:
+        return {"p50_ms": None, "p95_ms": None, "requests": len(latencies), "errors": errors[0]}
     q = statistics.quantiles(latencies, n=100, method="inclusive")
     return {"p50_ms": round(q[49], 1), "p95_ms": round(q[94], 1), "requests": len(latencies),
             "errors": errors[0]}
@@ -142,11 +149,11 @@ def main():
             continue
         r = measure(make, paths, args.requests, args.concurrency)
         results[name] = r
-        print(f"{name:<26} p50 {r['p50_ms']:>7.1f} ms  p95 {r['p95_ms']:>7.1f} ms  "
+        print(f"{name:<26} p50 {r['p50_ms']} ms  p95 {r['p95_ms']} ms  "
               f"errors {r['errors']}", flush=True)
     floor = results.get("floor (GET /livez)", {}).get("p95_ms") or 1
     for r in results.values():
-        r["p95_ratio_to_floor"] = round(r["p95_ms"] / floor, 1)
+        r["p95_ratio_to_floor"] = round(r["p95_ms"] / floor, 1) if r["p95_ms"] else None
     if args.out:
         with open(args.out, "w") as fh:
             json.dump(results, fh, indent=2)

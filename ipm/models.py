@@ -54,3 +54,18 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AuditImmutable("Audit rows cannot be deleted.")
+
+
+class QueuedTask(models.Model):
+    """A task that could not reach the broker (Redis down). The web request still succeeds;
+    ipm.tasks.requeue_tasks sends these once the broker is back, so nothing is lost."""
+
+    name = models.CharField(max_length=200)
+    args = models.JSONField(default=list)
+    kwargs = models.JSONField(default=dict)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    class Meta:
+        ordering = ["id"]

@@ -16,3 +16,10 @@ def ping(marker_id: int) -> int:
     AuditEvent.objects.create(action="worker.ping", object_type="ipm.ping",
                               object_id=str(marker_id), actor_username="celery")
     return marker_id
+
+
+@shared_task(name="ipm.tasks.requeue_tasks")
+def requeue_tasks() -> int:
+    from .queue import requeue_parked
+
+    return requeue_parked()

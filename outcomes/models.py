@@ -68,3 +68,147 @@ class SafetyAlert(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} for patient {self.patient_id} ({self.status})"
+
+
+class ScheduleRule(models.Model):
+    """One time point of the follow-up schedule (SPEC §3.4): an instrument due a number of
+    weeks after the intake date, or at discharge.
+
+    Rows with no program are the default schedule of every program (seeded by a migration
+    from `outcomes.schedule.DEFAULT_SCHEDULE`, editable in the Django admin). A program with
+    at least one active rule of its own uses only its own rules.
+    """
+
+    program = models.ForeignKey("patients.Program", null=True, blank=True,
+                                on_delete=models.CASCADE, related_name="schedule_rules",
+                                help_text="Leave empty for the default schedule of every program.")
+    instrument = models.CharField(max_length=20)
+    weeks_after_intake = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="0 = at intake. Leave empty for an 'at discharge' rule.")
+    at_discharge = models.BooleanField(default=False)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["program_id", "instrument", "at_discharge", "weeks_after_intake"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(at_discharge=True, weeks_after_intake__isnull=True)
+                           | models.Q(at_discharge=False, weeks_after_intake__isnull=False)),
+                name="schedule_rule_weeks_xor_discharge",
+            ),
+            # One rule per time point (partial indexes: NULLs never compare equal).
+            models.UniqueConstraint(
+                fields=["instrument", "weeks_after_intake"], name="schedule_default_week_unique",
+                condition=models.Q(program__isnull=True, at_discharge=False)),
+            models.UniqueConstraint(
+                fields=["instrument"], name="schedule_default_discharge_unique",
+                condition=models.Q(program__isnull=True, at_discharge=True)),
+            models.UniqueConstraint(
+                fields=["program", "instrument", "weeks_after_intake"],
+                name="schedule_program_week_unique",
+                condition=models.Q(program__isnull=False, at_discharge=False)),
+            models.UniqueConstraint(
+                fields=["program", "instrument"], name="schedule_program_discharge_unique",
+                condition=models.Q(program__isnull=False, at_discharge=True)),
+        ]
+
+    def __str__(self):
+        when = "at discharge" if self.at_discharge else f"week {self.weeks_after_intake}"
+        return f"{self.instrument} {when} ({self.program or 'default'})"
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        from .instruments import CODES
+
+        if self.instrument not in CODES:
+            raise ValidationError({"instrument": f"Use one of {', '.join(CODES)}."})
+        if self.at_discharge and self.weeks_after_intake is not None:
+            raise ValidationError({"weeks_after_intake": "Leave empty for an 'at discharge' rule."})
+        if not self.at_discharge and self.weeks_after_intake is None:
+            raise ValidationError({"weeks_after_intake": "Give the week, or tick 'at discharge'."})
+
+
+class QuestionnaireLink(models.Model):
+    """A personal, single-use, expiring link for a patient to answer instruments without a
+    login (SPEC §3.4). Only a SHA-256 hash of the token is stored and looked up.
+
+    `token_seed` is kept so that reminder messages (sent on the due day, +3 and +7 days) can
+    carry the same URL: the token is HMAC-SHA256(SECRET_KEY-derived key, seed), so a copy of
+    the database alone does not give working links (see `outcomes.links`).
+    """
+
+    patient = models.ForeignKey("patients.Patient", on_delete=models.CASCADE,
+                                related_name="questionnaire_links")
+    instruments = models.JSONField(help_text="Instrument codes, in the order they are asked.")
+    token_hash = models.CharField(max_length=64, unique=True)
+    token_seed = models.CharField(max_length=64, editable=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["patient", "used_at", "expires_at"],
+                                name="qlink_patient_open")]
+
+    def __str__(self):
+        return f"Questionnaire link {self.pk} for patient {self.patient_id}"
+
+    def is_open(self, now=None) -> bool:
+        return self.used_at is None and self.expires_at > (now or timezone.now())
+
+
+class MedicationReview(models.Model):
+    """Opioid review at a visit: each opioid with its daily MME (CDC 2022 factors), or a total
+    entered directly when the regimen is not itemised (SPEC §3.4)."""
+
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT,
+                                related_name="medication_reviews")
+    reviewed_at = models.DateTimeField(default=timezone.now)
+    total_mme = models.DecimalField(max_digits=7, decimal_places=1)
+    total_entered_directly = models.BooleanField(default=False)
+    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["reviewed_at", "pk"]
+        indexes = [models.Index(fields=["patient", "reviewed_at"], name="medreview_patient_at")]
+        constraints = [models.CheckConstraint(condition=models.Q(total_mme__gte=0),
+                                              name="medreview_total_mme_nonnegative")]
+
+    def __str__(self):
+        return f"Medication review {self.pk} for patient {self.patient_id}: {self.total_mme} MME"
+
+    @property
+    def flags(self) -> list[str]:
+        from .mme import mme_flags
+
+        return mme_flags(self.total_mme)
+
+
+class MedicationLine(models.Model):
+    """One opioid of a review. `daily_mme` is empty for buprenorphine (not converted)."""
+
+    class Route(models.TextChoices):
+        ORAL = "oral", "Oral"
+        TRANSDERMAL = "transdermal", "Transdermal"
+        SUBLINGUAL = "sublingual", "Sublingual / buccal"
+        OTHER = "other", "Other"
+
+    review = models.ForeignKey(MedicationReview, on_delete=models.CASCADE, related_name="lines")
+    drug = models.CharField(max_length=30)
+    dose = models.DecimalField(max_digits=8, decimal_places=2)
+    unit = models.CharField(max_length=8)
+    doses_per_day = models.DecimalField(max_digits=5, decimal_places=2, default=1)
+    route = models.CharField(max_length=12, choices=Route.choices, default=Route.ORAL)
+    daily_mme = models.DecimalField(max_digits=7, decimal_places=1, null=True, blank=True)
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self):
+        return f"{self.drug} {self.dose} {self.unit} x {self.doses_per_day}/day"

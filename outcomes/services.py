@@ -1,6 +1,8 @@
 """Writes for outcomes. A response is validated whole before anything is saved; a PHQ-9
 with item 9 above 0 opens its SafetyAlert in the same transaction (SPEC §3.4)."""
 
+import logging
+from datetime import timedelta
 from decimal import Decimal
 
 from django.db import transaction
@@ -11,6 +13,8 @@ from ipm.errors import InvalidInput
 
 from . import instruments
 from .models import QuestionnaireResponse, SafetyAlert
+
+logger = logging.getLogger(__name__)
 
 PRIMARY_KEY = {"startback": "total", "peg": "score", "phq9": "total", "gad7": "total",
                "nps": "score", "promis29": "pain_interference.t_score",
@@ -53,7 +57,7 @@ def _store(*, patient, instrument, scored, actor, context, answered_at) -> Quest
         alert = SafetyAlert.objects.create(patient=patient, response=response,
                                            kind=SafetyAlert.Kind.PHQ9_ITEM9)
         response.alerts.append(alert)
-        transaction.on_commit(lambda: _notify_alert(alert.pk))
+        transaction.on_commit(lambda: _notify_alert(alert.pk))  # parked if the broker is down
     audit_record(actor=actor, action="create", obj=response)
     return response
 
@@ -64,7 +68,9 @@ def _notify_alert(alert_id: int) -> None:
         from .tasks import notify_safety_alert
     except ImportError:  # pragma: no cover - tasks module absent in a partial install
         return
-    notify_safety_alert.delay(alert_id)
+    from ipm.queue import enqueue
+
+    enqueue(notify_safety_alert, alert_id)
 
 
 @transaction.atomic
@@ -110,3 +116,279 @@ def _after_response(patient, response) -> None:
     except ImportError:
         return
     response_recorded(patient=patient, response=response)
+
+
+# --- Patient questionnaire links ---------------------------------------------------------
+
+LINK_REMINDER_OFFSETS = (("0d", 0), ("3d", 3), ("7d", 7))
+MAX_LINK_DAYS = 90
+
+
+def _clean_link_instruments(codes) -> list[str]:
+    if not isinstance(codes, list | tuple) or not codes:
+        raise InvalidInput("Choose at least one questionnaire.",
+                           {"instruments": ["Give a non-empty list of instrument codes."]})
+    unknown = [str(c) for c in codes if c not in instruments.CODES]
+    if unknown:
+        raise InvalidInput("Unknown questionnaire.", {"instruments": [
+            f"Unknown instrument '{c}'. Use one of {', '.join(instruments.CODES)}."
+            for c in unknown]})
+    if len(set(codes)) != len(codes):
+        raise InvalidInput("A questionnaire is listed twice.",
+                           {"instruments": ["Each instrument may appear once."]})
+    return list(codes)
+
+
+@transaction.atomic
+def questionnaire_link_create(*, patient, instruments: list[str], actor=None,
+                              expires_in_days: int | None = None, now=None):
+    """Create a single-use link for `instruments` and schedule its questionnaire-due
+    reminders (now, +3 and +7 days, while the link is open). Returns (link, url)."""
+    from django.conf import settings
+
+    from reminders.services import reminder_schedule
+
+    from . import links
+    from .models import QuestionnaireLink
+
+    codes = _clean_link_instruments(instruments)
+    days = settings.IPM_QUESTIONNAIRE_LINK_DAYS if expires_in_days is None else expires_in_days
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_LINK_DAYS:
+        raise InvalidInput("The link must last between 1 and 90 days.",
+                           {"expires_in_days": [f"Give a whole number of days from 1 to {MAX_LINK_DAYS}."]})
+    now = now or timezone.now()
+    seed = links.new_seed()
+    token = links.token_from_seed(seed)
+    link = QuestionnaireLink.objects.create(
+        patient=patient, instruments=codes, token_hash=links.token_hash(token), token_seed=seed,
+        created_by=actor if getattr(actor, "pk", None) else None, created_at=now,
+        expires_at=now + timedelta(days=days))
+    channel = patient.preferred_channel
+    if channel and channel != "none":
+        for offset, after_days in LINK_REMINDER_OFFSETS:
+            when = now + timedelta(days=after_days)
+            if when < link.expires_at:
+                reminder_schedule(kind="questionnaire_due", target_type="questionnaire_link",
+                                  target_id=link.pk, patient=patient, channel=channel,
+                                  offset=offset, scheduled_for=when)
+    audit_record(actor=actor, action="create", obj=link, detail={"instruments": codes})
+    return link, links.url_for_token(token)
+
+
+@transaction.atomic
+def questionnaire_link_submit(*, link, answers_by_instrument) -> list[QuestionnaireResponse]:
+    """Save every instrument of the link in one transaction and mark the link used.
+
+    The claim is a conditional UPDATE (`used_at IS NULL AND expires_at > now`): of two
+    concurrent submissions the second waits on the row lock, then matches nothing and gets
+    410, so nothing is ever saved twice. Bad answers raise InvalidInput (errors keyed by
+    instrument, then item) and roll the claim back: the link stays usable.
+    """
+    from ipm.errors import Gone
+    from reminders.services import reminders_cancel
+
+    from .models import QuestionnaireLink
+
+    if not isinstance(answers_by_instrument, dict):
+        raise InvalidInput("Answers must be an object keyed by instrument code.",
+                           {"answers": ["Give {instrument code: {item key: value}}."]})
+    now = timezone.now()
+    claimed = QuestionnaireLink.objects.filter(pk=link.pk, used_at__isnull=True,
+                                               expires_at__gt=now).update(used_at=now)
+    if not claimed:
+        raise Gone("This questionnaire link has already been used or has expired.")
+    extra = [code for code in answers_by_instrument if code not in link.instruments]
+    if extra:
+        raise InvalidInput("Some answers are for questionnaires not in this link.",
+                           {str(code): {"non_field_errors": ["Not part of this questionnaire link."]}
+                            for code in extra})
+    ordered = {code: answers_by_instrument.get(code, {}) for code in link.instruments}
+    responses = responses_create_many(patient=link.patient, answers_by_instrument=ordered,
+                                      context=QuestionnaireResponse.Context.PATIENT_LINK,
+                                      answered_at=now)
+    link.used_at = now
+    reminders_cancel(target_type="questionnaire_link", target_id=link.pk)
+    audit_record(action="update", obj=link, detail={"used": True,
+                                                    "responses": [r.pk for r in responses]})
+    return responses
+
+
+# --- Safety alerts -----------------------------------------------------------------------
+
+def _alert_recipient(alert):
+    patient = alert.patient
+    return patient.clinician or patient.program.clinical_lead
+
+
+def alert_notify(*, alert_id: int):
+    """Queue the email to the patient's clinician (or the program's clinical lead when the
+    patient has none). Idempotent: the outbox key is unique per alert and recipient."""
+    from reminders.services import reminder_schedule
+
+    alert = (SafetyAlert.objects.select_related("patient__clinician",
+                                                "patient__program__clinical_lead")
+             .filter(pk=alert_id).first())
+    if alert is None:
+        return None
+    recipient = _alert_recipient(alert)
+    if recipient is None:
+        logger.warning("Safety alert %s: no clinician or clinical lead to notify", alert_id)
+        return None
+    return reminder_schedule(kind="safety_alert", target_type="safety_alert", target_id=alert.pk,
+                             recipient_user=recipient, channel="email", offset="0",
+                             scheduled_for=timezone.now())
+
+
+@transaction.atomic
+def alert_acknowledge(*, alert, actor, note: str):
+    """Acknowledge an open alert with an action note. A second acknowledgement gets 409."""
+    from ipm.errors import Conflict
+    from reminders.services import reminders_cancel
+
+    note = (note or "").strip() if isinstance(note, str) else ""
+    if not note:
+        raise InvalidInput("Say what was done: an action note is required.",
+                           {"note": ["This field is required."]})
+    now = timezone.now()
+    updated = SafetyAlert.objects.filter(pk=alert.pk, status=SafetyAlert.Status.OPEN).update(
+        status=SafetyAlert.Status.ACKNOWLEDGED, acknowledged_by=actor, acknowledged_at=now,
+        action_note=note)
+    if not updated:
+        raise Conflict("This alert has already been acknowledged.",
+                       {"status": ["The alert is not open."]})
+    alert.refresh_from_db()
+    # The clinician's notification and any escalation still in the outbox are moot now.
+    reminders_cancel(target_type="safety_alert", target_id=alert.pk)
+    audit_record(actor=actor, action="update", obj=alert,
+                 detail={"status": SafetyAlert.Status.ACKNOWLEDGED})
+    return alert
+
+
+def alert_escalation_due_at(alert, program):
+    """When an alert opened at `alert.opened_at` escalates (working hours, program zone)."""
+    from zoneinfo import ZoneInfo
+
+    from django.conf import settings
+
+    from .working_hours import add_working_hours
+
+    return add_working_hours(alert.opened_at, settings.IPM_ALERT_ESCALATION_WORKING_HOURS,
+                             ZoneInfo(program.time_zone), tuple(settings.IPM_WORKING_HOURS))
+
+
+@transaction.atomic
+def alert_escalate(*, alert, now=None) -> bool:
+    """Escalate an open alert to the program's clinical lead, once: the conditional UPDATE
+    on `escalated_at IS NULL` is the claim, so overlapping sweeps escalate it a single time."""
+    from reminders.services import reminder_schedule
+
+    now = now or timezone.now()
+    lead = alert.patient.program.clinical_lead
+    if lead is None:
+        logger.warning("Safety alert %s: program has no clinical lead to escalate to", alert.pk)
+        return False
+    claimed = SafetyAlert.objects.filter(pk=alert.pk, status=SafetyAlert.Status.OPEN,
+                                         escalated_at__isnull=True).update(
+        escalated_at=now, escalated_to=lead)
+    if not claimed:
+        return False
+    reminder_schedule(kind="alert_escalation", target_type="safety_alert", target_id=alert.pk,
+                      recipient_user=lead, channel="email", offset="0", scheduled_for=now)
+    alert.escalated_at, alert.escalated_to = now, lead
+    audit_record(action="update", obj=alert, detail={"escalated_to": lead.pk})
+    return True
+
+
+# --- Medication reviews (opioid dose) ------------------------------------------------------
+
+@transaction.atomic
+def medication_review_create(*, patient, lines=(), total_mme=None, note: str = "", actor=None,
+                             reviewed_at=None):
+    """Record an opioid review: itemised lines (daily MME per line, CDC 2022 factors) or a
+    total MME entered directly. Updates patient.current_mme when this is the latest review,
+    and patient.baseline_mme when it has none."""
+    from patients.models import Patient
+
+    from . import mme
+    from .models import MedicationLine, MedicationReview
+
+    lines = list(lines or [])
+    if lines and total_mme not in (None, ""):
+        raise InvalidInput("Enter the opioids or a total MME, not both.",
+                           {"total_mme": ["Leave empty when the opioids are listed."]})
+    if not lines and total_mme in (None, ""):
+        raise InvalidInput("List the opioids, or enter a total MME (0 for none).",
+                           {"total_mme": ["Enter a total MME, or list the opioids."]})
+    rows, errors = [], {}
+    for index, line in enumerate(lines):
+        problems = {}
+        drug = line.get("drug")
+        if drug not in mme.OPIOIDS:
+            problems["drug"] = [f"Choose one of {', '.join(mme.OPIOIDS)}."]
+        dose = _positive_decimal(line.get("dose"))
+        if dose is None:
+            problems["dose"] = ["Enter a dose above 0 (at most 100000)."]
+        per_day = _positive_decimal(line.get("doses_per_day", 1))
+        if per_day is None:
+            problems["doses_per_day"] = ["Enter how many doses a day (above 0)."]
+        route = line.get("route") or ""
+        if route and route not in MedicationLine.Route.values:
+            problems["route"] = [f"Choose one of {', '.join(MedicationLine.Route.values)}."]
+        if problems:
+            errors[str(index)] = problems
+            continue
+        opioid = mme.OPIOIDS[drug]
+        rows.append(MedicationLine(
+            drug=drug, dose=dose, unit=opioid.unit, doses_per_day=per_day,
+            route=route or ("transdermal" if opioid.unit == mme.MCG_PER_HOUR else "oral"),
+            daily_mme=mme.daily_mme(drug, dose, per_day)))
+    if errors:
+        raise InvalidInput("Some opioid lines are invalid.", {"lines": errors})
+    if lines:
+        total = mme.total_mme((row.drug, row.dose, row.doses_per_day) for row in rows)
+    else:
+        total = _positive_decimal(total_mme, allow_zero=True)
+        if total is None:
+            raise InvalidInput("The total MME must be a number of 0 or more.",
+                               {"total_mme": ["Enter a number from 0 to 100000."]})
+        total = total.quantize(mme.ONE_DECIMAL)
+    reviewed_at = reviewed_at or timezone.now()
+    review = MedicationReview.objects.create(
+        patient=patient, reviewed_at=reviewed_at, total_mme=total,
+        total_entered_directly=not lines, reviewed_by=actor if getattr(actor, "pk", None) else None,
+        note=note or "")
+    for row in rows:
+        row.review = review
+    MedicationLine.objects.bulk_create(rows)
+    # Serialise concurrent reviews of one patient while its current dose is decided.
+    locked = Patient.objects.select_for_update().only("pk", "current_mme", "baseline_mme").get(
+        pk=patient.pk)
+    changed = []
+    latest = MedicationReview.objects.filter(patient_id=patient.pk).order_by(
+        "-reviewed_at", "-pk").values_list("pk", flat=True).first()
+    if latest == review.pk:
+        locked.current_mme = patient.current_mme = total
+        changed.append("current_mme")
+    if locked.baseline_mme is None:
+        locked.baseline_mme = patient.baseline_mme = total
+        changed.append("baseline_mme")
+    if changed:
+        locked.save(update_fields=[*changed, "updated_at"])
+    audit_record(actor=actor, action="create", obj=review,
+                 detail={"total_mme": str(total), "lines": len(rows)})
+    return review
+
+
+def _positive_decimal(value, *, allow_zero: bool = False, limit: int = 100_000) -> Decimal | None:
+    """A finite Decimal in (0, limit] (or [0, limit]), rounded to 2 places; None otherwise."""
+    from decimal import InvalidOperation
+
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        return None
+    if not number.is_finite() or number > limit or number < 0 or (number == 0 and not allow_zero):
+        return None
+    return number.quantize(Decimal("0.01"))

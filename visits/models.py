@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -42,6 +44,7 @@ class GroupSession(models.Model):
     starts_at = models.DateTimeField()
     duration_minutes = models.PositiveSmallIntegerField(default=90)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.SCHEDULED)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
     # Linked visits for billing: who led (billable) and who facilitated (non-billable).
     lead_clinician = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                        on_delete=models.SET_NULL, related_name="led_sessions")
@@ -55,6 +58,10 @@ class GroupSession(models.Model):
 
     def __str__(self):
         return f"{self.series} · {self.starts_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def ends_at(self):
+        return self.starts_at + timedelta(minutes=self.duration_minutes)
 
 
 class Enrolment(models.Model):
@@ -77,6 +84,15 @@ class Enrolment(models.Model):
         ordering = ["series", "status", "waitlist_seq", "pk"]
         constraints = [
             models.UniqueConstraint(fields=["series", "patient"], name="one_enrolment_per_series"),
+            # The waitlist is a strict order: only waitlisted rows carry a number, and no two
+            # rows of a series share one.
+            models.CheckConstraint(
+                condition=(models.Q(status="waitlisted", waitlist_seq__isnull=False)
+                           | (~models.Q(status="waitlisted") & models.Q(waitlist_seq__isnull=True))),
+                name="waitlist_seq_iff_waitlisted"),
+            models.UniqueConstraint(fields=["series", "waitlist_seq"],
+                                    condition=models.Q(waitlist_seq__isnull=False),
+                                    name="one_waitlist_place_per_number"),
         ]
         indexes = [models.Index(fields=["series", "status", "waitlist_seq"],
                                 name="enrolment_series_status")]

@@ -266,6 +266,9 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A web request must not hang on a dead broker: fail fast and park the task (ipm.queue).
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_BROKER_CONNECTION_MAX_RETRIES = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # One readable table: each entry says why it runs when it does. Apps own their tasks.
@@ -287,6 +290,8 @@ CELERY_BEAT_SCHEDULE = {
     # Daily metric snapshots after midnight, when the previous day is complete.
     "metrics-daily-snapshot": {"task": "metrics.tasks.compute_snapshot",
                                "schedule": crontab(hour=1, minute=0)},
+    # Tasks parked while the broker was down go out as soon as it is back.
+    "requeue-parked-tasks": {"task": "ipm.tasks.requeue_tasks", "schedule": 60.0},
     # Seal new audit rows into the hash chain.
     "audit-seal": {"task": "ipm.tasks.seal_audit_chain", "schedule": 60.0},
 }

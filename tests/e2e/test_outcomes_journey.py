@@ -1,0 +1,105 @@
+"""A patient answers a questionnaire link on a phone (PEG and PHQ-9, one validation error
+corrected on the way); the clinician then sees the new point on the trend chart; opening
+the link again says it has been used."""
+
+from datetime import datetime, time, timedelta
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from outcomes import services
+from outcomes.models import QuestionnaireResponse
+from tests.conftest import make_user
+
+
+@pytest.fixture
+def clinician_user(transactional_db):
+    return make_user("casey", "clinician")
+
+
+@pytest.fixture
+def patient_with_link(clinician_user):
+    from patients.models import Patient, Program
+
+    intake = timezone.localdate() - timedelta(weeks=12)
+    patient = Patient.objects.create(
+        program=Program.default(), mrn="E2E-OUT-1", given_name="Robin", family_name="Hale",
+        birth_date=datetime(1975, 3, 14).date(), email="robin@example.org",
+        preferred_channel="email", consent_to_contact=True, clinician=clinician_user,
+        intake_date=intake)
+    baseline_at = timezone.make_aware(datetime.combine(intake, time(10)))
+    services.responses_create_many(
+        patient=patient, context="intake", answered_at=baseline_at, actor=clinician_user,
+        answers_by_instrument={"peg": {"q1": 8, "q2": 8, "q3": 8},
+                               "phq9": {f"q{i}": 2 for i in range(1, 10)} | {"q9": 0}})
+    link, url = services.questionnaire_link_create(patient=patient, instruments=["peg", "phq9"],
+                                                   actor=clinician_user)
+    return patient, "/q/" + url.split("/q/", 1)[1]
+
+
+def _choose(page, code: str, key: str, value: int):
+    page.locator(f'label[for="f-{code}-{key}-{value}"]').click()
+
+
+def test_it_takes_a_patient_link_answer_to_the_clinicians_trend_chart(
+        phone_page, page, login_as, patient_with_link, clinician_user, screenshot):
+    patient, path = patient_with_link
+
+    # The patient, on a phone: PEG first, one answer forgotten.
+    phone_page.goto(path)
+    expect(phone_page.get_by_text("Hello Robin")).to_be_visible()
+    expect(phone_page.get_by_text("Hale")).to_have_count(0)
+    expect(phone_page.get_by_role("heading", name="PEG")).to_be_visible()
+    _choose(phone_page, "peg", "q1", 4)
+    _choose(phone_page, "peg", "q2", 5)
+    phone_page.get_by_role("button", name="Next").click()
+    expect(phone_page.get_by_text("Please check 1 answer")).to_be_visible()
+    error = phone_page.locator("#f-peg-q3-error")
+    expect(error).to_have_text("Error: This item is required.")
+    expect(phone_page.locator("#f-peg-q3")).to_have_attribute("aria-invalid", "true")
+    expect(phone_page.locator("#f-peg-q1-4")).to_be_checked()  # earlier answers kept
+    screenshot("patient_questionnaire_phone", phone_page)
+    _choose(phone_page, "peg", "q3", 5)
+    phone_page.get_by_role("button", name="Next").click()
+
+    # PHQ-9 on the second step.
+    expect(phone_page.get_by_text("Step 2 of 2")).to_be_visible()
+    expect(phone_page.get_by_role("heading", name="PHQ-9")).to_be_visible()
+    for i in range(1, 10):
+        _choose(phone_page, "phq9", f"q{i}", 0 if i == 9 else 1)
+    phone_page.get_by_role("button", name="Send my answers").click()
+    expect(phone_page.get_by_role("heading", name="Thank you, Robin")).to_be_visible()
+    peg = QuestionnaireResponse.objects.filter(patient=patient, instrument="peg").latest("answered_at")
+    assert (peg.context, peg.scores["score"]) == ("patient_link", 4.67)
+
+    # The clinician sees the new point: in the chart's data and in the table.
+    console_errors = []
+    page.on("console", lambda msg: console_errors.append(msg.text) if msg.type == "error" else None)
+    login_as(clinician_user)
+    page.goto(f"/patients/{patient.pk}/trends/")
+    expect(page.get_by_role("heading", name="Outcomes over time")).to_be_visible()
+    row = page.locator(f'#trend-table tr[data-response="{peg.pk}"]')
+    expect(row).to_contain_text("4.67")
+    expect(row).to_contain_text("improved")
+    expect(page.locator("#trend-summary")).to_contain_text("-3.33")
+    canvas = page.locator('canvas[data-chart-id="peg"]')
+    expect(canvas).to_be_visible()
+    page.wait_for_function(
+        "() => window.Chart && Chart.getChart(document.querySelector('canvas[data-chart-id=peg]'))")
+    points = page.evaluate(
+        "() => Chart.getChart(document.querySelector('canvas[data-chart-id=peg]'))"
+        ".data.datasets[0].data.map(p => p.y)")
+    assert points == [8.0, 4.67]
+    labels = page.evaluate(
+        "() => Chart.getChart(document.querySelector('canvas[data-chart-id=peg]'))"
+        ".data.datasets.map(d => d.label)")
+    assert "PEG score baseline" in labels and "PEG score MCID band" in labels
+    expect(page.get_by_text("Responder (PEG improved ≥ 30 %)")).to_be_visible()
+    screenshot("patient_trends")
+    assert not console_errors, console_errors
+
+    # The link works once: opening it again says so.
+    response = phone_page.goto(path)
+    assert response.status == 410
+    expect(phone_page.get_by_role("heading", name="Already answered")).to_be_visible()

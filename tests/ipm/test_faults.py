@@ -1,0 +1,96 @@
+"""Fault tolerance: the web keeps working when the broker (Redis) is down, and the work it
+could not queue goes out when Redis is back."""
+
+import shutil
+import socket
+import subprocess
+import time
+
+import pytest
+import redis
+
+from ipm.celery import app as celery_app
+from ipm.models import QueuedTask
+from ipm.queue import requeue_parked
+
+pytestmark = pytest.mark.django_db
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class PrivateRedis:
+    """A redis-server of our own on a free port, so stopping it disturbs nobody else."""
+
+    def __init__(self):
+        self.port = _free_port()
+        self.proc = None
+
+    @property
+    def url(self):
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self):
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(50):
+            try:
+                redis.Redis(port=self.port).ping()
+                return
+            except redis.ConnectionError:
+                time.sleep(0.1)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+    def queued(self, queue="celery") -> int:
+        return redis.Redis(port=self.port).llen(queue)
+
+
+@pytest.fixture
+def private_redis(settings):
+    if shutil.which("redis-server") is None:
+        pytest.skip("needs redis-server")
+    server = PrivateRedis()
+    server.start()
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    old = (celery_app.conf.broker_url, celery_app.conf.task_always_eager)
+    celery_app.conf.broker_url = server.url
+    celery_app.conf.task_always_eager = False
+    celery_app.pool.force_close_all()
+    yield server
+    celery_app.conf.broker_url, celery_app.conf.task_always_eager = old
+    celery_app.pool.force_close_all()
+    if server.proc.poll() is None:
+        server.stop()
+
+
+@pytest.mark.redis
+def test_a_request_succeeds_while_redis_is_down_and_its_task_goes_out_when_it_returns(
+        private_redis, api, django_capture_on_commit_callbacks):
+    r = api.post("/api/patients/", {"mrn": "F-1", "given_name": "Fay", "family_name": "Ult",
+                                    "birth_date": "1980-01-01"}, format="json")
+    patient = r.json()["id"]
+    private_redis.stop()
+    phq9 = {f"q{i}": 0 for i in range(1, 10)} | {"q9": 2}
+    started = time.monotonic()
+    with django_capture_on_commit_callbacks(execute=True):
+        r = api.post("/api/responses/", {"patient": patient, "instrument": "phq9",
+                                         "answers": phq9}, format="json")
+    assert r.status_code == 201, r.content
+    assert time.monotonic() - started < 10          # failed fast, did not hang
+    parked = QueuedTask.objects.get()
+    assert parked.name == "outcomes.tasks.notify_safety_alert" and parked.sent_at is None
+    assert requeue_parked() == 0                     # still down: stays parked
+    private_redis.start()
+    celery_app.pool.force_close_all()
+    assert requeue_parked() == 1
+    assert private_redis.queued() == 1
+    parked.refresh_from_db()
+    assert parked.sent_at is not None

@@ -1,0 +1,104 @@
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from outcomes import services, tasks
+from outcomes.models import QuestionnaireLink, QuestionnaireResponse, SafetyAlert
+from reminders.models import Reminder
+
+pytestmark = pytest.mark.django_db
+LONDON = ZoneInfo("Europe/London")
+
+
+def london(*args):
+    return datetime(*args, tzinfo=LONDON)
+
+
+def open_alert_at(moment, patient, answers):
+    with time_machine.travel(moment, tick=False):
+        return services.response_create(patient=patient, instrument="phq9",
+                                        answers=answers.phq9(1)).alerts[0]
+
+
+def sweep_at(moment) -> int:
+    with time_machine.travel(moment, tick=False):
+        return tasks.escalate_alerts()
+
+
+@pytest.mark.parametrize(("opened", "not_yet", "due"), [
+    (london(2026, 3, 6, 17, 0), london(2026, 3, 9, 10, 59), london(2026, 3, 9, 11, 0)),   # weekend
+    (london(2026, 3, 3, 22, 0), london(2026, 3, 4, 11, 59), london(2026, 3, 4, 12, 0)),   # evening
+    (london(2026, 3, 3, 9, 30), london(2026, 3, 3, 13, 29), london(2026, 3, 3, 13, 30)),  # daytime
+])
+def test_it_escalates_to_the_clinical_lead_after_four_working_hours(
+        patient, answers, lead, opened, not_yet, due):
+    alert = open_alert_at(opened, patient, answers)
+    assert sweep_at(not_yet) == 0
+    alert.refresh_from_db()
+    assert alert.escalated_at is None
+    assert sweep_at(due) == 1
+    alert.refresh_from_db()
+    assert (alert.escalated_at, alert.escalated_to) == (due, lead)
+    reminder = Reminder.objects.get(kind="alert_escalation")
+    assert (reminder.recipient_user, reminder.target_id, reminder.channel) == (lead, alert.pk, "email")
+
+
+def test_it_escalates_only_once_however_often_the_sweep_runs(patient, answers, lead):
+    alert = open_alert_at(london(2026, 3, 3, 9, 0), patient, answers)
+    assert sweep_at(london(2026, 3, 3, 14, 0)) == 1
+    assert sweep_at(london(2026, 3, 3, 14, 5)) == 0
+    assert sweep_at(london(2026, 3, 5, 9, 0)) == 0
+    alert.refresh_from_db()
+    assert alert.escalated_at == london(2026, 3, 3, 14, 0)
+    assert Reminder.objects.filter(kind="alert_escalation").count() == 1
+    # A second claim on the same row loses: the conditional update matches nothing.
+    assert services.alert_escalate(alert=alert, now=timezone.now()) is False
+
+
+def test_it_never_escalates_an_acknowledged_alert(patient, answers, lead, clinician):
+    alert = open_alert_at(london(2026, 3, 3, 9, 0), patient, answers)
+    with time_machine.travel(london(2026, 3, 3, 10, 0), tick=False):
+        services.alert_acknowledge(alert=alert, actor=clinician, note="Called the patient.")
+    assert sweep_at(london(2026, 3, 4, 9, 0)) == 0
+    assert not Reminder.objects.filter(kind="alert_escalation").exists()
+
+
+def test_it_leaves_the_alert_open_when_the_program_has_no_clinical_lead(patient, answers):
+    alert = open_alert_at(london(2026, 3, 3, 9, 0), patient, answers)
+    assert sweep_at(london(2026, 3, 4, 9, 0)) == 0
+    alert.refresh_from_db()
+    assert alert.escalated_at is None and alert.status == "open"
+
+
+def test_it_notifies_through_the_task_by_id(patient, answers, clinician):
+    alert = services.response_create(patient=patient, instrument="phq9",
+                                     answers=answers.phq9(3)).alerts[0]
+    first = tasks.notify_safety_alert(alert.pk)
+    assert tasks.notify_safety_alert(alert.pk) == first  # idempotent: one outbox row
+    assert Reminder.objects.get(pk=first).recipient_user == clinician
+    assert tasks.notify_safety_alert(999999) is None
+
+
+# --- Planning links on the due day ---------------------------------------------------------
+
+def test_it_creates_the_due_link_on_the_due_day_once(make_patient):
+    today = date(2026, 6, 15)
+    due = make_patient(intake_date=today - timedelta(weeks=6))
+    make_patient(intake_date=today - timedelta(weeks=6), consent_to_contact=False)
+    make_patient(intake_date=today - timedelta(weeks=6), preferred_channel="none")
+    make_patient(intake_date=today - timedelta(weeks=6, days=1))
+    answered = make_patient(intake_date=today - timedelta(weeks=12))
+    for code in ("peg", "phq9", "gad7", "promis29", "nps"):
+        QuestionnaireResponse.objects.create(
+            patient=answered, instrument=code, instrument_version="x", answers={}, scores={},
+            answered_at=timezone.make_aware(datetime(2026, 6, 10, 10)))
+    with time_machine.travel(london(2026, 6, 15, 6, 0), tick=False):
+        assert tasks.plan_due_questionnaires() == 1
+        assert tasks.plan_due_questionnaires() == 0
+    link = QuestionnaireLink.objects.get()
+    assert (link.patient, link.instruments, link.created_by) == (due, ["peg", "phq9", "gad7"], None)
+    assert Reminder.objects.filter(target_id=link.pk, kind="questionnaire_due").count() == 3
+    assert SafetyAlert.objects.count() == 0
