@@ -213,10 +213,14 @@ def send_one(row: Reminder, token, data, channels: dict) -> str:
     kind = kinds.get(row.kind)
     if kind is None:
         return _finish(row, token, R.NO_LONGER_NEEDED, last_error=f"Unknown kind {row.kind!r}.")
-    reason = kind.eligibility(row, data, now)
+    try:
+        reason = kind.eligibility(row, data, now)
+        recipient = kind.recipient(row)
+    except Exception as exc:  # noqa: BLE001 - one broken check must not stop the batch
+        log.exception("reminder %s: eligibility check failed", row.pk)
+        return _finish(row, token, "", last_error=f"Eligibility check failed: {type(exc).__name__}")
     if reason:
         return _finish(row, token, reason)
-    recipient = kind.recipient(row)
     if recipient.reason:
         return _finish(row, token, recipient.reason, channel=recipient.channel)
     if kind.patient_directed and recipient.channel == Reminder.Channel.SMS:

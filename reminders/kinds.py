@@ -203,8 +203,8 @@ class GroupSessionKind(Kind):
 
 
 def questionnaire_link_model():
-    """outcomes.QuestionnaireLink, looked up lazily: built by another feature, it may not
-    exist in every installation (then questionnaire reminders are no longer needed)."""
+    """outcomes.QuestionnaireLink, looked up lazily (owned by outcomes; a missing model or
+    row means the reminder is no longer needed)."""
     try:
         return apps.get_model("outcomes", "QuestionnaireLink")
     except LookupError:
@@ -215,13 +215,11 @@ _CLOSED_LINK_STATES = {"used", "answered", "completed", "expired", "revoked", "c
 
 
 def questionnaire_link_open(link, now) -> bool:
-    """Unused and unexpired, read from whichever of the usual fields the model has."""
-    for flag in ("is_open", "is_usable"):
-        value = getattr(link, flag, None)
-        if value is not None:
-            value = value() if callable(value) else value
-            if not value:
-                return False
+    """Unused and unexpired: the model's own `is_open(now)` when it has one, else read
+    from the usual fields."""
+    is_open = getattr(link, "is_open", None)
+    if callable(is_open):
+        return bool(is_open(now))
     for stamp in ("used_at", "answered_at", "completed_at", "revoked_at"):
         if getattr(link, stamp, None) is not None:
             return False
@@ -232,6 +230,14 @@ def questionnaire_link_open(link, now) -> bool:
 
 
 def questionnaire_link_url(link) -> str:
+    """The link's absolute URL: rebuilt by outcomes.links (the token is derived from a
+    stored seed, never stored itself), else from the model's own URL or token fields."""
+    try:
+        from outcomes.links import link_url
+    except ImportError:
+        link_url = None
+    if link_url is not None and hasattr(link, "token_seed"):
+        return link_url(link) or ""
     if callable(getattr(link, "get_absolute_url", None)):
         path = link.get_absolute_url()
         return path if path.startswith("http") else absolute(path)

@@ -377,3 +377,25 @@ def test_it_chains_another_pass_when_a_pass_runs_out_of_time(settings, make_pati
     assert first["claimed"] == 1 and first["more"] == 1
     assert Reminder.objects.filter(status=S.SENT).count() == 3  # the chained passes ran
     assert len(mail.outbox) == 3
+
+
+def test_it_records_a_broken_eligibility_check_and_carries_on(make_patient, group_session,
+                                                              monkeypatch):
+    from reminders import kinds
+    from visits.models import Enrolment
+
+    other = make_patient()
+    Enrolment.objects.create(series=group_session.series, patient=other, status="enrolled")
+    good = session_reminder(other, group_session)
+    bad = reminder_schedule(kind=K.SAFETY_ALERT, target_type="safety_alert", target_id=1,
+                            scheduled_for=timezone.now() - timedelta(hours=1))
+
+    def broken(self, row, data, now):
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(kinds.SafetyAlertKind, "eligibility", broken)
+    dispatch_due()
+    bad.refresh_from_db()
+    good.refresh_from_db()
+    assert (bad.status, bad.last_error) == (S.FAILED, "Eligibility check failed: RuntimeError")
+    assert good.status == S.SENT

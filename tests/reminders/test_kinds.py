@@ -57,7 +57,8 @@ def test_it_drops_a_session_reminder_when_the_patient_is_no_longer_enrolled(
     from visits.models import Enrolment
 
     row = session_row(patient, group_session)
-    Enrolment.objects.filter(patient=patient).update(status=status)
+    Enrolment.objects.filter(patient=patient).update(
+        status=status, waitlist_seq=1 if status == "waitlisted" else None)
     dispatch_due()
     assert outcome(row) == (S.CANCELLED, R.NO_LONGER_NEEDED)
 
@@ -140,18 +141,54 @@ def test_it_drops_a_questionnaire_reminder_once_the_link_is_used_or_expired(
     assert outcome(row) == (S.CANCELLED, R.NO_LONGER_NEEDED)
 
 
-def test_it_drops_a_questionnaire_reminder_when_the_link_model_does_not_exist(patient):
-    # outcomes.QuestionnaireLink is not installed on this branch: looked up lazily.
-    from django.apps import apps
-
-    try:
-        apps.get_model("outcomes", "QuestionnaireLink")
-        pytest.skip("QuestionnaireLink exists now; covered by the tests above")
-    except LookupError:
-        pass
+def test_it_drops_a_questionnaire_reminder_when_the_link_model_is_missing(patient,
+                                                                          monkeypatch):
+    monkeypatch.setattr(kinds, "questionnaire_link_model", lambda: None)
     row = q_row(patient)
     dispatch_due()
     assert outcome(row) == (S.CANCELLED, R.NO_LONGER_NEEDED)
+
+
+def test_it_sends_the_real_questionnaire_link_and_stops_once_it_is_answered(patient, client):
+    """Through outcomes' own service: the link schedules its reminders (now, +3 d, +7 d);
+    the first goes out with a URL that opens the questionnaire; answering cancels the rest."""
+    import time_machine
+
+    from outcomes.models import QuestionnaireLink
+    from outcomes.services import questionnaire_link_create, questionnaire_link_submit
+
+    link, url = questionnaire_link_create(patient=patient, instruments=["peg"])
+    rows = list(Reminder.objects.filter(target_type="questionnaire_link", target_id=link.pk))
+    assert len(rows) == 3
+    dispatch_due()
+    [msg] = mail.outbox
+    assert url in msg.body and url in msg.alternatives[0][0]
+    assert "peg" not in msg.body.lower()
+    assert client.get(url.replace("http://127.0.0.1:8000", "")).status_code == 200
+
+    questionnaire_link_submit(link=QuestionnaireLink.objects.get(pk=link.pk),
+                              answers_by_instrument={"peg": {"q1": 5, "q2": 5,
+                                                             "q3": 5}})
+    with time_machine.travel(timezone.now() + timedelta(days=8)):
+        dispatch_due()
+    assert len(mail.outbox) == 1
+    assert sorted(Reminder.objects.filter(pk__in=[r.pk for r in rows])
+                  .values_list("status", flat=True)) == ["cancelled", "cancelled", "sent"]
+
+
+def test_it_drops_a_real_questionnaire_reminder_once_the_link_expired(patient):
+    from outcomes.models import QuestionnaireLink
+    from outcomes.services import questionnaire_link_create
+
+    link, _url = questionnaire_link_create(patient=patient, instruments=["peg"],
+                                           expires_in_days=5)
+    later = Reminder.objects.get(target_id=link.pk, key__endswith=":3d")
+    QuestionnaireLink.objects.filter(pk=link.pk).update(
+        expires_at=timezone.now() - timedelta(minutes=1))
+    Reminder.objects.filter(pk=later.pk).update(scheduled_for=timezone.now())
+    dispatch_due()
+    assert outcome(later) == (S.CANCELLED, R.NO_LONGER_NEEDED)
+    assert mail.outbox == []  # the due-day reminder was dropped too
 
 
 def test_it_prefers_the_links_own_absolute_url():
