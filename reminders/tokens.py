@@ -2,6 +2,8 @@
 signed with SECRET_KEY and a salt of its own (so no other signed value in the project can
 be replayed as a stop token). It never expires: a stop link in an old message must work."""
 
+from functools import lru_cache
+
 from django.core import signing
 from django.urls import reverse
 
@@ -23,5 +25,11 @@ def patient_id_from_stop_token(token: str) -> int | None:
     return value if isinstance(value, int) else None
 
 
+@lru_cache(maxsize=1)
+def _stop_path() -> str:
+    # reverse() once, not per message: a pass renders thousands.
+    return reverse("reminders:stop", args=["TOKEN"])
+
+
 def stop_url(patient_id: int) -> str:
-    return absolute(reverse("reminders:stop", args=[stop_token(patient_id)]))
+    return absolute(_stop_path().replace("TOKEN", stop_token(patient_id)))

@@ -399,3 +399,23 @@ def test_it_records_a_broken_eligibility_check_and_carries_on(make_patient, grou
     good.refresh_from_db()
     assert (bad.status, bad.last_error) == (S.FAILED, "Eligibility check failed: RuntimeError")
     assert good.status == S.SENT
+
+
+@pytest.mark.postgres
+def test_it_waits_for_the_disk_only_on_the_attempt_marker(patient, group_session):
+    """The marker's commit is synchronous (SET LOCAL inside its transaction); the rest of
+    the pass commits asynchronously, and the session setting is put back afterwards."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    session_reminder(patient, group_session)
+    with CaptureQueriesContext(connection) as ctx:
+        dispatch_due()
+    sqls = [q["sql"] for q in ctx.captured_queries]
+    assert sqls[0] == "SET synchronous_commit TO OFF"
+    assert sqls[-1] == "SET synchronous_commit TO DEFAULT"
+    on = sqls.index("SET LOCAL synchronous_commit TO ON")
+    assert '"attempt_started_at" =' in sqls[on + 1] and sqls[on + 1].startswith("UPDATE")
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone()[0] == "on"
