@@ -315,8 +315,10 @@ def test_it_checks_eligibility_in_a_constant_number_of_queries(make_patient, gro
     batch(6)
     with django_assert_max_num_queries(100) as six:
         assert dispatch_due()["sent"] == 6
+    from django.db import connection
+
     per_row = (len(six.captured_queries) - len(two.captured_queries)) / 4
-    assert per_row == 5
+    assert per_row == (5 if connection.vendor == "postgresql" else 4)  # + SET LOCAL on PG
     assert len(two.captured_queries) - 2 * per_row <= 16  # claims, prefetch, settings
 
 
