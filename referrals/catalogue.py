@@ -13,3 +13,13 @@ SERVICES = [
     ("social_prescribing", "Social prescribing", "Social care", 10, 42, False),
     ("group_programme", "Pain management group programme", "Multidisciplinary", 7, 42, True),
 ]
+
+
+def seed(service_model) -> None:
+    """Create or update the catalogue rows (the data migration, and tests that flush)."""
+    for code, name, discipline, triage, first_visit, group in SERVICES:
+        service_model.objects.update_or_create(
+            code=code,
+            defaults=dict(name=name, discipline=discipline, sla_triage_days=triage,
+                          sla_first_visit_days=first_visit, is_group_based=group),
+        )

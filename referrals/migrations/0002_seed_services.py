@@ -2,15 +2,9 @@ from django.db import migrations
 
 
 def seed(apps, schema_editor):
-    from referrals.catalogue import SERVICES
+    from referrals import catalogue
 
-    Service = apps.get_model("referrals", "Service")
-    for code, name, discipline, triage, first_visit, group in SERVICES:
-        Service.objects.update_or_create(
-            code=code,
-            defaults=dict(name=name, discipline=discipline, sla_triage_days=triage,
-                          sla_first_visit_days=first_visit, is_group_based=group),
-        )
+    catalogue.seed(apps.get_model("referrals", "Service"))
 
 
 class Migration(migrations.Migration):

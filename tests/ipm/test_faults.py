@@ -53,6 +53,14 @@ class PrivateRedis:
         return redis.Redis(port=self.port).llen(queue)
 
 
+def reset_broker_connections():
+    """Drop Celery's cached connection and producer pools so the next send reconnects."""
+    if celery_app._pool is not None:
+        celery_app._pool.force_close_all()
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+
+
 @pytest.fixture
 def private_redis(settings):
     if shutil.which("redis-server") is None:
@@ -63,10 +71,10 @@ def private_redis(settings):
     old = (celery_app.conf.broker_url, celery_app.conf.task_always_eager)
     celery_app.conf.broker_url = server.url
     celery_app.conf.task_always_eager = False
-    celery_app.pool.force_close_all()
+    reset_broker_connections()
     yield server
     celery_app.conf.broker_url, celery_app.conf.task_always_eager = old
-    celery_app.pool.force_close_all()
+    reset_broker_connections()
     if server.proc.poll() is None:
         server.stop()
 
@@ -87,10 +95,9 @@ def test_a_request_succeeds_while_redis_is_down_and_its_task_goes_out_when_it_re
     assert time.monotonic() - started < 10          # failed fast, did not hang
     parked = QueuedTask.objects.get()
     assert parked.name == "outcomes.tasks.notify_safety_alert" and parked.sent_at is None
-    assert requeue_parked() == 0                     # still down: stays parked
+    assert requeue_parked() == 0, parked.error       # still down: stays parked
     private_redis.start()
-    celery_app.pool.force_close_all()
-    assert requeue_parked() == 1
+    assert requeue_parked() == 1, parked.error
     assert private_redis.queued() == 1
     parked.refresh_from_db()
     assert parked.sent_at is not None
