@@ -18,13 +18,11 @@ Contract for the features that schedule reminders (target_type / target_id / off
 - group_session: "group_session" / GroupSession.pk / "48h" or "2h"
 - questionnaire_due: "questionnaire_link" / outcomes.QuestionnaireLink.pk / "0d", "3d", "7d"
 - safety_alert, alert_escalation: "safety_alert" / SafetyAlert.pk
-- sla_digest: "sla_digest" / the date's ordinal (one digest per coordinator per day)
+- sla_digest: "sla_digest" / the day as yyyymmdd (one digest per coordinator per day)
 - consent_revoked: "patient" / Patient.pk (scheduled by reminders.services)
 """
 
-from collections import defaultdict
 from dataclasses import dataclass
-from datetime import timedelta
 
 from django.apps import apps
 from django.conf import settings
@@ -312,52 +310,45 @@ class AlertEscalationKind(_OpenAlertKind):
     subject = "IPM: an unacknowledged safety alert has been escalated to you"
 
 
-def breaching_referrals(now, limit: int | None = None):
-    """Open referrals past their service's SLA: still `new` after the triage target, or not
-    yet seen (triaged/scheduled, no first visit) after the first-visit target. One query
-    for the services, one for the referrals."""
-    from django.db.models import Q
-
+def breaching_referrals(now):
+    """Open referrals over their service's SLA, by the referrals app's own SLA clock
+    (referrals.selectors: still `new` after the triage target, or triaged/scheduled with
+    no first visit after the first-visit target), urgent first, then longest waiting."""
     from referrals import transitions as t
-    from referrals.models import Referral, Service
+    from referrals.models import Referral
+    from referrals.selectors import referrals_with_sla
 
-    cond = Q(pk__in=[])
-    for service in Service.objects.only("id", "sla_triage_days", "sla_first_visit_days"):
-        cond |= Q(service_id=service.pk, status=t.NEW,
-                  referred_at__lt=now - timedelta(days=service.sla_triage_days))
-        cond |= Q(service_id=service.pk, status__in=(t.TRIAGED, t.SCHEDULED),
-                  first_visit_at__isnull=True,
-                  referred_at__lt=now - timedelta(days=service.sla_first_visit_days))
-    qs = (Referral.objects.filter(cond).select_related("service")
-          .only("id", "status", "priority", "referred_at", "service__name",
-                "service__sla_triage_days", "service__sla_first_visit_days")
-          .order_by("priority_rank", "referred_at", "pk"))
-    return list(qs[:limit] if limit else qs)
+    waiting = Referral.objects.filter(status__in=(t.NEW, t.TRIAGED, t.SCHEDULED))
+    return (referrals_with_sla(waiting, now=now).filter(sla_breached=True)
+            .order_by("priority_rank", "referred_at", "pk"))
 
 
 @register
 class SlaDigestKind(Kind):
-    """Daily digest to coordinators of referrals over their SLA; skipped when none are."""
+    """Daily digest to coordinators of referrals over their SLA; skipped when none are.
+    Built once per batch (count, per service, the first 50), whatever the backlog."""
 
     code = Reminder.Kind.SLA_DIGEST
     subject = "IPM: referrals over their SLA today"
     listed = 50
 
     def prefetch(self, rows, now):
+        from django.db.models import Count
+
         from referrals import transitions as t
 
-        referrals = breaching_referrals(now)
-        by_service: dict[str, int] = defaultdict(int)
-        for ref in referrals:
-            by_service[ref.service.name] += 1
+        breaching = breaching_referrals(now)
+        by_service = sorted(
+            (r["service__name"], r["n"]) for r in
+            breaching.order_by().values("service__name").annotate(n=Count("id")))
         shown = []
-        for ref in referrals[:self.listed]:
+        for ref in breaching.select_related("service")[:self.listed]:
             sla = (ref.service.sla_triage_days if ref.status == t.NEW
                    else ref.service.sla_first_visit_days)
             shown.append({"id": ref.pk, "service": ref.service.name,
                           "status": ref.get_status_display(), "priority": ref.priority,
-                          "days_waiting": (now - ref.referred_at).days, "sla_days": sla})
-        return {"count": len(referrals), "by_service": sorted(by_service.items()),
+                          "days_waiting": ref.days_waiting, "sla_days": sla})
+        return {"count": sum(n for _name, n in by_service), "by_service": by_service,
                 "referrals": shown}
 
     def eligibility(self, row, data, now):

@@ -281,7 +281,10 @@ def test_it_sends_the_sla_digest_listing_breaching_referrals(patient, coordinato
     from referrals.models import Service
 
     physio = Service.objects.get(code="physio")
+    psychology = Service.objects.get(code="psychology")
     late = referral(patient, "physio", physio.sla_triage_days + 2)
+    referral(patient, "physio", physio.sla_triage_days + 3)
+    referral(patient, "psychology", psychology.sla_triage_days + 1)
     on_time = referral(patient, "physio", 0)
     closed = referral(patient, "physio", 400, status="discharged")
     row = digest_row(coordinator)
@@ -290,7 +293,8 @@ def test_it_sends_the_sla_digest_listing_breaching_referrals(patient, coordinato
     body = mail.outbox[0].body
     assert f"Referral #{late.pk}" in body
     assert f"Referral #{on_time.pk}" not in body and f"Referral #{closed.pk}" not in body
-    assert "1 referral is over the service SLA" in body
+    assert "3 referrals are over the service SLA" in body
+    assert f"- {physio.name}: 2" in body and f"- {psychology.name}: 1" in body
     assert patient.family_name not in body and patient.mrn not in body
 
 
@@ -326,3 +330,17 @@ def test_it_registers_every_kind_with_its_templates():
             get_template(f"reminders/sms/{code}.txt")
     assert {c for c, k in kinds.KINDS.items() if k.patient_directed} == {
         K.GROUP_SESSION, K.QUESTIONNAIRE_DUE}
+
+
+def test_it_sends_the_digest_scheduled_by_the_referrals_beat_task(patient, coordinator):
+    from referrals.models import Service
+    from referrals.tasks import sla_breach_digest
+
+    coordinator.email = "corey@clinic.example"
+    coordinator.save(update_fields=["email"])
+    physio = Service.objects.get(code="physio")
+    late = referral(patient, "physio", physio.sla_triage_days + 2)
+    assert sla_breach_digest() == 1
+    assert dispatch_due()["sent"] == 1
+    assert f"Referral #{late.pk}" in mail.outbox[0].body
+    assert mail.outbox[0].to == ["corey@clinic.example"]
