@@ -93,13 +93,18 @@ def test_it_delivers_every_due_reminder_exactly_once_when_a_worker_is_killed_mid
     log = tmp_path / "worker.log"
     workers = []
     try:
-        # A slow worker: 0.6 s of "work" per reminder before it reaches the provider.
+        # A slow worker: 1 s of "work" per reminder before it reaches the provider.
         workers.append(start_worker(redis_url, smtp_server.port, log,
-                                    REMINDERS_SEND_DELAY_SECONDS=0.6,
+                                    REMINDERS_SEND_DELAY_SECONDS=1,
                                     REMINDERS_VISIBILITY_SECONDS=2))
         producer.send_task("reminders.tasks.dispatch_due", serializer="json")
         assert smtp_server.wait_for(3, timeout=90), log.read_text()
-        time.sleep(0.2)  # into the next row's delay: claimed, not yet handed over
+        # Once the third is recorded as sent, the worker is in the next row's delay:
+        # that row and the rest of the batch are claimed but not handed over yet.
+        deadline = time.monotonic() + 10
+        while (Reminder.objects.filter(status="sent").count() < 3
+               and time.monotonic() < deadline):
+            time.sleep(0.02)
         kill(workers[0])
 
         delivered_before = len(smtp_server.messages)
