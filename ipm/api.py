@@ -8,14 +8,36 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from .errors import DomainError
+from .errors import DomainError, InvalidInput
 
 
 class Pagination(PageNumberPagination):
-    """`{count, next, previous, results}`; `?page=` and `?page_size=` (max 200)."""
+    """`{count, next, previous, results}`; `?page=` and `?page_size=` (max 200).
+
+    A page that is not a whole number from 1 is a 400 on `page`; a page past the last is a
+    404 (ipm.openapi documents it on every paginated list)."""
 
     page_size_query_param = "page_size"
     max_page_size = 200
+
+    def get_page_number(self, request, paginator):
+        number = super().get_page_number(request, paginator)
+        if number in self.last_page_strings:
+            return number
+        if not (str(number).isdigit() and int(number) >= 1):
+            message = "The page must be a whole number from 1."
+            raise InvalidInput(message, {self.page_query_param: [message]})
+        return number
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_query_param:
+                parameter["schema"] = {"type": "integer", "minimum": 1}
+            elif parameter["name"] == self.page_size_query_param:
+                parameter["schema"] = {"type": "integer", "minimum": 1,
+                                       "maximum": self.max_page_size}
+        return parameters
 
 
 def _message_from(detail) -> str:

@@ -16,6 +16,7 @@ class ObtainTokenApi(ObtainAuthToken):
     """`POST {username, password}` → `{token}`; then send `Authorization: Token <token>`."""
 
     throttle_classes = [TokenThrottle]
+    schema_conflicts = False  # ipm.openapi: nothing here can answer 409
 
     @extend_schema(
         request=inline_serializer("TokenRequest", {"username": serializers.CharField(),

@@ -46,3 +46,49 @@ def _reverse(name):
     from django.urls import reverse
 
     return reverse(name)
+
+
+class RejectNulMiddleware:
+    """PostgreSQL text cannot hold NUL (0x00): an API query or body carrying one would fail
+    deep inside a lookup as a 500. Refuse it up front in the API's error shape: 400 for a
+    query or body, 404 for a path (no such resource can exist)."""
+
+    MESSAGE = "Input must not contain NUL (\\u0000) characters."
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path_info.startswith("/api/"):
+            from django.http import JsonResponse
+
+            from .api import error_body
+
+            if "\x00" in request.path_info:
+                return JsonResponse(error_body("Not found."), status=404)
+            if self._in_query(request) or self._in_body(request):
+                return JsonResponse(error_body(self.MESSAGE), status=400)
+        return self.get_response(request)
+
+    @staticmethod
+    def _in_query(request) -> bool:
+        query = request.META.get("QUERY_STRING", "")
+        return "\x00" in query or "%00" in query
+
+    @staticmethod
+    def _in_body(request) -> bool:
+        from django.conf import settings
+
+        if request.method not in ("POST", "PUT", "PATCH"):
+            return False
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return False
+        if not length or length > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+            return False  # Django refuses oversized bodies itself
+        body = request.body
+        if b"\x00" in body or b"\\u0000" in body:
+            return True
+        return (request.content_type == "application/x-www-form-urlencoded"
+                and b"%00" in body)

@@ -56,6 +56,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "ipm.middleware.RejectNulMiddleware",  # PostgreSQL text cannot hold NUL: 400, not 500
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
@@ -85,6 +86,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "ipm.roles.roles_context",
             ],
+            "builtins": ["ipm.templatetags.ipm_tags"],
         },
     },
 ]
@@ -182,7 +184,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "ipm.api.Pagination",
     "PAGE_SIZE": 25,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "ipm.openapi.AutoSchema",  # documents the error answers
     "EXCEPTION_HANDLER": "ipm.api.exception_handler",
     "DEFAULT_THROTTLE_RATES": {
         "token": env.str("THROTTLE_TOKEN", default="20/min"),
@@ -209,6 +211,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "PathwayEnum": "patients.models.Pathway",
         "RiskGroupEnum": "patients.models.RiskGroup",
+        "ReferralStatusEnum": "referrals.models.Referral.Status",
     },
 }
 

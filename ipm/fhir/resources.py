@@ -1,0 +1,448 @@
+"""IPM rows → FHIR resources, built with the ``fhir.resources.R4B`` models.
+
+Each builder assembles the resource as plain data and constructs the R4B model from it,
+so a resource that breaks the FHIR structure fails here (a server bug), never reaches a
+client. References between resources are relative (``Patient/12``); Bundles add absolute
+``fullUrl``s. Instrument facts (items, options, LOINC codes) come from the registry in
+``outcomes.instruments``; scores come from the stored response, never recomputed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+from decimal import Decimal
+from functools import cache
+from typing import Any
+
+from django.utils import timezone
+from fhir.resources.R4B.appointment import Appointment
+from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.capabilitystatement import CapabilityStatement
+from fhir.resources.R4B.flag import Flag
+from fhir.resources.R4B.observation import Observation
+from fhir.resources.R4B.operationoutcome import OperationOutcome
+from fhir.resources.R4B.patient import Patient
+from fhir.resources.R4B.questionnaire import Questionnaire
+from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
+from fhir.resources.R4B.servicerequest import ServiceRequest
+
+from outcomes import instruments
+
+from . import codes
+
+FHIR_VERSION = "4.0.1"
+
+
+def instant(value: datetime | None) -> str | None:
+    """An aware datetime in the program's time zone, to the second."""
+    if value is None:
+        return None
+    return timezone.localtime(value).isoformat(timespec="seconds")
+
+
+def humanise(value: str) -> str:
+    return value.replace("_", " ").capitalize()
+
+
+def _user_display(user) -> str | None:
+    if user is None:
+        return None
+    return user.get_full_name() or user.username
+
+
+def _patient_ref(patient_id: int, display: str | None = None) -> dict:
+    ref = {"reference": f"Patient/{patient_id}"}
+    if display:
+        ref["display"] = display
+    return ref
+
+
+def _clean(data: Any) -> Any:
+    """Drop ``None`` values and empty lists/dicts (FHIR forbids empty elements)."""
+    if isinstance(data, dict):
+        out = {k: _clean(v) for k, v in data.items()}
+        return {k: v for k, v in out.items() if v is not None and v != [] and v != {}}
+    if isinstance(data, list):
+        return [_clean(v) for v in data]
+    return data
+
+
+# --- Patient ---------------------------------------------------------------------------------
+
+def patient_resource(patient) -> Patient:
+    """Needs ``patient.program`` (select_related)."""
+    telecom = []
+    if patient.email:
+        telecom.append({"system": "email", "value": patient.email, "use": "home",
+                        "rank": 1 if patient.preferred_channel == "email" else 2})
+    if patient.phone:
+        telecom.append({"system": "phone", "value": patient.phone, "use": "mobile",
+                        "rank": 1 if patient.preferred_channel == "sms" else 2})
+    return Patient.model_validate(_clean({
+        "resourceType": "Patient",
+        "id": str(patient.pk),
+        "meta": {"lastUpdated": instant(patient.updated_at)},
+        "identifier": [{
+            "use": "usual",
+            "type": {"coding": [{"system": codes.IDENTIFIER_TYPE, "code": "MR",
+                                 "display": "Medical record number"}], "text": "MRN"},
+            "system": codes.mrn_system(patient.program.slug),
+            "value": patient.mrn,
+        }],
+        "active": True,
+        "name": [{"use": "official", "text": patient.full_name, "family": patient.family_name,
+                  "given": [patient.given_name]}],
+        "telecom": telecom,
+        "gender": patient.sex,  # IPM's choices are FHIR's administrative genders
+        "birthDate": patient.birth_date.isoformat(),
+        "managingOrganization": {"display": patient.program.name},
+    }))
+
+
+# --- Questionnaire ---------------------------------------------------------------------------
+
+def _answer_coding(instrument, item, value) -> dict:
+    label = next((o.label for o in item.options if o.value == value), None) if item else None
+    return {"system": codes.answer_system(instrument.code), "code": str(value), "display": label}
+
+
+@cache
+def _questionnaire_data(code: str) -> dict:
+    instrument = instruments.get(code)
+    panel = instrument.loinc.panel
+    return _clean({
+        "resourceType": "Questionnaire",
+        "id": codes.to_fhir_id(code),
+        "url": codes.questionnaire_url(code),
+        "version": instrument.version,
+        "name": "".join(part.capitalize() for part in code.split("_")),
+        "title": instrument.name,
+        "status": "active",
+        "subjectType": ["Patient"],
+        "description": (f"Recall period: {instrument.recall_period}"
+                        if instrument.recall_period else None),
+        "copyright": instrument.license_note or None,
+        "code": [panel.as_dict()] if panel else [],
+        "item": [{
+            "linkId": item.key,
+            "text": item.text,
+            "type": "choice",
+            "required": item.required,
+            "code": [item.loinc.as_dict()] if item.loinc else [],
+            "answerOption": [{
+                # ordinalValue carries the stored (scored) value of each option.
+                "extension": [{"url": codes.EXT_ORDINAL_VALUE, "valueDecimal": option.value}],
+                "valueCoding": _answer_coding(instrument, item, option.value),
+            } for option in item.options],
+        } for item in instrument.items],
+    })
+
+
+def questionnaire_resource(code: str) -> Questionnaire:
+    return Questionnaire.model_validate(_questionnaire_data(code))
+
+
+# --- QuestionnaireResponse -------------------------------------------------------------------
+
+def questionnaire_response_resource(response) -> QuestionnaireResponse:
+    """Needs ``response.entered_by`` (select_related)."""
+    instrument = instruments.get(response.instrument)
+    items = []
+    answers = response.answers or {}
+    for item in instrument.items:
+        if item.key in answers and answers[item.key] is not None:
+            items.append({"linkId": item.key, "text": item.text,
+                          "answer": [{"valueCoding": _answer_coding(
+                              instrument, item, answers[item.key])}]})
+    from_patient = response.context == "patient_link"
+    return QuestionnaireResponse.model_validate(_clean({
+        "resourceType": "QuestionnaireResponse",
+        "id": str(response.pk),
+        "extension": [{"url": codes.EXT_INSTRUMENT_VERSION,
+                       "valueString": response.instrument_version}],
+        "questionnaire": codes.questionnaire_url(response.instrument),
+        "status": "completed",
+        "subject": _patient_ref(response.patient_id),
+        "authored": instant(response.answered_at),
+        "author": (_patient_ref(response.patient_id) if from_patient
+                   else {"display": _user_display(response.entered_by)}),
+        "source": _patient_ref(response.patient_id) if from_patient else None,
+        "item": items,
+    }))
+
+
+# --- Observation -----------------------------------------------------------------------------
+
+# Score key → the band that interprets it (stored next to it in the scores).
+BANDS = {("phq9", "total"): "severity", ("gad7", "total"): "severity",
+         ("startback", "total"): "risk_group", ("nps", "score"): "category"}
+
+
+@cache
+def observation_keys(code: str) -> tuple[str, ...]:
+    """The scores that become Observations: every trendable number (totals, subscales,
+    PROMIS T-scores and pain intensity), top-level key names."""
+    return tuple(dict.fromkeys(key.split(".")[0] for key in instruments.headline_keys(code)))
+
+
+def score_display(code: str, key: str) -> str:
+    instrument = instruments.get(code)
+    suffix = " T-score" if code in ("promis29", "promis_gh") and key != "pain_intensity" else ""
+    return f"{instrument.name}: {humanise(key).lower()}{suffix}"
+
+
+@cache
+def score_codings(code: str, key: str) -> tuple[dict, ...]:
+    """LOINC first where the registry has a code, then the local score code."""
+    out = []
+    loinc = instruments.get(code).loinc.scores.get(key)
+    if loinc:
+        out.append(loinc.as_dict())
+    out.append({"system": codes.SCORE_SYSTEM, "code": f"{code}.{key}",
+                "display": score_display(code, key)})
+    return tuple(out)
+
+
+@cache
+def all_score_codes() -> tuple[tuple[str, str, tuple[dict, ...]], ...]:
+    """``(instrument, key, codings)`` for every Observation code this server emits."""
+    return tuple((i.code, key, score_codings(i.code, key))
+                 for i in instruments.all_instruments() for key in observation_keys(i.code))
+
+
+def _quantity(value, unit: str, ucum: str) -> dict:
+    return {"value": Decimal(str(value)), "unit": unit, "system": codes.UCUM, "code": ucum}
+
+
+def _value(value) -> dict | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        return {"valueInteger": value}
+    if isinstance(value, float | Decimal):
+        return {"valueQuantity": _quantity(value, "score", "{score}")}
+    if isinstance(value, str):  # a Decimal stored as text
+        try:
+            return {"valueQuantity": _quantity(Decimal(value), "score", "{score}")}
+        except ArithmeticError:
+            return None
+    return None
+
+
+def observation_resource(response, key: str) -> Observation | None:
+    """The Observation for one score of ``response`` (``None`` if the score is absent)."""
+    code = response.instrument
+    raw = (response.scores or {}).get(key)
+    component = []
+    if isinstance(raw, Mapping):  # PROMIS: {raw, t_score, se}
+        if raw.get("t_score") is None:
+            return None
+        value = {"valueQuantity": _quantity(raw["t_score"], "T-score", "{T-score}")}
+        if isinstance(raw.get("raw"), int):
+            component.append({"code": {"coding": [{"system": codes.SCORE_SYSTEM,
+                                                   "code": f"{code}.{key}.raw",
+                                                   "display": "Raw summed score"}]},
+                              "valueInteger": raw["raw"]})
+        if raw.get("se") is not None:
+            component.append({"code": {"coding": [{"system": codes.SCORE_SYSTEM,
+                                                   "code": f"{code}.{key}.se",
+                                                   "display": "Standard error"}]},
+                              "valueQuantity": _quantity(raw["se"], "T-score", "{T-score}")})
+    else:
+        value = _value(raw)
+        if value is None:
+            return None
+    interpretation = []
+    band_key = BANDS.get((code, key))
+    band = (response.scores or {}).get(band_key) if band_key else None
+    if isinstance(band, str) and band:
+        interpretation.append({
+            "coding": [{"system": codes.band_system(code, band_key), "code": band,
+                        "display": humanise(band)}],
+            "text": humanise(band),
+        })
+    codings = score_codings(code, key)
+    return Observation.model_validate(_clean({
+        "resourceType": "Observation",
+        "id": codes.observation_id(response.pk, key),
+        "status": "final",
+        "category": [{"coding": [{"system": codes.OBSERVATION_CATEGORY, "code": "survey",
+                                  "display": "Survey"}]}],
+        "code": {"coding": [dict(c) for c in codings], "text": codings[0]["display"]},
+        "subject": _patient_ref(response.patient_id),
+        "effectiveDateTime": instant(response.answered_at),
+        **value,
+        "interpretation": interpretation,
+        "derivedFrom": [{"reference": f"QuestionnaireResponse/{response.pk}"}],
+        "component": component,
+    }))
+
+
+def observations_for(response, keys: Iterable[str] | None = None) -> list[Observation]:
+    keys = observation_keys(response.instrument) if keys is None else keys
+    out = []
+    for key in keys:
+        obs = observation_resource(response, key)
+        if obs is not None:
+            out.append(obs)
+    return out
+
+
+# --- ServiceRequest (referrals) --------------------------------------------------------------
+
+REFERRAL_STATUS = {
+    "new": "active", "triaged": "active", "scheduled": "active", "in_treatment": "active",
+    "discharged": "completed", "declined": "revoked", "cancelled": "revoked",
+}
+
+
+def fhir_referral_statuses(fhir_status: str) -> list[str]:
+    return [ipm for ipm, fhir in REFERRAL_STATUS.items() if fhir == fhir_status]
+
+
+def service_request_resource(referral) -> ServiceRequest:
+    """Needs ``service``, ``referred_by`` and ``assignee`` (select_related)."""
+    service = referral.service
+    return ServiceRequest.model_validate(_clean({
+        "resourceType": "ServiceRequest",
+        "id": str(referral.pk),
+        "extension": [{"url": codes.EXT_REFERRAL_STATUS, "valueCode": referral.status}],
+        "status": REFERRAL_STATUS.get(referral.status, "unknown"),
+        "intent": "order",
+        "priority": referral.priority,
+        "code": {"coding": [{"system": codes.SERVICE_SYSTEM, "code": service.code,
+                             "display": service.name}], "text": service.name},
+        "subject": _patient_ref(referral.patient_id),
+        "authoredOn": instant(referral.referred_at),
+        "requester": {"display": _user_display(referral.referred_by)},
+        "performerType": {"text": service.discipline},
+        "performer": [{"display": _user_display(referral.assignee)}] if referral.assignee else [],
+        "reasonCode": [{"text": referral.reason}] if referral.reason else [],
+        "note": [{"text": referral.status_reason}] if referral.status_reason else [],
+    }))
+
+
+# --- Appointment (group sessions) ------------------------------------------------------------
+
+def _performer(user, code: str, display: str, required: str) -> dict:
+    return {"type": [{"coding": [{"system": codes.PARTICIPATION_TYPE, "code": code,
+                                  "display": display}]}],
+            "actor": {"display": _user_display(user)}, "required": required,
+            "status": "accepted"}
+
+
+def appointment_resource(session, patients: Iterable) -> Appointment:
+    """A group session: the enrolled ``patients`` and the lead clinician (primary performer)
+    and facilitators (secondary performers). Needs ``series__service``,
+    ``lead_clinician``, ``series__lead_clinician`` and prefetched ``facilitators``."""
+    series = session.series
+    end = session.starts_at + timedelta(minutes=session.duration_minutes)
+    if session.status == "cancelled":
+        status = "cancelled"
+    elif end <= timezone.now():
+        status = "fulfilled"
+    else:
+        status = "booked"
+    participants = [{"actor": _patient_ref(p.pk, p.full_name), "required": "required",
+                     "status": "accepted"} for p in patients]
+    lead = session.lead_clinician or series.lead_clinician
+    if lead is not None:
+        participants.append(_performer(lead, "PPRF", "primary performer", "required"))
+    for facilitator in session.facilitators.all():
+        participants.append(_performer(facilitator, "SPRF", "secondary performer", "optional"))
+    if not participants:  # FHIR needs one participant; say the performer is still unknown
+        participants.append({"type": [{"coding": [{"system": codes.PARTICIPATION_TYPE,
+                                                   "code": "PPRF"}]}],
+                             "status": "needs-action"})
+    service = series.service
+    return Appointment.model_validate(_clean({
+        "resourceType": "Appointment",
+        "id": str(session.pk),
+        "status": status,
+        "serviceType": [{"coding": [{"system": codes.SERVICE_SYSTEM, "code": service.code,
+                                     "display": service.name}], "text": service.name}],
+        "description": series.name,
+        "start": instant(session.starts_at),
+        "end": instant(end),
+        "minutesDuration": session.duration_minutes,
+        "comment": ", ".join(x for x in (series.location, series.video_link) if x) or None,
+        "participant": participants,
+    }))
+
+
+# --- Flag (safety alerts) --------------------------------------------------------------------
+
+def flag_resource(alert) -> Flag:
+    display = alert.get_kind_display()
+    return Flag.model_validate(_clean({
+        "resourceType": "Flag",
+        "id": str(alert.pk),
+        "status": "active" if alert.status == "open" else "inactive",
+        "category": [{"coding": [{"system": codes.FLAG_CATEGORY, "code": "safety",
+                                  "display": "Safety"}], "text": "Safety"}],
+        "code": {"coding": [{"system": codes.ALERT_KIND_SYSTEM, "code": alert.kind,
+                             "display": display}], "text": display},
+        "subject": _patient_ref(alert.patient_id),
+        "period": {"start": instant(alert.opened_at), "end": instant(alert.acknowledged_at)},
+    }))
+
+
+# --- Bundle, OperationOutcome, CapabilityStatement -------------------------------------------
+
+def searchset(*, entries: list[tuple[str, Any]], total: int, links: list[tuple[str, str]],
+              ) -> Bundle:
+    """``entries``: ``(fullUrl, resource model)``; ``links``: ``(relation, url)``."""
+    return Bundle.model_validate({
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "timestamp": instant(timezone.now()),
+        "total": total,
+        "link": [{"relation": rel, "url": url} for rel, url in links],
+        "entry": [{"fullUrl": url, "resource": resource, "search": {"mode": "match"}}
+                  for url, resource in entries] or None,
+    })
+
+
+def operation_outcome(message: str, *, code: str = "processing",
+                      severity: str = "error") -> OperationOutcome:
+    issue = {"severity": severity, "code": code, "diagnostics": message,
+             "details": {"text": message}}
+    return OperationOutcome.model_validate({"resourceType": "OperationOutcome",
+                                            "issue": [issue]})
+
+
+def capability_statement(*, base_url: str, resources: list[dict]) -> CapabilityStatement:
+    """``resources``: ``{"type", "read": bool, "search": [(name, type, documentation)]}``."""
+    rest_resources = []
+    for spec in resources:
+        interactions = ([{"code": "read"}] if spec.get("read") else []) + (
+            [{"code": "search-type"}] if spec.get("search") is not None else [])
+        rest_resources.append(_clean({
+            "type": spec["type"],
+            "interaction": interactions,
+            "searchParam": [{"name": name, "type": kind, "documentation": doc}
+                            for name, kind, doc in spec.get("search") or []],
+        }))
+    return CapabilityStatement.model_validate(_clean({
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": instant(timezone.now()),
+        "publisher": "IPM",
+        "kind": "instance",
+        "software": {"name": "IPM"},
+        "implementation": {"description": "IPM FHIR read API", "url": base_url},
+        "fhirVersion": FHIR_VERSION,
+        "format": ["application/fhir+json", "json"],
+        "rest": [{
+            "mode": "server",
+            "documentation": (
+                "Read-only. Authenticate with a token (POST /api/auth/token/, then "
+                "'Authorization: Token <token>') or a browser session. Patient data needs the "
+                "clinician or coordinator role. Searches page with _count (at most 200) and "
+                "_offset; date parameters take the prefixes eq, ne, gt, lt, ge, le."),
+            "security": {"description": "Token (Authorization: Token <token>) or session "
+                                        "authentication; roles clinician or coordinator."},
+            "resource": rest_resources,
+        }],
+    }))

@@ -1,0 +1,470 @@
+"""FHIR read and search endpoints (DRF APIViews).
+
+Same authentication (token, session), roles and audit as the rest of the API: patient data
+needs the clinician or coordinator role (admins get 403), and every read or search that
+shows patient data writes an audit row ("read" for one resource, "list" for a page, with
+the patient ids shown). Errors are OperationOutcome resources.
+"""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.http import Http404
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ipm import api as ipm_api
+from ipm import roles
+from ipm.audit import audit_record
+from ipm.errors import NotFound
+from outcomes import instruments
+
+from . import codes, resources, search, selectors
+from .renderers import FHIRContentNegotiation, FHIRJSONRenderer, JSONRenderer
+
+logger = logging.getLogger(__name__)
+
+ISSUE_CODES = {400: "invalid", 401: "login", 403: "forbidden", 404: "not-found",
+               405: "not-supported", 406: "not-supported", 429: "throttled"}
+
+
+def fhir_exception_handler(exc, context):
+    """The API's error mapping (status, headers), answered as an OperationOutcome."""
+    response = ipm_api.exception_handler(exc, context)
+    if response is None:
+        logger.exception("FHIR request failed", exc_info=exc)
+        return Response(resources.operation_outcome("Server error.", code="exception",
+                                                     severity="fatal"),
+                        status=status.HTTP_500_INTERNAL_SERVER_ERROR)
+    data = response.data if isinstance(response.data, dict) else {}
+    message = data.get("message") or "Error."
+    code = getattr(exc, "issue_code", None) or ISSUE_CODES.get(response.status_code,
+                                                               "processing")
+    response.data = resources.operation_outcome(message, code=code)
+    return response
+
+
+@extend_schema(exclude=True)
+class FHIRView(APIView):
+    """Base: FHIR JSON in and out, OperationOutcome errors, patient-data roles."""
+
+    renderer_classes = [FHIRJSONRenderer, JSONRenderer]
+    parser_classes: list = []
+    content_negotiation_class = FHIRContentNegotiation
+    permission_classes = [roles.HasRole]
+    allowed_roles = roles.PATIENT_ROLES
+    http_method_names = ["get", "head"]
+
+    def get_exception_handler(self):
+        return fhir_exception_handler
+
+    # --- helpers ------------------------------------------------------------------------
+
+    def base_url(self) -> str:
+        metadata = reverse("fhir:metadata")
+        return self.request.build_absolute_uri(metadata[: -len("metadata")])
+
+    def full_url(self, resource) -> str:
+        return f"{self.base_url()}{resource.get_resource_type()}/{resource.id}"
+
+    def audit_read(self, obj, resource, patient_ids=None) -> None:
+        ref = f"{resource.get_resource_type()}/{resource.id}"
+        detail = {"fhir": ref}
+        patient_id = None
+        if patient_ids is not None:
+            detail["patient_ids"] = sorted(patient_ids)
+            patient_id = patient_ids[0] if len(set(patient_ids)) == 1 else None
+        audit_record(request=self.request, actor=self.request.user, action="read", obj=obj,
+                     patient_id=patient_id, detail=detail)
+
+    def audit_list(self, object_type: str, resource_type: str, patient_ids) -> None:
+        """One row per page that showed patient data (none for an empty page)."""
+        ids = sorted(set(patient_ids))
+        if not ids:
+            return
+        audit_record(request=self.request, actor=self.request.user, action="list",
+                     object_type=object_type, patient_id=ids[0] if len(ids) == 1 else None,
+                     detail={"fhir": resource_type, "patient_ids": ids})
+
+
+class SearchView(FHIRView):
+    """``GET /fhir/<Type>?...``: a searchset Bundle paged with ``_count``/``_offset``.
+
+    Subclasses declare ``params`` ((name, type, documentation), ...) and implement
+    ``search(query, paging) -> (total, [resource], [patient id shown])``.
+    """
+
+    resource_type = ""
+    audit_object_type = ""
+    params: tuple[tuple[str, str, str], ...] = ()
+
+    def get(self, request, *args, **kwargs):
+        query = request.query_params
+        search.check_params(query, tuple(name for name, _, _ in self.params))
+        paging = search.paging(query)
+        total, shown, patient_ids = self.search(query, paging)
+        self.audit_list(self.audit_object_type, self.resource_type, patient_ids)
+        bundle = resources.searchset(
+            entries=[(self.full_url(r), r) for r in shown], total=total,
+            links=self.links(total, paging))
+        return Response(bundle)
+
+    def search(self, query, paging):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def links(self, total: int, paging: search.Paging) -> list[tuple[str, str]]:
+        out = [("self", self.request.build_absolute_uri())]
+        count = paging.count
+        if count and paging.offset + count < total:
+            out.append(("next", self.page_url(paging.offset + count, count)))
+        if count and paging.offset > 0:
+            out.append(("previous", self.page_url(max(0, paging.offset - count), count)))
+        return out
+
+    def page_url(self, offset: int, count: int) -> str:
+        params = [(k, v) for k, values in self.request.query_params.lists()
+                  for v in values if k not in ("_offset", "_count")]
+        params += [("_count", str(count)), ("_offset", str(offset))]
+        return f"{self.request.build_absolute_uri(self.request.path)}?{urlencode(params)}"
+
+    # --- shared parameter readers -----------------------------------------------------
+
+    def patient_ids(self, query, *, required: bool = False) -> list[int] | None:
+        value = search.single(query, "patient")
+        if value is None:
+            if required:
+                raise search.SearchError(
+                    f"{self.resource_type} searches need a 'patient' parameter.",
+                    param="patient")
+            return None
+        return search.reference_ids(value, "Patient", param="patient")
+
+    def date_q(self, query, name: str, field: str):
+        ranges = search.date_params(query, name, ZoneInfo(settings.TIME_ZONE))
+        return search.date_q(field, ranges) if ranges else None
+
+    def page_of(self, qs, paging):
+        total = qs.count()
+        rows = list(qs[paging.offset: paging.offset + paging.count]) if paging.count else []
+        return total, rows
+
+
+class ReadView(FHIRView):
+    """``GET /fhir/<Type>/<id>``; 404 (OperationOutcome) for an unknown id."""
+
+    def get(self, request, *args, **kwargs):
+        return Response(self.read(kwargs["id"]))
+
+    def read(self, ident: str):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @staticmethod
+    def pk(ident: str) -> int:
+        if not ident.isdigit() or len(ident) > 18:
+            raise Http404
+        return int(ident)
+
+
+# --- metadata --------------------------------------------------------------------------------
+
+class MetadataView(FHIRView):
+    """The CapabilityStatement. Open to anyone (it holds no patient data), as FHIR clients
+    read it before authenticating."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+
+    def get(self, request, *args, **kwargs):
+        described = []
+        for resource_type, (read_view, search_view) in RESOURCE_VIEWS.items():
+            described.append({"type": resource_type, "read": read_view is not None,
+                              "search": list(search_view.params) if search_view else None})
+        return Response(resources.capability_statement(base_url=self.base_url(),
+                                                       resources=described))
+
+
+# --- Patient ---------------------------------------------------------------------------------
+
+class PatientSearchView(SearchView):
+    resource_type = "Patient"
+    audit_object_type = "patients.patient"
+    params = (
+        ("identifier", "token", "MRN: 'system|value' or 'value'"),
+        ("name", "string", "Start of the given or family name, case-insensitive"),
+        ("birthdate", "date", "Date of birth (eq, ne, gt, lt, ge, le)"),
+    )
+
+    def search(self, query, paging):
+        identifier = search.single(query, "identifier")
+        qs = selectors.patients_search(
+            identifiers=(search.tokens(identifier, param="identifier")
+                         if identifier is not None else None),
+            names=[[v for v in value.split(",") if v] for value in query.getlist("name")],
+            birthdate=self.date_q(query, "birthdate", "birth_date"),
+        )
+        total, rows = self.page_of(qs, paging)
+        return total, [resources.patient_resource(p) for p in rows], [p.pk for p in rows]
+
+
+class PatientReadView(ReadView):
+    def read(self, ident):
+        patient = selectors.patients().filter(pk=self.pk(ident)).first()
+        if patient is None:
+            raise Http404
+        resource = resources.patient_resource(patient)
+        self.audit_read(patient, resource)
+        return resource
+
+
+# --- Questionnaire ---------------------------------------------------------------------------
+
+class QuestionnaireSearchView(SearchView):
+    """The instruments (no patient data: any signed-in role)."""
+
+    resource_type = "Questionnaire"
+    allowed_roles = roles.ALL_ROLES
+    params = (("url", "uri", "Canonical URL"),
+              ("name", "string", "Computable name (start, case-insensitive)"))
+
+    def search(self, query, paging):
+        urls = search.single(query, "url")
+        name = search.single(query, "name")
+        found = [resources.questionnaire_resource(i.code) for i in instruments.all_instruments()]
+        if urls is not None:
+            found = [q for q in found if q.url in urls.split(",")]
+        if name is not None:
+            found = [q for q in found if q.name.lower().startswith(name.lower())]
+        page = found[paging.offset: paging.offset + paging.count]
+        return len(found), page, []
+
+
+class QuestionnaireReadView(ReadView):
+    allowed_roles = roles.ALL_ROLES
+
+    def read(self, ident):
+        code = codes.from_fhir_id(ident)
+        if code not in instruments.CODES:
+            raise Http404
+        return resources.questionnaire_resource(code)
+
+
+# --- QuestionnaireResponse -------------------------------------------------------------------
+
+class QuestionnaireResponseSearchView(SearchView):
+    resource_type = "QuestionnaireResponse"
+    audit_object_type = "outcomes.questionnaireresponse"
+    params = (
+        ("patient", "reference", "Patient/<id> or <id>"),
+        ("authored", "date", "When answered (eq, ne, gt, lt, ge, le)"),
+        ("questionnaire", "reference", "Questionnaire canonical URL or id, e.g. phq9"),
+    )
+
+    def search(self, query, paging):
+        questionnaire = search.single(query, "questionnaire")
+        qs = selectors.responses_search(
+            patient_ids=self.patient_ids(query),
+            instruments=(search.questionnaire_codes(questionnaire, param="questionnaire")
+                         if questionnaire is not None else None),
+            authored=self.date_q(query, "authored", "answered_at"),
+        )
+        total, rows = self.page_of(qs, paging)
+        return (total, [resources.questionnaire_response_resource(r) for r in rows],
+                [r.patient_id for r in rows])
+
+
+class QuestionnaireResponseReadView(ReadView):
+    def read(self, ident):
+        response = selectors.responses().filter(pk=self.pk(ident)).first()
+        if response is None:
+            raise Http404
+        resource = resources.questionnaire_response_resource(response)
+        self.audit_read(response, resource)
+        return resource
+
+
+# --- Observation -----------------------------------------------------------------------------
+
+class ObservationSearchView(SearchView):
+    """One Observation per score of each response. Searches are per patient: a patient's
+    responses are few, so the page is cut from their score list in memory."""
+
+    resource_type = "Observation"
+    audit_object_type = "outcomes.questionnaireresponse"
+    params = (
+        ("patient", "reference", "Required. Patient/<id> or <id>"),
+        ("code", "token", "LOINC ('http://loinc.org|44261-6' or '44261-6') or local score "
+                          f"code ('{codes.SCORE_SYSTEM}|phq9.total' or 'phq9.total')"),
+        ("date", "date", "When the response was given (eq, ne, gt, lt, ge, le)"),
+    )
+
+    def search(self, query, paging):
+        patient_ids = self.patient_ids(query, required=True)
+        keys = self.keys_by_instrument(search.single(query, "code"))
+        qs = selectors.responses_search(patient_ids=patient_ids, instruments=list(keys),
+                                        authored=self.date_q(query, "date", "answered_at"))
+        # Score list: (response id, key) in response order, then key order.
+        scores = [(pk, key) for pk, instrument in qs.values_list("pk", "instrument")
+                  for key in keys[instrument]]
+        page = scores[paging.offset: paging.offset + paging.count]
+        rows = {r.pk: r for r in qs.filter(pk__in={pk for pk, _ in page})} if page else {}
+        shown = [resources.observation_resource(rows[pk], key) for pk, key in page]
+        return (len(scores), [o for o in shown if o is not None],
+                [r.patient_id for r in rows.values()])
+
+    @staticmethod
+    def keys_by_instrument(code_param: str | None) -> dict[str, tuple[str, ...]]:
+        if code_param is None:
+            return {i.code: resources.observation_keys(i.code)
+                    for i in instruments.all_instruments()}
+        wanted = search.tokens(code_param, param="code")
+        out: dict[str, list[str]] = {}
+        for instrument, key, codings in resources.all_score_codes():
+            if any(search.token_matches(t, c["system"], c["code"])
+                   for t in wanted for c in codings):
+                out.setdefault(instrument, []).append(key)
+        return {k: tuple(v) for k, v in out.items()}
+
+
+class ObservationReadView(ReadView):
+    def read(self, ident):
+        parsed = codes.parse_observation_id(ident)
+        if parsed is None:
+            raise Http404
+        response_id, key = parsed
+        response = selectors.responses().filter(pk=response_id).first()
+        if response is None or key not in resources.observation_keys(response.instrument):
+            raise Http404
+        resource = resources.observation_resource(response, key)
+        if resource is None:
+            raise Http404
+        self.audit_read(response, resource)
+        return resource
+
+
+# --- ServiceRequest (referrals) --------------------------------------------------------------
+
+class ServiceRequestSearchView(SearchView):
+    resource_type = "ServiceRequest"
+    audit_object_type = "referrals.referral"
+    params = (
+        ("patient", "reference", "Patient/<id> or <id>"),
+        ("status", "token", "active (new, triaged, scheduled, in treatment), completed "
+                            "(discharged), revoked (declined, cancelled)"),
+    )
+
+    def search(self, query, paging):
+        status_param = search.single(query, "status")
+        statuses = None
+        if status_param is not None:
+            statuses = [s for t in search.tokens(status_param, param="status") if t.code
+                        for s in resources.fhir_referral_statuses(t.code)]
+        qs = selectors.referrals_search(patient_ids=self.patient_ids(query), statuses=statuses)
+        total, rows = self.page_of(qs, paging)
+        return (total, [resources.service_request_resource(r) for r in rows],
+                [r.patient_id for r in rows])
+
+
+class ServiceRequestReadView(ReadView):
+    def read(self, ident):
+        referral = selectors.referrals().filter(pk=self.pk(ident)).first()
+        if referral is None:
+            raise Http404
+        resource = resources.service_request_resource(referral)
+        self.audit_read(referral, resource)
+        return resource
+
+
+# --- Appointment (group sessions) ------------------------------------------------------------
+
+class AppointmentSearchView(SearchView):
+    resource_type = "Appointment"
+    audit_object_type = "visits.groupsession"
+    params = (
+        ("patient", "reference", "Sessions of the group series the patient is enrolled in "
+                                 "(or completed)"),
+        ("date", "date", "Session start (eq, ne, gt, lt, ge, le)"),
+    )
+
+    def search(self, query, paging):
+        qs = selectors.sessions_search(patient_ids=self.patient_ids(query),
+                                       date=self.date_q(query, "date", "starts_at"))
+        total, rows = self.page_of(qs, paging)
+        participants = selectors.session_participants(rows)
+        shown = [resources.appointment_resource(s, participants[s.series_id]) for s in rows]
+        patient_ids = [p.pk for s in rows for p in participants[s.series_id]]
+        return total, shown, patient_ids
+
+
+class AppointmentReadView(ReadView):
+    def read(self, ident):
+        session = selectors.sessions().filter(pk=self.pk(ident)).first()
+        if session is None:
+            raise Http404
+        patients = selectors.session_participants([session])[session.series_id]
+        resource = resources.appointment_resource(session, patients)
+        self.audit_read(session, resource, patient_ids=[p.pk for p in patients])
+        return resource
+
+
+# --- Flag (safety alerts) --------------------------------------------------------------------
+
+FLAG_STATUS = {"active": ["open"], "inactive": ["acknowledged"]}
+
+
+class FlagSearchView(SearchView):
+    resource_type = "Flag"
+    audit_object_type = "outcomes.safetyalert"
+    params = (
+        ("patient", "reference", "Patient/<id> or <id>"),
+        ("status", "token", "active (open) or inactive (acknowledged)"),
+    )
+
+    def search(self, query, paging):
+        status_param = search.single(query, "status")
+        statuses = None
+        if status_param is not None:
+            statuses = [s for t in search.tokens(status_param, param="status") if t.code
+                        for s in FLAG_STATUS.get(t.code, [])]
+        qs = selectors.alerts_search(patient_ids=self.patient_ids(query), statuses=statuses)
+        total, rows = self.page_of(qs, paging)
+        return total, [resources.flag_resource(a) for a in rows], [a.patient_id for a in rows]
+
+
+class FlagReadView(ReadView):
+    def read(self, ident):
+        alert = selectors.alerts().filter(pk=self.pk(ident)).first()
+        if alert is None:
+            raise Http404
+        resource = resources.flag_resource(alert)
+        self.audit_read(alert, resource)
+        return resource
+
+
+class UnknownView(FHIRView):
+    """Anything else under /fhir/: a 404 OperationOutcome naming what is supported."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+
+    def get(self, request, *args, **kwargs):
+        raise NotFound(f"No FHIR resource or operation at '{kwargs.get('path', '')[:100]}'. "
+                       f"Supported: metadata, {', '.join(RESOURCE_VIEWS)}.")
+
+
+RESOURCE_VIEWS: dict[str, tuple[type[ReadView] | None, type[SearchView] | None]] = {
+    "Patient": (PatientReadView, PatientSearchView),
+    "Questionnaire": (QuestionnaireReadView, QuestionnaireSearchView),
+    "QuestionnaireResponse": (QuestionnaireResponseReadView, QuestionnaireResponseSearchView),
+    "Observation": (ObservationReadView, ObservationSearchView),
+    "ServiceRequest": (ServiceRequestReadView, ServiceRequestSearchView),
+    "Appointment": (AppointmentReadView, AppointmentSearchView),
+    "Flag": (FlagReadView, FlagSearchView),
+}

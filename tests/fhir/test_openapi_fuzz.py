@@ -1,0 +1,130 @@
+"""Property-based contract test: Schemathesis reads /api/schema/ at test time and fuzzes
+every operation in it (authenticated with a real token, in-process through the WSGI app),
+checking that nothing answers 5xx and that every answer matches the schema: documented
+status code, content type, headers and body.
+
+Generic on purpose: new endpoints are covered as soon as they are in the schema. The run is
+bounded (a few examples per operation, no deadline) so it stays a unit-test-sized check.
+"""
+
+import pytest
+import schemathesis
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
+from hypothesis import HealthCheck, given, settings
+from hypothesis.errors import Unsatisfiable
+from rest_framework.authtoken.models import Token
+from schemathesis import GenerationMode, checks
+
+from ipm import roles
+from ipm.wsgi import application
+from tests.conftest import make_user
+
+EXAMPLES_PER_OPERATION = 15
+
+# Everything that judges one response against the schema, plus "no 5xx" and "the API does
+# not ignore missing auth". Left out: positive_data_acceptance (schema-valid input may still
+# be refused by a business rule, e.g. an unknown id is a 404) and the stateful checks that
+# need links between operations.
+CHECKS = [
+    checks.not_a_server_error,
+    checks.status_code_conformance,
+    checks.content_type_conformance,
+    checks.response_headers_conformance,
+    checks.response_schema_conformance,
+    checks.ignored_auth,
+]
+
+
+# Known failures in other apps' endpoints, reported to their owners: (METHOD, path, mode) →
+# what breaks. Marked xfail (not strict: fuzzing may miss a bug on a given run) so they stay
+# visible in the summary; delete an entry once its endpoint is fixed.
+KNOWN_FAILURES = {
+    ("POST", "/api/patients/{id}/intake/", "negative"):
+        "patients/api.py intake: django.shortcuts.get_object_or_404 raises ValueError (500) "
+        "for a non-integer id; DRF's generics.get_object_or_404 answers 404",
+    ("POST", "/api/patients/{id}/pathway/", "negative"):
+        "patients/api.py pathway: django.shortcuts.get_object_or_404 raises ValueError (500) "
+        "for a non-integer id; DRF's generics.get_object_or_404 answers 404",
+}
+
+
+def in_test_transaction(environ, start_response):
+    """The WSGI app, minus Django's per-request connection closing: like Django's test
+    client, so requests share the test's database transaction."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        response = application(environ, start_response)
+        try:
+            return [b"".join(response)]
+        finally:
+            response.close()  # fires request_finished while close_old_connections is off
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def fuzz_token(db):
+    """A user holding every role, so role checks let the fuzzer reach every operation."""
+    user = make_user("fuzzer", *roles.ROLES)
+    return Token.objects.create(user=user).key
+
+
+@pytest.fixture
+def api_schema(fuzz_token):
+    return schemathesis.openapi.from_wsgi(
+        "/api/schema/?format=json", in_test_transaction,
+        headers={"Authorization": f"Token {fuzz_token}", "Accept": "application/json"})
+
+
+def _operations() -> list[tuple[str, str]]:
+    """(METHOD, path) of every operation in the schema, for test ids. The schema that is
+    fuzzed is the one /api/schema/ serves, fetched in the test; this only names the tests.
+    (schemathesis.pytest.from_fixture does not run under pytest 9, hence this.)"""
+    from drf_spectacular.generators import SchemaGenerator
+
+    paths = SchemaGenerator().get_schema(request=None, public=True)["paths"]
+    return [(method.upper(), path) for path, item in paths.items() for method in item
+            if method in ("get", "put", "post", "patch", "delete")]
+
+
+def pytest_generate_tests(metafunc):
+    if "operation_key" in metafunc.fixturenames:
+        keys = _operations()
+        metafunc.parametrize("operation_key", keys, ids=[f"{m} {p}" for m, p in keys])
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
+def test_it_keeps_the_openapi_contract(request, api_schema, fuzz_token, operation_key, mode):
+    method, path = operation_key
+    known = KNOWN_FAILURES.get((method, path, mode.value))
+    if known:
+        request.applymarker(pytest.mark.xfail(reason=known, strict=False))
+    operation = api_schema.find_operation_by_path(method, path)
+    assert operation is not None, f"{method} {path} is not in the served schema"
+    auth = {"Authorization": f"Token {fuzz_token}"}
+
+    @given(case=operation.as_strategy(generation_mode=mode))
+    @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, derandomize=True,
+              database=None, suppress_health_check=list(HealthCheck))
+    def fuzz(case):
+        case.call_and_validate(headers=auth, checks=CHECKS)
+
+    try:
+        fuzz()
+    except Unsatisfiable:
+        if mode is GenerationMode.POSITIVE:
+            raise
+        pytest.skip("Nothing in this operation's input can be made invalid (e.g. one free "
+                    "string path parameter).")
+
+
+def test_it_documents_every_api_route_it_serves(api):
+    """The schema lists the API's routes (FHIR is excluded on purpose: its contract is the
+    CapabilityStatement at /fhir/metadata)."""
+    paths = api.get("/api/schema/?format=json").json()["paths"]
+    assert "/api/auth/token/" in paths
+    assert not [p for p in paths if p.startswith("/fhir/")]
