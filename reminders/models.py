@@ -50,6 +50,13 @@ class Reminder(models.Model):
     last_error = models.TextField(blank=True)
     provider_message_id = models.CharField(max_length=200, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # Which dispatch pass holds the claim; every later write of that pass is conditional on
+    # it, so a pass whose claim was taken back can no longer touch the row.
+    claim_token = models.UUIDField(null=True, blank=True)
+    # "Attempt started": committed just before the provider is called. A claim that is old
+    # and has this set may have reached the provider, so it is never sent again
+    # automatically (see reminders/dispatch.py).
+    attempt_started_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
@@ -60,7 +67,12 @@ class Reminder(models.Model):
             models.Index(fields=["status", "scheduled_for"], name="reminder_due"),
             models.Index(fields=["target_type", "target_id"], name="reminder_target"),
             models.Index(fields=["patient", "status"], name="reminder_patient_status"),
+            models.Index(fields=["status", "claimed_at"], name="reminder_claims"),
         ]
 
     def __str__(self):
         return f"{self.kind} {self.status} at {self.scheduled_for:%Y-%m-%d %H:%M}"
+
+    @property
+    def can_resend(self) -> bool:
+        return self.status in (self.Status.FAILED, self.Status.CANCELLED)

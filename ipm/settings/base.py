@@ -315,6 +315,17 @@ SMS_HTTP_TOKEN = env.str("SMS_HTTP_TOKEN", default="")
 SMS_HTTP_TIMEOUT = env.float("SMS_HTTP_TIMEOUT", default=10.0)
 # Absolute base for links in messages (questionnaire links, stop links).
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+# Reminders outbox (reminders/dispatch.py): rows claimed per batch, provider attempts before
+# `failed`, retry backoff base (scheduled_for = now + base * 2**attempts), how long a claim
+# may go unfinished before another pass takes it back, and the patient SMS quiet hours.
+REMINDERS_BATCH_SIZE = env.int("REMINDERS_BATCH_SIZE", default=200)
+REMINDERS_MAX_ATTEMPTS = env.int("REMINDERS_MAX_ATTEMPTS", default=5)
+REMINDERS_RETRY_BASE_SECONDS = env.int("REMINDERS_RETRY_BASE_SECONDS", default=60)
+REMINDERS_VISIBILITY_SECONDS = env.int("REMINDERS_VISIBILITY_SECONDS", default=600)
+REMINDERS_PASS_SECONDS = env.int("REMINDERS_PASS_SECONDS", default=50)
+REMINDERS_PARALLEL_PASSES = env.int("REMINDERS_PARALLEL_PASSES", default=2)  # fan-out on a backlog
+REMINDERS_QUIET_HOURS = (21, 8)  # no patient SMS from 21:00 to 08:00 local time
+REMINDERS_SEND_DELAY_SECONDS = env.float("REMINDERS_SEND_DELAY_SECONDS", default=0.0)  # tests only
 
 # --- Program rules (configurable) --------------------------------------------------------
 IPM_QUESTIONNAIRE_LINK_DAYS = env.int("IPM_QUESTIONNAIRE_LINK_DAYS", default=14)
