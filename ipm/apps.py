@@ -8,7 +8,6 @@ class IpmConfig(AppConfig):
 
     def ready(self):
         from . import roles
-
         from .reference_data import ensure_reference_data
 
         post_migrate.connect(roles.ensure_role_groups, dispatch_uid="ipm-role-groups")

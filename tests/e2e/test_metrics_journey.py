@@ -18,7 +18,7 @@ from patients.models import Intake, Patient, Program
 from referrals.catalogue import SERVICES
 from referrals.models import Referral, ReferralEvent, Service
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def seed_services() -> None:

@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from ipm import roles
 from tests.conftest import make_user
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 NAMES = [("Alice", "Archer"), ("Bob", "Baker"), ("Cara", "Cole"), ("Dan", "Dale"),
          ("Eve", "Eden")]

@@ -65,10 +65,11 @@ def reset_broker_connections():
 def private_redis(settings):
     if shutil.which("redis-server") is None:
         pytest.skip("needs redis-server")
+    # Read Celery's config before touching Django settings: it loads lazily from them.
+    old = (celery_app.conf.broker_url, celery_app.conf.task_always_eager)
     server = PrivateRedis()
     server.start()
     settings.CELERY_TASK_ALWAYS_EAGER = False
-    old = (celery_app.conf.broker_url, celery_app.conf.task_always_eager)
     celery_app.conf.broker_url = server.url
     celery_app.conf.task_always_eager = False
     reset_broker_connections()

@@ -119,7 +119,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.redis
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_it_computes_an_on_demand_snapshot_in_a_real_worker(admin_user):
     """The dashboard's button through Redis to a real worker process."""
     from celery import Celery

@@ -14,7 +14,7 @@ CAPACITY = 8
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_it_never_exceeds_capacity_under_concurrent_enrolment(make_series, make_patient,
                                                               coordinator):
     series = make_series(capacity=CAPACITY, n=3)
@@ -56,7 +56,7 @@ def test_it_never_exceeds_capacity_under_concurrent_enrolment(make_series, make_
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_concurrent_withdrawals_promote_each_waiting_person_once(make_series, make_patient,
                                                                  coordinator):
     series = make_series(capacity=4, n=2)

@@ -14,7 +14,7 @@ from visits.models import Enrolment, GroupSeries
 
 
 @pytest.mark.redis
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_a_real_worker_completes_an_ended_series(make_series, make_patient, coordinator):
     series = make_series(capacity=4, start=timezone.now() - timedelta(weeks=5), n=4)
     done, short = make_patient(), make_patient()
