@@ -67,7 +67,7 @@ def _median_window(queryset: QuerySet, expression) -> float | None:
              .filter(_median_value__isnull=False).values("_median_value"))
     sql, params = inner.query.sql_with_params()
     wrapped = (
-        "SELECT AVG(v) FROM (SELECT _m._median_value AS v, "
+        "SELECT AVG(v) FROM (SELECT _m._median_value AS v, "  # nosec B608 - wraps SQL compiled by the ORM; values are params
         "ROW_NUMBER() OVER (ORDER BY _m._median_value) AS rn, COUNT(*) OVER () AS n "
         f"FROM ({sql}) AS _m) AS _ranked WHERE rn IN ((n + 1) / 2, (n + 2) / 2)"
     )

@@ -50,7 +50,7 @@ def _one(value):
 def populate(ctx: dict) -> None:
     if Referral.objects.exists():
         return
-    rng = random.Random(6)
+    rng = random.Random(6)  # nosec B311 - demo data, not security
     users = ctx.get("users", {})
     clinician = _one(users.get("clinician"))
     coordinator = _one(users.get("coordinator"))

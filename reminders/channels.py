@@ -71,7 +71,7 @@ class EmailChannel:
         if self.connection is not None:
             try:
                 self.connection.close()
-            except Exception:  # noqa: BLE001 - a broken connection is being thrown away
+            except Exception:  # noqa: BLE001 - a broken connection is being thrown away  # nosec B110
                 pass
             self.connection = None
 

@@ -23,5 +23,7 @@ if [ -z "${IPM_TEST_REDIS_URL:-}" ]; then
 fi
 echo "== ruff check"
 .venv/bin/ruff check .
+
+bash scripts/supply_chain.sh
 echo "== pytest"
 exec $PY -m pytest "$@"

@@ -9,7 +9,7 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 SMS_BACKEND = "reminders.sms.MemoryBackend"
 REST_FRAMEWORK = {**REST_FRAMEWORK}  # noqa: F405
-REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {"token": "1000/min", "questionnaire_link": "1000/min"}
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {"token": "1000/min", "questionnaire_link": "1000/min"}  # nosec B105 - throttle rates, not passwords
 # Unit tests run tasks inline when their on_commit callbacks fire; the real worker is
 # exercised by tests/ipm/test_worker.py (Redis + a celery worker subprocess).
 CELERY_TASK_ALWAYS_EAGER = True

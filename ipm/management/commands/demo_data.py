@@ -91,7 +91,7 @@ class Command(BaseCommand):
         from patients.models import Intake
         from patients.services import intake_record, patient_create
 
-        rng = random.Random(2026)
+        rng = random.Random(2026)  # nosec B311 - demo data, not security
         clinician = users[roles.CLINICIAN]
         risks = ["low"] * 5 + ["medium"] * 6 + ["high"] * 4 + ["red"]
         patients = []
