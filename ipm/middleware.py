@@ -34,7 +34,12 @@ class TwoFactorMiddleware:
                 and not request.path_info.startswith(self.OPEN_PREFIXES)):
             from . import roles
 
-            has_device = user_has_device(user, confirmed=True)
+            # Whether the user has enrolled a device is remembered for the session (enrolment
+            # itself verifies the session), saving a query on every page.
+            has_device = request.session.get("ipm_otp_enrolled")
+            if has_device is None:
+                has_device = user_has_device(user, confirmed=True)
+                request.session["ipm_otp_enrolled"] = has_device
             must = has_device or (settings.IPM_ADMIN_2FA_REQUIRED and roles.has_role(user, roles.ADMIN))
             if must:
                 target = "two-factor-verify" if has_device else "two-factor-setup"
