@@ -7,9 +7,13 @@ class IpmConfig(AppConfig):
     verbose_name = "IPM core"
 
     def ready(self):
+        from django.contrib.auth.signals import user_logged_in
+
         from . import roles
+        from .middleware import remember_otp_enrolment
         from .reference_data import ensure_reference_data
 
+        user_logged_in.connect(remember_otp_enrolment, dispatch_uid="ipm-otp-enrolment")
         post_migrate.connect(roles.ensure_role_groups, dispatch_uid="ipm-role-groups")
         post_migrate.connect(ensure_reference_data, sender=self,
                              dispatch_uid="ipm-reference-data")

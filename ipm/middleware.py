@@ -27,19 +27,17 @@ class TwoFactorMiddleware:
     def __call__(self, request):
         from django.conf import settings
         from django.shortcuts import redirect
-        from django_otp import user_has_device
 
         user = getattr(request, "user", None)
         if (user is not None and user.is_authenticated and not user.is_verified()
                 and not request.path_info.startswith(self.OPEN_PREFIXES)):
             from . import roles
 
-            # Whether the user has enrolled a device is remembered for the session (enrolment
-            # itself verifies the session), saving a query on every page.
+            # Whether the user has enrolled a device is remembered in the session at login
+            # (enrolment itself verifies the session), saving a query on every page.
             has_device = request.session.get("ipm_otp_enrolled")
             if has_device is None:
-                has_device = user_has_device(user, confirmed=True)
-                request.session["ipm_otp_enrolled"] = has_device
+                has_device = remember_otp_enrolment(request=request, user=user)
             must = has_device or (settings.IPM_ADMIN_2FA_REQUIRED and roles.has_role(user, roles.ADMIN))
             if must:
                 target = "two-factor-verify" if has_device else "two-factor-setup"
@@ -97,3 +95,13 @@ class RejectNulMiddleware:
             return True
         return (request.content_type == "application/x-www-form-urlencoded"
                 and b"%00" in body)
+
+
+def remember_otp_enrolment(sender=None, request=None, user=None, **kwargs) -> bool:
+    """user_logged_in receiver: note in the session whether the user has a TOTP device."""
+    from django_otp import user_has_device
+
+    enrolled = user_has_device(user, confirmed=True)
+    if request is not None and hasattr(request, "session"):
+        request.session["ipm_otp_enrolled"] = enrolled
+    return enrolled

@@ -64,7 +64,10 @@ def test_coordinator_runs_a_group_series(page, login_as, screenshot, cast):
 
     # Enrol five people into three places: two wait, in order.
     for patient in patients:
-        page.get_by_label("Name or MRN").fill(patient.mrn)
+        page.wait_for_load_state("networkidle")      # htmx wired up before we type
+        search = page.get_by_label("Name or MRN")
+        search.fill(patient.mrn)
+        search.press("Enter")                        # the "search" trigger, in case input was early
         page.get_by_role("button", name=f"Enrol {patient.full_name}").click()
         expect(page.get_by_role("alert").filter(has_text=patient.full_name)).to_be_visible()
     expect(page.locator("#enrolled-list li")).to_have_count(3)
