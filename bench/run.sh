@@ -41,7 +41,7 @@ ids=$(psql -h 127.0.0.1 -U postgres -d "$dbname" -tAc \
   "SELECT string_agg(id::text, ',') FROM (SELECT id FROM patients_patient ORDER BY random() LIMIT 200) s")
 echo "== load (bounded, loopback)"
 $PY bench/load.py --base http://127.0.0.1:$PORT --patient-ids "$ids" \
-  --requests ${BENCH_REQUESTS:-300} --concurrency ${BENCH_CONCURRENCY:-4} --out var/bench/http.json
+  --requests ${BENCH_REQUESTS:-300} --concurrency ${BENCH_CONCURRENCY:-$(nproc)} --out var/bench/http.json
 kill $GUNICORN; trap - EXIT
 
 echo "== metrics over the whole program; reminder dispatch with one worker"
