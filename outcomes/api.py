@@ -3,6 +3,7 @@ links and safety alerts. Thin views: parse with an input serializer, call one se
 selector, render an output serializer."""
 
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -208,6 +209,8 @@ class QuestionnaireLinkCreateApi(APIView):
         link, url = services.questionnaire_link_create(
             patient=patient, instruments=data.validated_data["instruments"], actor=request.user,
             expires_in_days=data.validated_data.get("expires_in_days"))
+        # The caller gets the link on the host it called (messages use SITE_URL).
+        url = request.build_absolute_uri(urlsplit(url).path)
         body = {"id": link.pk, "url": url, "expires_at": link.expires_at,
                 "instruments": link.instruments}
         return Response(LinkOutputSerializer(body).data, status=status.HTTP_201_CREATED)

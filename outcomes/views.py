@@ -4,6 +4,7 @@ questionnaire, medication (MME) review, trends, safety alerts and the care-manag
 import json
 import logging
 import time
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib import messages
@@ -310,6 +311,7 @@ def questionnaire_link_new(request, pk: int):
     try:
         link, url = services.questionnaire_link_create(patient=patient, instruments=codes,
                                                        actor=request.user)
+        url = request.build_absolute_uri(urlsplit(url).path)
     except InvalidInput as exc:
         messages.error(request, exc.message)
         return redirect(back)
