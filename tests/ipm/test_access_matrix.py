@@ -39,6 +39,11 @@ def world(db):
                     answers={f"q{i}": 1 for i in range(1, 10)}, actor=users[CLIN])
     ref = referral_create(patient=p, service=Service.objects.get(code="physio"),
                           reason="Back pain", actor=users[CLIN])
+    from reminders.services import reminder_schedule
+
+    reminder_schedule(kind="questionnaire_due", target_type="questionnaire_link", target_id=1,
+                      patient=p, channel="email", offset="0d",
+                      scheduled_for=timezone.now() + timedelta(days=1))
     series = GroupSeries.objects.create(name="Pain school",
                                         service=Service.objects.get(code="group_programme"),
                                         capacity=8)
@@ -66,6 +71,8 @@ def _pages(w):
         ("/worklist/", STAFF, True),
         ("/alerts/", STAFF, True),
         ("/audit/", {ADMIN}, False),
+        ("/reminders/", STAFF, True),
+        ("/metrics/", {ADMIN}, False),
     ]
 
 
@@ -81,6 +88,13 @@ def _apis(w):
         (f"/api/referrals/{r}/", STAFF, True),
         (f"/api/group-series/{s}/", STAFF, False),
         ("/api/alerts/", STAFF, True),
+        ("/api/reminders/", STAFF, True),
+        ("/api/metrics/program/", {ADMIN}, False),
+        (f"/fhir/Patient/{p}", STAFF, True),
+        (f"/fhir/QuestionnaireResponse?patient={p}", STAFF, True),
+        (f"/fhir/Observation?patient={p}", STAFF, True),
+        (f"/fhir/ServiceRequest?patient={p}", STAFF, True),
+        (f"/fhir/Flag?patient={p}", STAFF, True),
     ]
 
 

@@ -134,3 +134,15 @@ def test_a_patient_read_through_the_api_is_audited(api, patient_id, clinician):
     api.get(f"/api/patients/{patient_id}/", REMOTE_ADDR="10.1.2.3")
     ev = AuditEvent.objects.filter(action="read", patient_id=patient_id).latest("id")
     assert ev.actor == clinician and ev.ip == "10.1.2.3"
+
+
+def test_the_patient_list_api_runs_a_constant_number_of_queries(api, django_assert_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for i in range(30):
+        api.post("/api/patients/", PATIENT | {"mrn": f"Q-{i}"}, format="json")
+    with CaptureQueriesContext(connection) as small:
+        assert api.get("/api/patients/?page_size=5").status_code == 200
+    with django_assert_num_queries(len(small.captured_queries)):
+        assert len(api.get("/api/patients/?page_size=30").json()["results"]) == 30
