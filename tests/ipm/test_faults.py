@@ -12,6 +12,7 @@ import redis
 from ipm.celery import app as celery_app
 from ipm.models import QueuedTask
 from ipm.queue import requeue_parked
+from tests.conftest import make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -102,3 +103,52 @@ def test_a_request_succeeds_while_redis_is_down_and_its_task_goes_out_when_it_re
     assert private_redis.queued() == 1
     parked.refresh_from_db()
     assert parked.sent_at is not None
+
+
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_a_due_reminder_waits_out_a_redis_outage_and_a_real_worker_sends_it_after(settings):
+    """The worker keeps running through the outage, the reminder row waits in the outbox
+    (PostgreSQL), and the dispatch that could not be queued goes out when Redis is back."""
+    from django.utils import timezone
+
+    from ipm.queue import enqueue
+    from reminders.models import Reminder
+    from reminders.services import reminder_schedule
+    from reminders.tasks import dispatch_due
+    from tests.ipm.test_worker import start_worker
+
+    old = (celery_app.conf.broker_url, celery_app.conf.task_always_eager)
+    server = PrivateRedis()
+    server.start()
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    celery_app.conf.broker_url, celery_app.conf.task_always_eager = server.url, False
+    reset_broker_connections()
+    worker = start_worker(server.url)
+    try:
+        clinician = make_user("rita", "clinician")
+        clinician.email = "rita@example.org"
+        clinician.save()
+        server.stop()                                          # Redis goes away
+        row = reminder_schedule(kind="consent_revoked", target_type="patient", target_id=1,
+                                recipient_user=clinician, channel="email",
+                                scheduled_for=timezone.now())
+        assert enqueue(dispatch_due) is False                  # parked, not lost
+        assert worker.poll() is None                           # the worker is still up
+        server.start()                                         # Redis is back
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            requeue_parked()
+            row.refresh_from_db()
+            if row.status == Reminder.Status.SENT:
+                break
+            time.sleep(1)
+        assert row.status == Reminder.Status.SENT, (row.status, row.reason, row.last_error)
+        assert row.attempts == 1
+    finally:
+        worker.terminate()
+        worker.wait(timeout=20)
+        celery_app.conf.broker_url, celery_app.conf.task_always_eager = old
+        reset_broker_connections()
+        if server.proc.poll() is None:
+            server.stop()
