@@ -192,8 +192,10 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "ipm.openapi.AutoSchema",  # documents the error answers
     "EXCEPTION_HANDLER": "ipm.api.exception_handler",
     "DEFAULT_THROTTLE_RATES": {
-        "token": env.str("THROTTLE_TOKEN", default="20/min"),
-        "questionnaire_link": env.str("THROTTLE_QUESTIONNAIRE_LINK", default="60/min"),
+        # Generous per-address ceilings: password guessing is stopped by axes lock-out, and
+        # link tokens carry 256 bits; these only cap scanning and runaway clients.
+        "token": env.str("THROTTLE_TOKEN", default="300/min"),
+        "questionnaire_link": env.str("THROTTLE_QUESTIONNAIRE_LINK", default="300/min"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
