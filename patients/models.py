@@ -101,6 +101,8 @@ class Patient(models.Model):
             models.Index(fields=["family_name", "given_name"], name="patient_name"),
             models.Index(fields=["risk_group"], name="patient_risk"),
             models.Index(fields=["pathway"], name="patient_pathway"),
+            # The worklist walks patients by intake date (follow-ups are due from it).
+            models.Index(fields=["intake_date", "id"], name="patient_intake_date"),
         ]
 
     def __str__(self):
@@ -130,7 +132,7 @@ class Patient(models.Model):
             out += mme_flags(self.current_mme)
         if self.stopped_reminders:
             out.append("stopped_reminders")
-        if getattr(self, "open_alert_count", 0):
+        if getattr(self, "has_open_alert", False):
             out.append("open_safety_alert")
         return out
 

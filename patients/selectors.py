@@ -1,6 +1,6 @@
 """Reads of patient data: lists with filters, the patient page, the timeline."""
 
-from django.db.models import Count, Q
+from django.db.models import Exists, OuterRef, Q
 
 from .models import Patient
 
@@ -11,14 +11,20 @@ FLAG_FILTERS = {
     "mme_50": Q(current_mme__gte=50),
     "mme_90": Q(current_mme__gte=90),
     "stopped_reminders": Q(consent_revoked_at__isnull=False, consent_to_contact=False),
-    "open_safety_alert": Q(open_alert_count__gt=0),
+    "open_safety_alert": Q(has_open_alert=True),
 }
+
+
+def _open_alert_exists():
+    """EXISTS, not COUNT: no GROUP BY over the whole patient table (and a cheap list count)."""
+    from outcomes.models import SafetyAlert
+
+    return Exists(SafetyAlert.objects.filter(patient=OuterRef("pk"), status="open"))
 
 
 def patient_list(*, q: str = "", risk_group: str = "", pathway: str = "", flag: str = ""):
     """Patients matching a name/MRN search and filters, with what list rows show."""
-    qs = Patient.objects.annotate(
-        open_alert_count=Count("safety_alerts", filter=Q(safety_alerts__status="open")))
+    qs = Patient.objects.annotate(has_open_alert=_open_alert_exists())
     q = (q or "").strip()
     if q:
         cond = Q(mrn__iexact=q) | Q(mrn__istartswith=q)
@@ -39,8 +45,7 @@ def patient_list(*, q: str = "", risk_group: str = "", pathway: str = "", flag: 
 
 def patient_get(pk: int) -> Patient:
     return (Patient.objects.select_related("program", "clinician")
-            .annotate(open_alert_count=Count("safety_alerts",
-                                             filter=Q(safety_alerts__status="open")))
+            .annotate(has_open_alert=_open_alert_exists())
             .get(pk=pk))
 
 

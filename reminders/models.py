@@ -68,6 +68,8 @@ class Reminder(models.Model):
             models.Index(fields=["target_type", "target_id"], name="reminder_target"),
             models.Index(fields=["patient", "status"], name="reminder_patient_status"),
             models.Index(fields=["status", "claimed_at"], name="reminder_claims"),
+            # The outbox page and API list newest schedule first.
+            models.Index(fields=["-scheduled_for", "-id"], name="reminder_newest"),
         ]
 
     def __str__(self):
