@@ -5,7 +5,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 
-from .api import error_body
+from .api import ErrorSerializer, error_body
 
 
 class TokenThrottle(AnonRateThrottle):
@@ -21,17 +21,26 @@ class ObtainTokenApi(ObtainAuthToken):
     @extend_schema(
         request=inline_serializer("TokenRequest", {"username": serializers.CharField(),
                                                    "password": serializers.CharField()}),
-        responses=inline_serializer("TokenResponse", {"token": serializers.CharField()}),
+        responses={
+            200: inline_serializer("TokenResponse", {"token": serializers.CharField()}),
+            400: ErrorSerializer, 401: ErrorSerializer, 429: ErrorSerializer,
+        },
         auth=[],
     )
     def post(self, request, *args, **kwargs):
         try:
             return super().post(request, *args, **kwargs)
-        except ValidationError:
+        except ValidationError as exc:
             # django-axes marks the request it saw; DRF's Request wraps Django's, so the
             # lock-out middleware cannot answer for us here.
             if getattr(request, "axes_locked_out", False) or getattr(
                     request._request, "axes_locked_out", False):
                 return Response(error_body("Too many failed attempts: locked for a while."),
                                 status=429)
+            detail = exc.detail if isinstance(exc.detail, dict) else {}
+            if "non_field_errors" in detail:
+                # Both fields given but the credentials are wrong: an authentication failure.
+                return Response(error_body("Unable to log in with the username and password "
+                                           "given.", detail), status=401,
+                                headers={"WWW-Authenticate": "Token"})
             raise

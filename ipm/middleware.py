@@ -105,3 +105,26 @@ def remember_otp_enrolment(sender=None, request=None, user=None, **kwargs) -> bo
     if request is not None and hasattr(request, "session"):
         request.session["ipm_otp_enrolled"] = enrolled
     return enrolled
+
+
+class ApiAppendSlashMiddleware:
+    """`POST /api/patients` behaves as `POST /api/patients/`: API clients are not browsers,
+    so instead of a redirect (which turns a POST into a GET, or a 500 under DEBUG) the
+    missing slash is added before URL resolution when the slashed path exists."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        path = request.path_info
+        if path.startswith("/api/") and not path.endswith("/"):
+            from django.urls import Resolver404, resolve
+
+            try:
+                resolve(path + "/")
+            except Resolver404:
+                pass
+            else:
+                request.path_info = path + "/"
+                request.path = request.path + "/"
+        return self.get_response(request)

@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from . import two_factor, views
@@ -16,6 +16,8 @@ api_patterns = [
     path("", include("visits.api_urls")),
     path("", include("reminders.api_urls")),
     path("", include("metrics.api_urls")),
+    # Anything else under /api/ is a JSON 404, also with DEBUG on.
+    re_path(r"^.*$", views.api_not_found),
 ]
 
 urlpatterns = [

@@ -5,6 +5,7 @@ from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import ListView
 
 from . import roles
@@ -71,6 +72,13 @@ class AuditTrailView(roles.RoleRequiredMixin, ListView):
         ctx = super().get_context_data(**kwargs)
         ctx["patient"] = self.request.GET.get("patient", "")
         return ctx
+
+
+@csrf_exempt
+@login_not_required
+def api_not_found(request, *args, **kwargs):
+    return JsonResponse({"message": "Not found.", "detail": "Not found.", "errors": {}},
+                        status=404)
 
 
 def _wants_json(request) -> bool:

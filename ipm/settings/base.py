@@ -55,6 +55,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "ipm.middleware.ApiAppendSlashMiddleware",
     "django.middleware.common.CommonMiddleware",
     "ipm.middleware.RejectNulMiddleware",  # PostgreSQL text cannot hold NUL: 400, not 500
     "django.middleware.csrf.CsrfViewMiddleware",

@@ -38,8 +38,22 @@ def test_it_issues_a_token_that_authenticates_api_calls(clinician):
 def test_it_refuses_a_token_for_a_wrong_password(clinician):
     r = Client().post("/api/auth/token/", {"username": "casey", "password": "nope"},
                       content_type="application/json")
-    assert r.status_code == 400
-    assert r.json()["message"]
+    assert r.status_code == 401
+    assert r.json()["message"] and "token" not in r.json()
+    r = Client().post("/api/auth/token/", {"username": "casey"}, content_type="application/json")
+    assert r.status_code == 400 and "password" in r.json()["errors"]
+
+
+def test_unknown_api_paths_are_json_404s(api):
+    r = api.get("/api/does-not-exist/")
+    assert r.status_code == 404 and r.json()["message"] == "Not found."
+
+
+def test_a_missing_trailing_slash_still_reaches_the_api(api):
+    r = api.post("/api/patients", {"mrn": "NS-1", "given_name": "No", "family_name": "Slash",
+                                   "birth_date": "1980-01-01"}, format="json")
+    assert r.status_code == 201
+    assert api.get("/api/patients").json()["count"] == 1
 
 
 def test_it_logs_a_user_in_through_the_login_page(clinician):
