@@ -24,7 +24,6 @@ Contract for the features that schedule reminders (target_type / target_id / off
 
 from dataclasses import dataclass
 
-from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -200,52 +199,6 @@ class GroupSessionKind(Kind):
                 "when": f"{starts:%A} {starts.day} {starts:%B} at {starts:%H:%M}"}
 
 
-def questionnaire_link_model():
-    """outcomes.QuestionnaireLink, looked up lazily (owned by outcomes; a missing model or
-    row means the reminder is no longer needed)."""
-    try:
-        return apps.get_model("outcomes", "QuestionnaireLink")
-    except LookupError:
-        return None
-
-
-_CLOSED_LINK_STATES = {"used", "answered", "completed", "expired", "revoked", "cancelled"}
-
-
-def questionnaire_link_open(link, now) -> bool:
-    """Unused and unexpired: the model's own `is_open(now)` when it has one, else read
-    from the usual fields."""
-    is_open = getattr(link, "is_open", None)
-    if callable(is_open):
-        return bool(is_open(now))
-    for stamp in ("used_at", "answered_at", "completed_at", "revoked_at"):
-        if getattr(link, stamp, None) is not None:
-            return False
-    if str(getattr(link, "status", "") or "").lower() in _CLOSED_LINK_STATES:
-        return False
-    expires_at = getattr(link, "expires_at", None)
-    return expires_at is None or expires_at > now
-
-
-def questionnaire_link_url(link) -> str:
-    """The link's absolute URL: rebuilt by outcomes.links (the token is derived from a
-    stored seed, never stored itself), else from the model's own URL or token fields."""
-    try:
-        from outcomes.links import link_url
-    except ImportError:
-        link_url = None
-    if link_url is not None and hasattr(link, "token_seed"):
-        return link_url(link) or ""
-    if callable(getattr(link, "get_absolute_url", None)):
-        path = link.get_absolute_url()
-        return path if path.startswith("http") else absolute(path)
-    url = getattr(link, "url", "")
-    if isinstance(url, str) and url:
-        return url if url.startswith("http") else absolute(url)
-    token = getattr(link, "token", "")
-    return absolute(f"/q/{token}/") if token else ""
-
-
 @register
 class QuestionnaireDueKind(Kind):
     """On the due day, then 3 and 7 days later, while the patient's link is still unused
@@ -256,23 +209,24 @@ class QuestionnaireDueKind(Kind):
     subject = "A short questionnaire from your care team"
 
     def prefetch(self, rows, now):
-        model = questionnaire_link_model()
-        if model is None:
-            return {}
-        return model._default_manager.in_bulk({r.target_id for r in rows if r.target_id})
+        """{link id: (link, its URL)}: outcomes rebuilds the URL from the link's stored
+        seed (the token itself is never stored)."""
+        from outcomes.links import link_url
+        from outcomes.models import QuestionnaireLink
+
+        links = QuestionnaireLink.objects.in_bulk({r.target_id for r in rows if r.target_id})
+        return {pk: (link, link_url(link)) for pk, link in links.items()}
 
     def eligibility(self, row, data, now):
-        link = data.get(row.target_id)
-        if link is None or not questionnaire_link_open(link, now) or not questionnaire_link_url(link):
+        link, url = data.get(row.target_id, (None, None))
+        if link is None or not link.is_open(now) or not url:
             return R.NO_LONGER_NEEDED
         return ""
 
     def context(self, row, data, now):
-        link = data[row.target_id]
-        expires_at = getattr(link, "expires_at", None)
+        link, url = data[row.target_id]
         tz = zone(row.patient.timezone if row.patient else settings.TIME_ZONE)
-        return {"url": questionnaire_link_url(link),
-                "expires_on": expires_at.astimezone(tz) if expires_at else None}
+        return {"url": url, "expires_on": link.expires_at.astimezone(tz)}
 
 
 # --- staff-directed -------------------------------------------------------------------------

@@ -2,7 +2,6 @@
 with a reason code; messages carry no clinical detail."""
 
 from datetime import timedelta
-from types import SimpleNamespace
 
 import pytest
 from django.core import mail
@@ -92,35 +91,29 @@ def test_it_writes_a_session_reminder_without_clinical_detail(patient, group_ses
 
 # --- questionnaire links ---------------------------------------------------------------------
 
-class FakeLinks:
-    """Stands in for outcomes.QuestionnaireLink (built by another feature)."""
-
-    def __init__(self, **links):
-        self.links = {int(k): v for k, v in links.items()}
-        self._default_manager = self
-
-    def in_bulk(self, ids):
-        return {i: self.links[i] for i in ids if i in self.links}
-
-
-def link(**kw):
-    data = {"token": "tok-abc", "used_at": None, "expires_at": NOW() + timedelta(days=10)}
-    data.update(kw)
-    return SimpleNamespace(**data)
-
-
 def q_row(patient, link_id=1, offset="0d"):
     return schedule(kind=K.QUESTIONNAIRE_DUE, target_type="questionnaire_link",
                     target_id=link_id, patient=patient, offset=offset)
 
 
-def test_it_sends_a_questionnaire_reminder_with_the_link_while_unused(patient, monkeypatch):
-    monkeypatch.setattr(kinds, "questionnaire_link_model", lambda: FakeLinks(**{"1": link()}))
-    row = q_row(patient)
+def _real_link(patient, **changes):
+    from outcomes.models import QuestionnaireLink
+    from outcomes.services import questionnaire_link_create
+
+    link, url = questionnaire_link_create(patient=patient, instruments=["phq9", "gad7"])
+    # Only the due-day reminder matters here; the +3 d / +7 d rows stay in the future.
+    if changes:
+        QuestionnaireLink.objects.filter(pk=link.pk).update(**changes)
+    return link, url
+
+
+def test_it_sends_a_questionnaire_reminder_with_the_link_while_unused(patient):
+    link, url = _real_link(patient)
+    row = Reminder.objects.get(target_id=link.pk, key__endswith=":0d")
     dispatch_due()
     assert outcome(row) == (S.SENT, "")
     msg = mail.outbox[0]
-    assert "http://127.0.0.1:8000/q/tok-abc/" in msg.body
+    assert url in msg.body
     assert "a short questionnaire" in msg.body
     for word in ("PHQ", "GAD", "PEG", "PROMIS", "depress", "anxiety", "score"):
         assert word.lower() not in msg.body.lower()
@@ -129,22 +122,22 @@ def test_it_sends_a_questionnaire_reminder_with_the_link_while_unused(patient, m
 @pytest.mark.parametrize("state", [
     {"used_at": NOW()},
     {"expires_at": NOW() - timedelta(minutes=1)},
-    {"status": "answered"},
-    {"token": ""},  # no way to build its URL
+    {"token_seed": "not-the-seed-of-any-token"},  # its URL can no longer be built
 ])
-def test_it_drops_a_questionnaire_reminder_once_the_link_is_used_or_expired(
-        patient, monkeypatch, state):
-    monkeypatch.setattr(kinds, "questionnaire_link_model",
-                        lambda: FakeLinks(**{"1": link(**state)}))
-    row = q_row(patient)
+def test_it_drops_a_questionnaire_reminder_once_the_link_is_used_or_expired(patient, state):
+    link, _url = _real_link(patient, **state)
+    row = Reminder.objects.get(target_id=link.pk, key__endswith=":0d")
     dispatch_due()
     assert outcome(row) == (S.CANCELLED, R.NO_LONGER_NEEDED)
+    assert mail.outbox == []
 
 
-def test_it_drops_a_questionnaire_reminder_when_the_link_model_is_missing(patient,
-                                                                          monkeypatch):
-    monkeypatch.setattr(kinds, "questionnaire_link_model", lambda: None)
-    row = q_row(patient)
+def test_it_drops_a_questionnaire_reminder_when_the_link_is_gone(patient):
+    from outcomes.models import QuestionnaireLink
+
+    link, _url = _real_link(patient)
+    row = Reminder.objects.get(target_id=link.pk, key__endswith=":0d")
+    QuestionnaireLink.objects.filter(pk=link.pk).delete()
     dispatch_due()
     assert outcome(row) == (S.CANCELLED, R.NO_LONGER_NEEDED)
 
@@ -189,11 +182,6 @@ def test_it_drops_a_real_questionnaire_reminder_once_the_link_expired(patient):
     dispatch_due()
     assert outcome(later) == (S.CANCELLED, R.NO_LONGER_NEEDED)
     assert mail.outbox == []  # the due-day reminder was dropped too
-
-
-def test_it_prefers_the_links_own_absolute_url():
-    obj = SimpleNamespace(get_absolute_url=lambda: "/q/xyz/", token="ignored")
-    assert kinds.questionnaire_link_url(obj) == "http://127.0.0.1:8000/q/xyz/"
 
 
 # --- safety alerts ---------------------------------------------------------------------------
