@@ -34,7 +34,7 @@ def test_it_runs_a_task_in_a_real_worker_over_redis():
     redis_url = os.environ["IPM_TEST_REDIS_URL"]
     worker = start_worker(redis_url)
     try:
-        producer = Celery("ipm-test", broker=redis_url)
+        producer = Celery("ipm-test", broker=redis_url, set_as_current=False)
         producer.send_task("ipm.tasks.ping", args=[4242], serializer="json")
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

@@ -135,7 +135,7 @@ def test_it_computes_an_on_demand_snapshot_in_a_real_worker(admin_user):
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         snapshot = feb_snapshot(requested_by=admin_user)
-        Celery("ipm-test", broker=redis_url).send_task(
+        Celery("ipm-test", broker=redis_url, set_as_current=False).send_task(
             "metrics.tasks.compute_snapshot", args=[snapshot.pk], serializer="json")
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:

@@ -89,7 +89,7 @@ def test_it_delivers_every_due_reminder_exactly_once_when_a_worker_is_killed_mid
     redis_url = os.environ["IPM_TEST_REDIS_URL"]
     redis.Redis.from_url(redis_url).flushdb()  # no stale tasks from an earlier run
     rows = due_reminders(N)
-    producer = Celery("ipm-test", broker=redis_url)
+    producer = Celery("ipm-test", broker=redis_url, set_as_current=False)
     log = tmp_path / "worker.log"
     workers = []
     try:

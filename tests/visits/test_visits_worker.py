@@ -29,7 +29,7 @@ def test_a_real_worker_completes_an_ended_series(make_series, make_patient, coor
     redis_url = os.environ["IPM_TEST_REDIS_URL"]
     worker = start_worker(redis_url)
     try:
-        Celery("ipm-test", broker=redis_url).send_task("visits.tasks.complete_ended_series",
+        Celery("ipm-test", broker=redis_url, set_as_current=False).send_task("visits.tasks.complete_ended_series",
                                                        serializer="json")
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
