@@ -35,9 +35,11 @@ def snapshot_request(*, scope: Scope, actor=None,
 
 
 def _queue(snapshot_id: int) -> None:
+    from ipm.queue import enqueue
+
     from .tasks import compute_snapshot
 
-    compute_snapshot.delay(snapshot_id)
+    enqueue(compute_snapshot, snapshot_id)  # parked and sent later if the broker is down
 
 
 @transaction.atomic

@@ -64,11 +64,10 @@ def _store(*, patient, instrument, scored, actor, context, answered_at) -> Quest
 
 def _notify_alert(alert_id: int) -> None:
     """Queue the clinician's notification (reminders outbox) once the alert is committed."""
-    try:
-        from .tasks import notify_safety_alert
-    except ImportError:  # pragma: no cover - tasks module absent in a partial install
-        return
     from ipm.queue import enqueue
+
+    from .tasks import notify_safety_alert
+
 
     enqueue(notify_safety_alert, alert_id)
 
@@ -109,12 +108,10 @@ def responses_create_many(*, patient, answers_by_instrument: dict, actor=None,
 
 
 def _after_response(patient, response) -> None:
-    """Hook for follow-on state (responder / not_improving flags, reminders). Kept in
-    outcomes.tracking so this module stays the single write path."""
-    try:
-        from .tracking import response_recorded
-    except ImportError:
-        return
+    """Follow-on state (responder / not_improving flags, cancelling reminders), kept in
+    outcomes.tracking; imported here because tracking imports this module's models."""
+    from .tracking import response_recorded
+
     response_recorded(patient=patient, response=response)
 
 

@@ -69,12 +69,9 @@ def patient_page(patient: Patient) -> dict:
     alerts = list(SafetyAlert.objects.filter(patient=patient, status="open"))
     intakes = list(patient.intakes.all())
     decisions = list(patient.pathway_decisions.select_related("decided_by"))
-    try:
-        from visits.selectors import enrolments_for_patient
+    from visits.selectors import enrolments_for_patient
 
-        enrolments = list(enrolments_for_patient(patient))
-    except ImportError:
-        enrolments = []
+    enrolments = list(enrolments_for_patient(patient))
     timeline = []
     for i in intakes:
         timeline.append((i.created_at, "Intake", f"STarT Back {i.get_risk_group_display()} "

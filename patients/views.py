@@ -55,12 +55,9 @@ class PatientDetailView(roles.RoleRequiredMixin, AuditedReadMixin, DetailView):
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
         ctx.update(selectors.patient_page(self.object))
-        try:
-            from outcomes.selectors import patient_trends
+        from outcomes.selectors import patient_trends
 
-            ctx["trends"] = patient_trends(self.object)
-        except ImportError:
-            ctx["trends"] = None
+        ctx["trends"] = patient_trends(self.object)
         ctx["pathway_form"] = forms.PathwayForm(initial={"pathway": self.object.pathway})
         return ctx
 
