@@ -48,7 +48,7 @@ class AuditEvent(models.Model):
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_username} {self.action} {self.object_type}"
 
     def save(self, *args, **kwargs):
-        if self.pk is not None and not getattr(self, "_sealing", False):
+        if self.pk is not None:
             raise AuditImmutable("Audit rows cannot be changed.")
         super().save(*args, **kwargs)
 

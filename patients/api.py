@@ -125,9 +125,6 @@ class PatientViewSet(AuditedReadMixin, mixins.CreateModelMixin, mixins.ListModel
         services.patient_update(patient=patient, actor=request.user, **ser.validated_data)
         return Response(self.get_serializer(selectors.patient_get(patient.pk)).data)
 
-    def update(self, request, *args, **kwargs):
-        return self.partial_update(request, *args, **kwargs)
-
     @extend_schema(request=IntakeInputSerializer,
                    responses={201: IntakeResultSerializer, 400: ErrorSerializer})
     @action(detail=True, methods=["post"], url_path="intake")
