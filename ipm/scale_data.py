@@ -129,6 +129,7 @@ def generate(*, patients: int, seed: int = 7, out=sys.stdout) -> dict:
 
     rng = random.Random(seed)  # nosec B311 - benchmark data, not security
     program = Program.default()
+    site_id = program.sites.order_by("pk").values_list("pk", flat=True)[0]
     clinician = User.objects.filter(groups__name="clinician").first() or User.objects.first()
     clin_id = clinician.pk if clinician else None
     services = list(Service.objects.values_list("id", "code", "sla_triage_days", "is_group_based"))
@@ -159,7 +160,7 @@ def generate(*, patients: int, seed: int = 7, out=sys.stdout) -> dict:
             mme = rng.choice([None, 0, 0, 0, 10, 20, 40, 60, 100])
             current = None if mme is None else max(0, mme - rng.choice([0, 0, 10]))
             patient_rows.append((
-                pid, program.pk, f"S{pid:08d}", rng.choice(GIVEN), rng.choice(FAMILY),
+                pid, program.pk, site_id, f"S{pid:08d}", rng.choice(GIVEN), rng.choice(FAMILY),
                 date(1940 + rng.randint(0, 60), rng.randint(1, 12), rng.randint(1, 28)),
                 rng.choice(["female", "male"]), f"p{pid}@example.org",
                 f"+4477{pid % 100000000:08d}", channel, rng.random() < 0.9, None,
@@ -167,7 +168,7 @@ def generate(*, patients: int, seed: int = 7, out=sys.stdout) -> dict:
                 rng.random() < 0.15, rng.random() < 0.3, mme, current, intake_at, intake_at))
         p = Progress("patients", patients, out)
         _copy("patients_patient", [
-            "id", "program_id", "mrn", "given_name", "family_name", "birth_date", "sex", "email",
+            "id", "program_id", "site_id", "mrn", "given_name", "family_name", "birth_date", "sex", "email",
             "phone", "preferred_channel", "consent_to_contact", "consent_revoked_at", "timezone",
             "clinician_id", "intake_date", "risk_group", "pathway", "red_flag", "not_improving",
             "responder", "baseline_mme", "current_mme", "created_at", "updated_at"],

@@ -14,15 +14,42 @@ def validate_timezone(value: str) -> None:
         raise ValidationError(f"'{value}' is not a known time zone (e.g. Europe/London).")
 
 
+def default_working_hours() -> dict:
+    """Monday to Friday 09:00-17:00, weekends closed (docs/product.md: working hours)."""
+    day = ["09:00", "17:00"]
+    return {"mon": day, "tue": day, "wed": day, "thu": day, "fri": day, "sat": None, "sun": None}
+
+
 class Program(models.Model):
-    """A pain program. MRNs are unique per program; the clinical lead receives escalations."""
+    """A pain program: MRNs are unique per program. Its settings drive every "working hours"
+    rule (safety-alert escalation, acknowledgement metrics) and what a patient is told after a
+    positive self-harm answer."""
+
+    class EscalationMode(models.TextChoices):
+        WORKING_HOURS = "working_hours", "During working hours"
+        ALWAYS = "24_7", "Every hour, day and night (24/7)"
 
     name = models.CharField(max_length=200)
     slug = models.SlugField(unique=True)
     clinical_lead = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                       on_delete=models.SET_NULL, related_name="+")
+    deputy_lead = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+")
     time_zone = models.CharField(max_length=64, default="Europe/London",
                                  validators=[validate_timezone])
+    # {"mon": ["09:00", "17:00"], ..., "sun": null}
+    working_hours = models.JSONField(default=default_working_hours)
+    holiday_country = models.CharField(max_length=2, blank=True, default="GB",
+                                       help_text="ISO 3166 country code of the public-holiday calendar.")
+    holiday_region = models.CharField(max_length=10, blank=True,
+                                      help_text="Subdivision code, e.g. ENG, SCT, CA, NY.")
+    escalation_mode = models.CharField(max_length=16, choices=EscalationMode.choices,
+                                       default=EscalationMode.WORKING_HOURS)
+    escalation_hours = models.PositiveSmallIntegerField(
+        default=4, help_text="Hours (working hours, or clock hours in 24/7 mode) before an "
+                             "unacknowledged safety alert escalates.")
+    # Blank means the default for the holiday country (see patients.program).
+    crisis_message = models.TextField(blank=True)
 
     def __str__(self):
         return self.name
@@ -33,7 +60,36 @@ class Program(models.Model):
         if program is None:
             program = cls.objects.create(name="Integrated Pain Management", slug="ipm",
                                          time_zone=settings.TIME_ZONE)
+        if not program.sites.exists():
+            Site.objects.create(program=program, name="Main site", code="main",
+                                time_zone=program.time_zone)
         return program
+
+
+class Site(models.Model):
+    """A clinic of the program. Patients, group series and appointments belong to one site;
+    staff belong to one or more, and see only their sites' patients."""
+
+    program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="sites")
+    name = models.CharField(max_length=200)
+    code = models.SlugField(max_length=50)
+    time_zone = models.CharField(max_length=64, default="Europe/London",
+                                 validators=[validate_timezone])
+    staff = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="sites")
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["program", "code"], name="site_code_unique_per_program"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @classmethod
+    def default_pk(cls) -> int:
+        """The program's first site: while a program has one site everything defaults to it."""
+        return Program.default().sites.order_by("pk").values_list("pk", flat=True)[0]
 
 
 class RiskGroup(models.TextChoices):
@@ -50,6 +106,18 @@ class Pathway(models.TextChoices):
     URGENT_MEDICAL_REVIEW = "urgent_medical_review", "Urgent medical review (red flags)"
 
 
+class PatientQuerySet(models.QuerySet):
+    def visible_to(self, user) -> "PatientQuerySet":
+        """The patients of the sites ``user`` works at: every read of patient rows for a person
+        goes through this, so staff of site A never see a site-B patient."""
+        if getattr(user, "is_superuser", False):
+            return self
+        if not getattr(user, "is_authenticated", False):
+            return self.none()
+        return self.filter(site_id__in=Site.staff.through.objects.filter(user_id=user.pk)
+                           .values("site_id"))
+
+
 class Patient(models.Model):
     class Sex(models.TextChoices):
         FEMALE = "female", "Female"
@@ -63,6 +131,8 @@ class Patient(models.Model):
         NONE = "none", "None"
 
     program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="patients")
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="patients",
+                             default=Site.default_pk)
     mrn = models.CharField("MRN", max_length=64)
     given_name = models.CharField(max_length=100)
     family_name = models.CharField(max_length=100)
@@ -78,7 +148,12 @@ class Patient(models.Model):
                                 validators=[validate_timezone])
     clinician = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                   on_delete=models.SET_NULL, related_name="patients",
-                                  help_text="The patient's clinician: receives alerts.")
+                                  help_text="The responsible clinician: receives alerts.")
+    care_manager = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                     on_delete=models.SET_NULL, related_name="managed_patients",
+                                     help_text="A coordinator or clinician who manages care.")
+    # Stepped care (1 supported self-management, 2 care management, 3 specialist care).
+    step = models.PositiveSmallIntegerField(default=1)
     # Current state, kept up to date by the services that change it (denormalised for
     # list filters at scale).
     intake_date = models.DateField(null=True, blank=True)
@@ -92,10 +167,14 @@ class Patient(models.Model):
     created_at = models.DateTimeField(default=dj_tz.now)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = PatientQuerySet.as_manager()
+
     class Meta:
         ordering = ["family_name", "given_name", "pk"]
         constraints = [
             models.UniqueConstraint(fields=["program", "mrn"], name="patient_mrn_unique_per_program"),
+            models.CheckConstraint(condition=models.Q(step__gte=1, step__lte=3),
+                                   name="patient_step_1_to_3"),
         ]
         indexes = [
             models.Index(fields=["family_name", "given_name"], name="patient_name"),

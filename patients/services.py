@@ -13,16 +13,31 @@ from outcomes.models import QuestionnaireResponse
 from outcomes.services import responses_create_many, validate_answers
 
 from . import pathways
-from .models import Intake, Pathway, PathwayDecision, Patient, Program
+from .models import Intake, Pathway, PathwayDecision, Patient, Program, Site
 
 PATIENT_FIELDS = ("mrn", "given_name", "family_name", "birth_date", "sex", "email", "phone",
                   "preferred_channel", "consent_to_contact", "timezone")
 BASELINE_INSTRUMENTS = ("peg", "phq9", "gad7", "promis29")
 
 
+def site_for_new_record(*, program: Program, actor=None) -> Site:
+    """The site of a patient, series or appointment created without one: the creator's site
+    when they work at exactly one, else the program's only site; otherwise the caller must
+    choose (400 naming ``site``)."""
+    sites = list(program.sites.all()[:2])
+    if len(sites) == 1:
+        return sites[0]
+    if getattr(actor, "pk", None):
+        mine = list(program.sites.filter(staff=actor)[:2])
+        if len(mine) == 1:
+            return mine[0]
+    msg = "Choose the site: this program has several and yours cannot be inferred."
+    raise InvalidInput(msg, {"site": [msg]})
+
+
 def _full_clean(patient: Patient) -> None:
     try:
-        patient.full_clean(exclude=["program", "clinician"], validate_unique=False)
+        patient.full_clean(exclude=["program", "site", "clinician", "care_manager"], validate_unique=False)
     except ValidationError as exc:
         raise InvalidInput("Some patient details are invalid.", exc.message_dict)
 
@@ -41,10 +56,12 @@ def _duplicate_mrn(mrn: str) -> Conflict:
 
 @transaction.atomic
 def patient_create(*, actor=None, program: Program | None = None, clinician=None,
-                   **data) -> Patient:
+                   site: Site | None = None, care_manager=None, **data) -> Patient:
     program = program or Program.default()
+    site = site or site_for_new_record(program=program, actor=actor)
     data.setdefault("timezone", program.time_zone)
-    patient = Patient(program=program, **{k: v for k, v in data.items() if k in PATIENT_FIELDS})
+    patient = Patient(program=program, site=site, care_manager=care_manager,
+                      **{k: v for k, v in data.items() if k in PATIENT_FIELDS})
     if clinician is None and getattr(actor, "pk", None):
         from ipm.roles import CLINICIAN, has_role
 

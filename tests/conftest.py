@@ -62,6 +62,9 @@ def make_user(username: str, *role_names: str, password: str = "pw-for-tests-1")
     user = User.objects.create_user(username=username, password=password,
                                     first_name=username.title())
     user.groups.set(Group.objects.filter(name__in=role_names))
+    from patients.models import Program
+
+    user.sites.add(Program.default().sites.order_by("pk").first())  # the program's first site
     return user
 
 

@@ -17,10 +17,12 @@ class Command(BaseCommand):
         parser.add_argument("--email", default="")
         parser.add_argument("--first-name", default="")
         parser.add_argument("--last-name", default="")
+        parser.add_argument("--site", action="append", default=[], metavar="CODE",
+                            help="site code (repeat for several; default: the first site)")
 
     @transaction.atomic
     def handle(self, *args, username, role, password=None, email="", first_name="",
-               last_name="", **options):
+               last_name="", site=(), **options):
         roles.ensure_role_groups()
         User = get_user_model()
         user, created = User.objects.get_or_create(username=username)
@@ -42,6 +44,8 @@ class Command(BaseCommand):
                 user.set_unusable_password()
         user.save()
         user.groups.set(Group.objects.filter(name__in=role))
+        sites = _sites(site)
+        user.sites.add(*sites)
         verb = "Created" if created else "Updated"
         self.stdout.write(self.style.SUCCESS(f"{verb} {username} with role {', '.join(role)}."))
 
@@ -50,3 +54,17 @@ class Command(BaseCommand):
         import sys
 
         return sys.stdin.isatty()
+
+
+def _sites(codes):
+    from patients.models import Program
+
+    program = Program.default()
+    if not codes:
+        return [program.sites.order_by("pk").first()]
+    found = {s.code: s for s in program.sites.filter(code__in=codes)}
+    missing = sorted(set(codes) - set(found))
+    if missing:
+        raise CommandError(f"Unknown site code(s): {', '.join(missing)}. "
+                           f"Known: {', '.join(program.sites.values_list('code', flat=True))}.")
+    return list(found.values())

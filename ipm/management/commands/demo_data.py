@@ -83,6 +83,10 @@ class Command(BaseCommand):
                 user.is_staff = role == roles.ADMIN
                 user.save()
             user.groups.set(Group.objects.filter(name=role))
+            if role != roles.ADMIN:
+                from patients.models import Program
+
+                user.sites.add(Program.default().sites.order_by("pk").first())
             users[role] = user
         return users
 
