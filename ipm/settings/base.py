@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "visits",
     "outcomes",
     "reminders",
+    "appointments",
     "metrics",
 ]
 

@@ -1,0 +1,5 @@
+"""What this app plugs into the apps below it (called from AppointmentsConfig.ready())."""
+
+
+def register() -> None:
+    pass
