@@ -15,6 +15,7 @@ api_patterns = [
     path("", include("referrals.api_urls")),
     path("", include("visits.api_urls")),
     path("", include("reminders.api_urls")),
+    path("", include("appointments.api_urls")),
     path("", include("metrics.api_urls")),
     # Anything else under /api/ is a JSON 404, also with DEBUG on.
     re_path(r"^.*$", views.api_not_found),
