@@ -99,12 +99,13 @@ def day_bounds(start: date, end: date, tz: str) -> tuple[datetime, datetime]:
             datetime.combine(end + timedelta(days=2), datetime.min.time(), zone))
 
 
-@dataclass(frozen=True)
+@dataclass
 class Slot:
     clinician: object
     site_id: int
     start: datetime
     end: datetime
+    book_url: str = ""  # set by the calendar page
 
     @property
     def minutes(self) -> int:

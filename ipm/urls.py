@@ -38,6 +38,7 @@ urlpatterns = [
     path("groups/", include("visits.urls")),
     path("", include("outcomes.urls")),
     path("reminders/", include("reminders.urls")),
+    path("appointments/", include("appointments.urls")),
     path("metrics/", include("metrics.urls")),
 ]
 

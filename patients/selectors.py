@@ -22,6 +22,16 @@ def _open_alert_exists():
     return Exists(SafetyAlert.objects.filter(patient=OuterRef("pk"), status="open"))
 
 
+# Apps above this one add rows to the patient timeline from their AppConfig.ready()
+# (e.g. appointments: visits and signed notes): callables patient -> [(when, kind, text)].
+TIMELINE_SOURCES: list = []
+
+
+def register_timeline_source(fn):
+    TIMELINE_SOURCES.append(fn)
+    return fn
+
+
 def patient_list(*, q: str = "", risk_group: str = "", pathway: str = "", flag: str = ""):
     """Patients matching a name/MRN search and filters, with what list rows show."""
     qs = Patient.objects.annotate(has_open_alert=_open_alert_exists())
@@ -87,6 +97,8 @@ def patient_page(patient: Patient) -> dict:
                .select_related("referral__service", "actor")):
         timeline.append((ev.at, "Referral",
                          f"{ev.referral.service.name}: {ev.from_status or 'created'} → {ev.to_status}"))
+    for source in TIMELINE_SOURCES:
+        timeline.extend(source(patient))
     timeline.sort(key=lambda row: row[0], reverse=True)
     return {"latest_scores": latest_scores, "referrals": referrals, "alerts": alerts,
             "intakes": intakes, "decisions": decisions, "enrolments": enrolments,
