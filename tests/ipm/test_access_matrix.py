@@ -73,6 +73,8 @@ def _pages(w):
         ("/audit/", {ADMIN}, False),
         ("/reminders/", STAFF, True),
         ("/metrics/", {ADMIN}, False),
+        ("/appointments/week/", STAFF, False),
+        ("/appointments/availability/", {COORD, ADMIN}, False),
     ]
 
 
@@ -89,6 +91,8 @@ def _apis(w):
         (f"/api/group-series/{s}/", STAFF, False),
         ("/api/alerts/", STAFF, True),
         ("/api/reminders/", STAFF, True),
+        ("/api/appointments/", STAFF, False),
+        ("/api/appointments/slots/?service=physio", STAFF, False),
         ("/api/metrics/program/", {ADMIN}, False),
         (f"/fhir/Patient/{p}", STAFF, True),
         (f"/fhir/QuestionnaireResponse?patient={p}", STAFF, True),
