@@ -41,6 +41,10 @@ RespondersByDoseSerializer = _serializer(
     "Responder % per measure, per number of group sessions attended.")
 
 _BREAKDOWNS = {
+    "dna_rate_by_service": lambda help_text: serializers.DictField(
+        child=_pct_field(), help_text=help_text + " Keys: service codes."),
+    "booked_hours_ratio": lambda help_text: serializers.DictField(
+        child=_pct_field(), help_text=help_text + " Keys: clinician usernames."),
     "risk_mix": RiskMixSerializer,
     "referrals_by_state": ReferralsByStateSerializer,
     "responders": RespondersSerializer,
