@@ -1,13 +1,14 @@
 """What this app plugs into the apps below it, called once from AppointmentsConfig.ready():
 the `appointment` reminder kind (reminders' kind registry), the "missed appointments"
-worklist section (outcomes) and the appointment rows of the patient timeline (patients).
+worklist section (outcomes), the appointment rows of the patient timeline (patients) and
+the FHIR Appointment/Encounter/Schedule/Slot views (ipm.fhir's RESOURCE_VIEWS).
 None of those apps imports this one."""
 
 from outcomes.selectors import WORKLIST_SECTIONS, register_worklist_section
 from patients.selectors import TIMELINE_SOURCES, register_timeline_source
 from reminders import kinds
 
-from . import selectors
+from . import fhir, selectors
 from .reminders import AppointmentKind
 
 
@@ -25,3 +26,4 @@ def register() -> None:
         register_worklist_section(missed_appointments_section)
     if selectors.timeline_entries not in TIMELINE_SOURCES:
         register_timeline_source(selectors.timeline_entries)
+    fhir.register()

@@ -72,7 +72,8 @@ def test_it_serves_the_capability_statement_to_anyone():
     assert statement["fhirVersion"] == "4.0.1"
     described = {r["type"]: r for r in statement["rest"][0]["resource"]}
     assert set(described) == {"Patient", "Questionnaire", "QuestionnaireResponse",
-                              "Observation", "ServiceRequest", "Appointment", "Flag"}
+                              "Observation", "ServiceRequest", "Appointment", "Flag",
+                              "Encounter", "Schedule", "Slot"}  # the last three: appointments
     params = {p["name"] for p in described["Observation"]["searchParam"]}
     assert params == {"patient", "code", "date"}
 
