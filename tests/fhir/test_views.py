@@ -508,7 +508,7 @@ def test_it_refuses_bad_search_parameters_with_400(api, url, code):
 @pytest.mark.parametrize("url", ["/fhir/Patient/999999", "/fhir/Patient/abc",
                                  "/fhir/QuestionnaireResponse/999999", "/fhir/Flag/1",
                                  "/fhir/ServiceRequest/1", "/fhir/Appointment/1",
-                                 "/fhir/Questionnaire/sf36", "/fhir/Encounter",
+                                 "/fhir/Questionnaire/sf36", "/fhir/Practitioner",
                                  "/fhir/Patient/1/_history"])
 def test_it_answers_404_with_an_operation_outcome(api, url):
     outcome = fhir_json(api.get(url), 404)
