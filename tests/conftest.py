@@ -28,6 +28,8 @@ def pytest_collection_modifyitems(config, items):
             missing = "PostgreSQL"
         if item.get_closest_marker("redis") and not (redis_url and on_pg):
             missing = "Redis and PostgreSQL" if not on_pg else "Redis"
+        if item.get_closest_marker("replica") and not (on_pg and _standby_answers()):
+            missing = "a PostgreSQL streaming standby (bash scripts/replica.sh)"
         if item.get_closest_marker("e2e") and not os.path.exists(
                 os.environ.get("IPM_CHROMIUM", "/usr/bin/chromium")):
             missing = "Chromium (/usr/bin/chromium)"
@@ -40,6 +42,18 @@ def pytest_collection_modifyitems(config, items):
         else:
             _skipped_for_service.append(f"{item.nodeid} ({reason})")
             item.add_marker(pytest.mark.skip(reason=reason))
+
+
+def _standby_answers() -> bool:
+    import socket
+    from urllib.parse import urlparse
+
+    url = urlparse(os.environ.get("IPM_TEST_REPLICA_URL", "postgres://postgres@127.0.0.1:5433/"))
+    try:
+        socket.create_connection((url.hostname, url.port or 5432), timeout=1).close()
+    except OSError:
+        return False
+    return True
 
 
 @pytest.fixture

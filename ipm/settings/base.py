@@ -64,6 +64,7 @@ MIDDLEWARE = [
     "ipm.middleware.LoginRequiredMiddleware",
     "ipm.middleware.TwoFactorMiddleware",
     "ipm.audit.AuditContextMiddleware",
+    "ipm.db.replica.PrimaryPinMiddleware",  # read-your-writes when a replica serves reads
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -118,6 +119,16 @@ elif _db["ENGINE"] == "django.db.backends.postgresql":
     else:
         _db["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
         _db["CONN_HEALTH_CHECKS"] = True
+# A streaming replica for dashboards, exports and metric computation (ipm/db/replica.py).
+if env("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = env.db("DATABASE_REPLICA_URL")
+    DATABASES["replica"].update(ENGINE=_db["ENGINE"], CONN_MAX_AGE=_db.get("CONN_MAX_AGE", 0),
+                                CONN_HEALTH_CHECKS=True)
+DATABASE_ROUTERS = ["ipm.db.replica.ReplicaRouter"]
+DATABASE_REPLICA_MAX_LAG_SECONDS = env.float("DATABASE_REPLICA_MAX_LAG_SECONDS", default=30)
+DATABASE_REPLICA_PIN_SECONDS = env.float("DATABASE_REPLICA_PIN_SECONDS", default=10)
+DATABASE_REPLICA_RETRY_SECONDS = env.float("DATABASE_REPLICA_RETRY_SECONDS", default=30)
+DATABASE_REPLICA_CHECK_SECONDS = env.float("DATABASE_REPLICA_CHECK_SECONDS", default=5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth and sessions ----------------------------------------------------------------
