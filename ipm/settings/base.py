@@ -340,11 +340,26 @@ IPM_ALERT_ESCALATION_WORKING_HOURS = env.float("IPM_ALERT_ESCALATION_WORKING_HOU
 IPM_WORKING_HOURS = (8, 18)  # working day in the program's time zone, Monday to Friday
 IPM_USE_X_FORWARDED_FOR = env.bool("IPM_USE_X_FORWARDED_FOR", default=False)
 
+# --- Audit trail tamper evidence (ipm/audit.py, issue 16 §5) ------------------------------
+# The chain is keyed with HMAC-SHA256: whoever can write the database but does not hold this
+# key cannot re-hash an edited chain. Required in production; the default is for dev/tests.
+AUDIT_HMAC_KEY = env.str("AUDIT_HMAC_KEY", default="dev-only-audit-hmac-key-not-for-production")
+# Every seal appends the chain head (seal sequence, hash) here and logs it: a copy outside
+# the database that `verify_audit_chain --checkpoint` compares against.
+AUDIT_CHECKPOINT_FILE = env.str("AUDIT_CHECKPOINT_FILE",
+                                default=str(VAR_DIR / "audit-checkpoints.log"))
+# A committed row still unsealed after this long fails verification (beat seals every 60 s).
+AUDIT_SEAL_GRACE_SECONDS = env.int("AUDIT_SEAL_GRACE_SECONDS", default=600)
+
+# Every handler masks link tokens and search terms (ipm/redact.py); IpmConfig.ready() adds
+# the same filter to Django's own handlers (django.server, mail_admins) and a record factory.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"redact": {"()": "ipm.redact.RedactingFilter"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain",
+                             "filters": ["redact"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
