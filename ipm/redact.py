@@ -32,7 +32,7 @@ TOKEN_PATH_PREFIXES = ("/q/", "/reminders/stop/")
 # Query parameters whose values identify a patient or carry a secret.
 SENSITIVE_PARAMS = (
     "q", "search", "name", "family", "given", "identifier", "mrn", "birthdate",
-    "birth_date", "patient", "email", "phone", "token", "key", "password", "code",
+    "birth_date", "patient", "email", "phone", "token", "key", "password",
 )
 
 _TOKEN_PATH = re.compile(
