@@ -351,15 +351,34 @@ AUDIT_CHECKPOINT_FILE = env.str("AUDIT_CHECKPOINT_FILE",
 # A committed row still unsealed after this long fails verification (beat seals every 60 s).
 AUDIT_SEAL_GRACE_SECONDS = env.int("AUDIT_SEAL_GRACE_SECONDS", default=600)
 
-# Every handler masks link tokens and search terms (ipm/redact.py); IpmConfig.ready() adds
-# the same filter to Django's own handlers (django.server, mail_admins) and a record factory.
+# Every handler masks link tokens and search terms (ipm/redact.py). Django's own handlers
+# (runserver's django.server, mail_admins) are redefined here with the filter, so that a
+# second logging setup keeps it; "django" logs through the root console (no second copy in
+# DEBUG). IpmConfig.ready() also installs a record factory for handlers added later.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact": {"()": "ipm.redact.RedactingFilter"}},
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain",
-                             "filters": ["redact"]}},
+    "filters": {
+        "redact": {"()": "ipm.redact.RedactingFilter"},
+        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+    },
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "django.server": {"()": "django.utils.log.ServerFormatter",
+                          "format": "[{server_time}] {message}", "style": "{"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain",
+                    "filters": ["redact"]},
+        "django.server": {"class": "logging.StreamHandler", "formatter": "django.server",
+                          "level": "INFO", "filters": ["redact"]},
+        "mail_admins": {"class": "django.utils.log.AdminEmailHandler", "level": "ERROR",
+                        "filters": ["require_debug_false", "redact"]},
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django": {"handlers": ["mail_admins"], "level": "INFO"},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+        "django.db.backends": {"level": "WARNING"},
+    },
 }

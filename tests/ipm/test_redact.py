@@ -128,7 +128,8 @@ def test_the_configured_handlers_write_masked_lines(link):
                 for h in logging.getLogger(name).handlers
                 if not type(h).__module__.startswith("_pytest")]  # pytest's own capture
     assert handlers
-    assert all(any(isinstance(f, RedactingFilter) for f in h.filters) for h in handlers)
+    assert all(any(isinstance(f, RedactingFilter) for f in h.filters) for h in handlers), [
+        (h, h.filters) for h in handlers]
 
     console = next(h for h in logging.getLogger().handlers
                    if isinstance(h, logging.StreamHandler) and "redact" not in repr(h.stream)
