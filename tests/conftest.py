@@ -12,6 +12,9 @@ from rest_framework.test import APIClient
 from ipm import roles
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+# Production settings require AUDIT_HMAC_KEY: tests that start the app with them in a
+# subprocess inherit this one (test_audit_chain.py checks the requirement itself).
+os.environ.setdefault("AUDIT_HMAC_KEY", "tests-only-audit-hmac-key-0123456789-abcdefgh")
 _skipped_for_service: list[str] = []
 
 

@@ -354,11 +354,45 @@ IPM_ALERT_ESCALATION_WORKING_HOURS = env.float("IPM_ALERT_ESCALATION_WORKING_HOU
 IPM_WORKING_HOURS = (8, 18)  # working day in the program's time zone, Monday to Friday
 IPM_USE_X_FORWARDED_FOR = env.bool("IPM_USE_X_FORWARDED_FOR", default=False)
 
+# --- Audit trail tamper evidence (ipm/audit.py, issue 16 §5) ------------------------------
+# The chain is keyed with HMAC-SHA256: whoever can write the database but does not hold this
+# key cannot re-hash an edited chain. Required in production; the default is for dev/tests.
+AUDIT_HMAC_KEY = env.str("AUDIT_HMAC_KEY", default="dev-only-audit-hmac-key-not-for-production")
+# Every seal appends the chain head (seal sequence, hash) here and logs it: a copy outside
+# the database that `verify_audit_chain --checkpoint` compares against.
+AUDIT_CHECKPOINT_FILE = env.str("AUDIT_CHECKPOINT_FILE",
+                                default=str(VAR_DIR / "audit-checkpoints.log"))
+# A committed row still unsealed after this long fails verification (beat seals every 60 s).
+AUDIT_SEAL_GRACE_SECONDS = env.int("AUDIT_SEAL_GRACE_SECONDS", default=600)
+
+# Every handler masks link tokens and search terms (ipm/redact.py). Django's own handlers
+# (runserver's django.server, mail_admins) are redefined here with the filter, so that a
+# second logging setup keeps it; "django" logs through the root console (no second copy in
+# DEBUG). IpmConfig.ready() also installs a record factory for handlers added later.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {
+        "redact": {"()": "ipm.redact.RedactingFilter"},
+        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+    },
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "django.server": {"()": "django.utils.log.ServerFormatter",
+                          "format": "[{server_time}] {message}", "style": "{"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain",
+                    "filters": ["redact"]},
+        "django.server": {"class": "logging.StreamHandler", "formatter": "django.server",
+                          "level": "INFO", "filters": ["redact"]},
+        "mail_admins": {"class": "django.utils.log.AdminEmailHandler", "level": "ERROR",
+                        "filters": ["require_debug_false", "redact"]},
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django": {"handlers": ["mail_admins"], "level": "INFO"},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+        "django.db.backends": {"level": "WARNING"},
+    },
 }
