@@ -16,13 +16,8 @@ from .models import QuestionnaireResponse, SafetyAlert
 
 logger = logging.getLogger(__name__)
 
-PRIMARY_KEY = {"startback": "total", "peg": "score", "phq9": "total", "gad7": "total",
-               "nps": "score", "promis29": "pain_interference.t_score",
-               "promis_gh": "gph.t_score"}
-
-
 def _primary(code: str, scores: dict) -> Decimal | None:
-    value = instruments.headline(code, scores).get(PRIMARY_KEY.get(code, ""))
+    value = instruments.get(code).primary(scores)
     return None if value is None else Decimal(str(value))
 
 
@@ -37,10 +32,29 @@ def validate_answers(instrument: str, answers) -> dict:
 
 
 def score_or_raise(instrument: str, answers):
-    errors = validate_answers(instrument, answers)
+    """Validate once and score (the engine's validator); InvalidInput with per-item errors."""
+    try:
+        return instruments.score_response(instrument, answers)
+    except instruments.UnknownInstrument:
+        raise InvalidInput("The response has invalid or missing answers.",
+                           validate_answers(instrument, answers)) from None
+    except instruments.InvalidAnswers as exc:
+        raise InvalidInput("The response has invalid or missing answers.",
+                           {"answers": exc.errors}) from None
+
+
+def responses_score(answers_by_instrument: dict) -> dict:
+    """Validate and score several instruments, each once: {code: ScoredResponse}.
+    Raises InvalidInput with every error at once, keyed by instrument code, then item."""
+    errors, scored = {}, {}
+    for code, answers in answers_by_instrument.items():
+        try:
+            scored[code] = score_or_raise(code, answers)
+        except InvalidInput as exc:
+            errors[code] = exc.errors.get("answers", exc.errors.get("instrument"))
     if errors:
-        raise InvalidInput("The response has invalid or missing answers.", errors)
-    return instruments.score_response(instrument, answers)
+        raise InvalidInput("Some answers are invalid or missing.", errors)
+    return scored
 
 
 def _store(*, patient, instrument, scored, actor, context, answered_at) -> QuestionnaireResponse:
@@ -53,9 +67,10 @@ def _store(*, patient, instrument, scored, actor, context, answered_at) -> Quest
         entered_by=actor if getattr(actor, "pk", None) else None,
     )
     response.alerts = []
-    if instrument == "phq9" and scored.scores.get("item9_positive"):
+    flag = instruments.get(instrument).safety_flag
+    if flag and scored.scores.get(flag.score_key):
         alert = SafetyAlert.objects.create(patient=patient, response=response,
-                                           kind=SafetyAlert.Kind.PHQ9_ITEM9)
+                                           kind=flag.alert_kind)
         response.alerts.append(alert)
         transaction.on_commit(lambda: _notify_alert(alert.pk))  # parked if the broker is down
     audit_record(actor=actor, action="create", obj=response)
@@ -86,20 +101,15 @@ def response_create(*, patient, instrument: str, answers, actor=None,
 
 
 @transaction.atomic
-def responses_create_many(*, patient, answers_by_instrument: dict, actor=None,
+def responses_create_many(*, patient, answers_by_instrument: dict | None = None,
+                          scored: dict | None = None, actor=None,
                           context: str = QuestionnaireResponse.Context.CLINICIAN,
                           answered_at=None) -> list[QuestionnaireResponse]:
     """Several instruments at once (intake, patient link): all valid and saved, or none.
-    Errors are keyed by instrument code, then item key."""
-    errors, scored = {}, {}
-    for code, answers in answers_by_instrument.items():
-        problem = validate_answers(code, answers)
-        if problem:
-            errors[code] = problem.get("answers", problem.get("instrument"))
-        else:
-            scored[code] = instruments.score_response(code, answers)
-    if errors:
-        raise InvalidInput("Some answers are invalid or missing.", errors)
+    Errors are keyed by instrument code, then item key. A caller that has already checked the
+    answers with `responses_score` (the intake, with its other sections) passes `scored`."""
+    if scored is None:
+        scored = responses_score(answers_by_instrument)
     out = [_store(patient=patient, instrument=code, scored=s, actor=actor, context=context,
                   answered_at=answered_at) for code, s in scored.items()]
     for response in out:

@@ -13,11 +13,16 @@ from outcomes.instruments import CODES, all_instruments, get, headline_keys, sco
 from outcomes.models import QuestionnaireResponse
 
 
-def answers_for(code):
+@st.composite
+def answers_for(draw, code):
+    """Required items, and the items the skip logic then asks, with any of their options."""
     instrument = get(code)
-    return st.fixed_dictionaries({
-        item.key: st.sampled_from([o.value for o in item.options]) for item in instrument.items
-        if item.required})
+    out = {}
+    for item in instrument.items:
+        if (item.required or item.key in instrument.asked_when) and instrument.applies(item.key,
+                                                                                        out):
+            out[item.key] = draw(st.sampled_from([o.value for o in item.options]))
+    return out
 
 
 def response_of(code, answers):
