@@ -332,12 +332,14 @@ def medication_review_create(*, patient, lines=(), total_mme=None, note: str = "
         drug = line.get("drug")
         if drug not in mme.OPIOIDS:
             problems["drug"] = [f"Choose one of {', '.join(mme.OPIOIDS)}."]
-        dose = _positive_decimal(line.get("dose"))
-        if dose is None:
-            problems["dose"] = ["Enter a dose above 0 (at most 100000)."]
-        per_day = _positive_decimal(line.get("doses_per_day", 1))
-        if per_day is None:
-            problems["doses_per_day"] = ["Enter how many doses a day (above 0)."]
+        try:
+            dose = mme.parse_amount(line.get("dose"), what="The dose")
+        except mme.InvalidAmount as exc:
+            problems["dose"] = [str(exc)]
+        try:
+            per_day = mme.parse_amount(line.get("doses_per_day", 1), what="Doses a day")
+        except mme.InvalidAmount as exc:
+            problems["doses_per_day"] = [str(exc)]
         route = line.get("route") or ""
         if route and route not in MedicationLine.Route.values:
             problems["route"] = [f"Choose one of {', '.join(MedicationLine.Route.values)}."]
@@ -354,11 +356,14 @@ def medication_review_create(*, patient, lines=(), total_mme=None, note: str = "
     if lines:
         total = mme.total_mme((row.drug, row.dose, row.doses_per_day) for row in rows)
     else:
-        total = _positive_decimal(total_mme, allow_zero=True)
-        if total is None:
+        try:
+            total = mme.parse_mme(total_mme)
+        except mme.InvalidAmount as exc:
             raise InvalidInput("The total MME must be a number of 0 or more.",
-                               {"total_mme": ["Enter a number from 0 to 100000."]})
-        total = total.quantize(mme.ONE_DECIMAL)
+                               {"total_mme": [str(exc)]}) from None
+        if total is None:  # blank after all (spaces)
+            raise InvalidInput("List the opioids, or enter a total MME (0 for none).",
+                               {"total_mme": ["Enter a total MME, or list the opioids."]})
     reviewed_at = reviewed_at or timezone.now()
     review = MedicationReview.objects.create(
         patient=patient, reviewed_at=reviewed_at, total_mme=total,
@@ -384,18 +389,3 @@ def medication_review_create(*, patient, lines=(), total_mme=None, note: str = "
     audit_record(actor=actor, action="create", obj=review,
                  detail={"total_mme": str(total), "lines": len(rows)})
     return review
-
-
-def _positive_decimal(value, *, allow_zero: bool = False, limit: int = 100_000) -> Decimal | None:
-    """A finite Decimal in (0, limit] (or [0, limit]), rounded to 2 places; None otherwise."""
-    from decimal import InvalidOperation
-
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        number = Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
-        return None
-    if not number.is_finite() or number > limit or number < 0 or (number == 0 and not allow_zero):
-        return None
-    return number.quantize(Decimal("0.01"))

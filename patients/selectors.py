@@ -83,7 +83,8 @@ def patient_page(patient: Patient) -> dict:
                          + (f": {d.reason}" if d.reason else "")))
     for r in QuestionnaireResponse.objects.filter(patient=patient).order_by("-answered_at")[:50]:
         timeline.append((r.answered_at, "Questionnaire",
-                         f"{r.instrument.upper()}: {score_summary(r.instrument, r.scores)}"))
+                         f"{instruments.get(r.instrument).short_label}: "
+                         f"{score_summary(r.instrument, r.scores)}"))
     for ev in (ReferralEvent.objects.filter(referral__patient=patient)
                .select_related("referral__service", "actor")):
         timeline.append((ev.at, "Referral",
