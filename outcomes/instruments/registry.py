@@ -149,17 +149,12 @@ class Instrument:
 
 
 def get(code: str) -> Instrument:
-    """The instrument for ``code``; raises :class:`UnknownInstrument` for anything else."""
+    """The facts of ``code``; raises :class:`UnknownInstrument` for anything else. (The rest of
+    the code uses ``catalogue.get``: the instrument's spec, which carries these facts.)"""
     try:
         return _catalogue()[code]
     except (KeyError, TypeError):  # TypeError: unhashable code such as a list
         raise UnknownInstrument(code) from None
-
-
-def all_instruments() -> list[Instrument]:
-    """Every instrument, in :data:`CODES` order."""
-    catalogue = _catalogue()
-    return [catalogue[code] for code in CODES]
 
 
 def spec(code: str) -> Mapping[str, Any]:
