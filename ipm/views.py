@@ -6,6 +6,7 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
 from django.views.generic import ListView
 
 from . import roles
@@ -52,6 +53,39 @@ def home(request):
 class LoginView(auth_views.LoginView):
     template_name = "registration/login.html"
     redirect_authenticated_user = True
+
+
+@never_cache
+def account(request):
+    """One's own account: second factor (set up, replace, recovery codes, turn off) and
+    the API tokens one holds, each revocable."""
+    from django_otp import user_has_device
+
+    from . import accounts
+
+    user = request.user
+    return render(request, "ipm/account.html", {
+        "enrolled": user_has_device(user, confirmed=True),
+        "codes_left": accounts.recovery_codes_left(user=user),
+        "tokens": accounts.api_tokens_of(user=user),
+        "two_factor_required": (settings.IPM_ADMIN_2FA_REQUIRED
+                                and roles.has_role(user, roles.ADMIN)),
+    })
+
+
+@never_cache
+@require_POST
+def api_token_revoke(request, token_key):
+    from django.contrib import messages
+    from django.shortcuts import redirect
+
+    from . import accounts
+
+    if accounts.api_token_revoke(user=request.user, token_key=token_key):
+        messages.success(request, "API token revoked.")
+    else:
+        messages.error(request, "No such API token.")
+    return redirect("account")
 
 
 class AuditTrailView(roles.RoleRequiredMixin, ListView):
