@@ -1,6 +1,8 @@
 """DRF authentication classes (kept apart from views: DRF imports them at settings time)."""
 
 from django.utils import timezone
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.plumbing import build_bearer_security_scheme_object
 from knox.auth import TokenAuthentication as KnoxTokenAuthentication
 
 
@@ -14,3 +16,14 @@ class ApiTokenAuthentication(KnoxTokenAuthentication):
             auth_token.delete()
             return True
         return False
+
+
+class ApiTokenScheme(OpenApiAuthenticationExtension):
+    """OpenAPI: `Authorization: Token <token>` (the scheme name clients already know)."""
+
+    target_class = ApiTokenAuthentication
+    name = "tokenAuth"
+
+    def get_security_definition(self, auto_schema):
+        return build_bearer_security_scheme_object(header_name="Authorization",
+                                                   token_prefix="Token")
