@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import render
@@ -50,9 +52,30 @@ def home(request):
     return render(request, "ipm/home.html", home_context(request))
 
 
+class LoginForm(AuthenticationForm):
+    """Django's login form, refusing an over-long username before authentication runs
+    (Django sets the length on the widget only; django-axes would fail to record it)."""
+
+    def clean_username(self):
+        from .api_auth import USERNAME_MAX_LENGTH
+
+        username = self.cleaned_data["username"]
+        if len(username) > USERNAME_MAX_LENGTH:
+            raise ValidationError(f"A username has at most {USERNAME_MAX_LENGTH} characters.",
+                                  code="max_length")
+        return username
+
+
 class LoginView(auth_views.LoginView):
     template_name = "registration/login.html"
     redirect_authenticated_user = True
+    form_class = LoginForm
+
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        if form.has_error("username"):
+            response.status_code = 400  # malformed input, not wrong credentials
+        return response
 
 
 @never_cache

@@ -268,8 +268,11 @@ CONTENT_SECURITY_POLICY = {
 # --- Cache (throttling, rate limits) ------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
+    # Short timeouts: with Redis unreachable, throttles fall back within a second
+    # (ipm.throttling) instead of holding the request.
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                          "LOCATION": REDIS_URL}}
+                          "LOCATION": REDIS_URL,
+                          "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1}}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache",
                           "LOCATION": "ipm_cache"}}
