@@ -5,6 +5,7 @@ from django.contrib.auth.forms import AdminPasswordChangeForm
 
 from . import accounts
 from .models import AuditEvent
+from .views import AdminLoginForm
 
 
 @admin.register(AuditEvent)
@@ -47,6 +48,8 @@ class IpmUserAdmin(UserAdmin):
         if change and "is_active" in form.changed_data and not obj.is_active:
             accounts.user_deactivate(user=obj, actor=request.user)
 
+
+admin.site.login_form = AdminLoginForm  # same username length check as the login page
 
 User = get_user_model()
 if admin.site.is_registered(User):

@@ -105,7 +105,7 @@ def verify(request):
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         token = form.cleaned_data["token"].strip()
-        if token.isdigit():
+        if token.isdigit() and len(token) <= 8:  # an app's code; recovery codes are longer
             for device in TOTPDevice.objects.filter(user=request.user, confirmed=True):
                 if device.verify_token(token):
                     otp_login(request, device)

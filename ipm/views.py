@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.forms import AuthenticationForm
@@ -52,9 +53,9 @@ def home(request):
     return render(request, "ipm/home.html", home_context(request))
 
 
-class LoginForm(AuthenticationForm):
-    """Django's login form, refusing an over-long username before authentication runs
-    (Django sets the length on the widget only; django-axes would fail to record it)."""
+class UsernameLengthMixin:
+    """Refuse an over-long username before authentication runs (Django's login forms set
+    the length on the widget only, and django-axes would fail to record the attempt)."""
 
     def clean_username(self):
         from .api_auth import USERNAME_MAX_LENGTH
@@ -64,6 +65,14 @@ class LoginForm(AuthenticationForm):
             raise ValidationError(f"A username has at most {USERNAME_MAX_LENGTH} characters.",
                                   code="max_length")
         return username
+
+
+class LoginForm(UsernameLengthMixin, AuthenticationForm):
+    pass
+
+
+class AdminLoginForm(UsernameLengthMixin, AdminAuthenticationForm):
+    pass
 
 
 class LoginView(auth_views.LoginView):

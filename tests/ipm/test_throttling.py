@@ -134,6 +134,13 @@ def test_a_300_character_username_is_refused_with_400_on_the_login_page(db):
 
 
 @override_settings(AXES_ENABLED=True)
+def test_a_300_character_username_does_not_break_the_admin_login(db):
+    r = Client().post("/admin/login/", {"username": "u" * 300, "password": "x"})
+    assert r.status_code == 200
+    assert b"at most 150 characters" in r.content
+
+
+@override_settings(AXES_ENABLED=True)
 def test_a_300_character_username_is_refused_with_400_on_the_token_endpoint(db):
     r = _token(Client(), username="u" * 300, password="x")
     assert r.status_code == 400
