@@ -37,6 +37,10 @@ class ItemSerializer(serializers.Serializer):
     required = serializers.BooleanField()
     options = OptionSerializer(many=True)
     loinc = serializers.JSONField(allow_null=True)
+    asked_when = serializers.JSONField(
+        allow_null=True, help_text="Skip logic: {item, equals} when the item is asked only after "
+                                   "that answer (then it is required; otherwise it must be "
+                                   "absent); null when always asked.")
 
 
 class InstrumentSerializer(serializers.Serializer):

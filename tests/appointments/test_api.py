@@ -145,10 +145,11 @@ def test_admins_get_403(admin_api):
 
 def test_the_note_api_writes_signs_and_takes_addenda(book, doctor, clinician):
     appt = book()
-    client = api_client_for(doctor)
     with time_machine.travel(appt.starts_at, tick=False):
-        client.post(f"/api/appointments/{appt.pk}/status/", {"status": "attended"},
-                    format="json")
+        r = api_client_for(doctor).post(f"/api/appointments/{appt.pk}/status/",
+                                        {"status": "attended"}, format="json")
+        assert r.status_code == 200 and r.json()["status"] == "attended"
+    client = api_client_for(doctor)
     r = client.put(f"/api/appointments/{appt.pk}/note/",
                    {"subjective": "Better", "plan": "Walk daily", "minutes": 30}, format="json")
     assert r.status_code == 200 and r.json()["plan"] == "Walk daily"

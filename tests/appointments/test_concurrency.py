@@ -10,11 +10,10 @@ from datetime import timedelta
 import pytest
 import requests
 from django.db import IntegrityError, transaction
-from rest_framework.authtoken.models import Token
 
 from appointments.models import Appointment
 from ipm import roles
-from tests.conftest import make_user
+from tests.conftest import make_user, token_for
 
 from .conftest import next_day
 
@@ -27,8 +26,7 @@ def test_two_coordinators_booking_one_slot_get_one_201_and_one_409(live_server, 
     callers = []
     for i in range(2):
         user = make_user(f"coord-{i}", roles.COORDINATOR)
-        token, _ = Token.objects.get_or_create(user=user)
-        callers.append((token.key, make_patient(f"Pat{i}", "Race")))
+        callers.append((token_for(user), make_patient(f"Pat{i}", "Race")))
     barrier = threading.Barrier(len(callers))
     results: list[int] = []
     errors: list[BaseException] = []

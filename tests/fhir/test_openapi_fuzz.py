@@ -13,12 +13,11 @@ from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
-from rest_framework.authtoken.models import Token
 from schemathesis import GenerationMode, checks
 
 from ipm import roles
 from ipm.wsgi import application
-from tests.conftest import make_user
+from tests.conftest import make_user, token_for
 
 EXAMPLES_PER_OPERATION = 15
 
@@ -62,7 +61,7 @@ def in_test_transaction(environ, start_response):
 def fuzz_token(db):
     """A user holding every role, so role checks let the fuzzer reach every operation."""
     user = make_user("fuzzer", *roles.ROLES)
-    return Token.objects.create(user=user).key
+    return token_for(user)
 
 
 @pytest.fixture

@@ -6,10 +6,9 @@ from datetime import timedelta
 import pytest
 from django.test import Client
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from ipm.models import AuditEvent
-from tests.conftest import make_user
+from tests.conftest import make_user, token_for
 
 pytestmark = pytest.mark.django_db
 
@@ -125,10 +124,10 @@ def test_each_role_reaches_its_pages_and_is_refused_the_others(world, role):
 @pytest.mark.parametrize("role", [CLIN, COORD, ADMIN, NOBODY])
 def test_each_role_reaches_its_api_and_is_refused_the_rest(world, role):
     c = Client()
-    token = Token.objects.create(user=world["users"][role])
+    token = token_for(world["users"][role])
     for path, allowed, reads_patient in _apis(world):
         before = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
-        r = c.get(path, HTTP_AUTHORIZATION=f"Token {token.key}")
+        r = c.get(path, HTTP_AUTHORIZATION=f"Token {token}")
         expected = 200 if role in allowed else 403
         assert r.status_code == expected, f"{role} GET {path}: {r.status_code}"
         if expected == 200 and reads_patient:

@@ -78,12 +78,9 @@ def test_it_audits_the_patients_listed(api, make_patient):
 
 
 def token_client(user):
-    from rest_framework.authtoken.models import Token
-    from rest_framework.test import APIClient
+    from tests.conftest import api_client_for
 
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
-    return client
+    return api_client_for(user)
 
 
 @pytest.mark.parametrize("who", ["admin_user", "nobody"])
