@@ -133,7 +133,18 @@ def open_spans(*, windows: Iterable[Window], start: date, end: date,
                 continue
             tz = ZoneInfo(w.time_zone)
             spans.append(Span(datetime.combine(day, w.start, tz), datetime.combine(day, w.end, tz)))
-    return subtract(sorted(spans), leave)
+    return subtract(merge(spans), leave)
+
+
+def merge(spans: Iterable[Span]) -> list[Span]:
+    """Touching or overlapping spans joined (09:00-12:00 and 12:00-13:00 is 09:00-13:00)."""
+    out: list[Span] = []
+    for span in sorted(spans):
+        if out and span.start <= out[-1].end:
+            out[-1] = Span(out[-1].start, max(out[-1].end, span.end))
+        else:
+            out.append(span)
+    return out
 
 
 def subtract(spans: Iterable[Span], cuts: Iterable[Span]) -> list[Span]:

@@ -82,3 +82,11 @@ def test_within_needs_one_span_to_hold_the_whole_booking():
 def test_it_gives_initials_only():
     assert rules.initials("Maya", "Patel") == "M.P."
     assert rules.initials("", "", "mp42") == "M."
+
+
+def test_back_to_back_windows_hold_a_booking_across_them():
+    windows = [Window(weekday=1, start=time(9), end=time(10), site_id=1),
+               Window(weekday=1, start=time(10), end=time(11), site_id=1)]
+    spans = rules.open_spans(windows=windows, start=date(2030, 1, 8), end=date(2030, 1, 8))
+    assert spans == [Span(at(9), at(11))]
+    assert rules.within(spans, Span(at(9, 30), at(10, 30)))
