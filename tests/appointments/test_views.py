@@ -12,6 +12,7 @@ from django.test import Client
 from appointments import services
 from appointments.models import Appointment, AttendanceReview, WeeklyAvailability
 from ipm import roles
+from ipm.models import AuditEvent
 from tests.conftest import make_user
 
 from .conftest import next_day
@@ -144,5 +145,7 @@ def test_the_feed_shows_times_and_initials_behind_a_private_token(book, doctor, 
     assert feed.status_code == 200 and feed["Content-Type"].startswith("text/calendar")
     assert "SUMMARY:M.P. (in person)" in body
     assert "Patel" not in body and "Maya" not in body and "Physio" not in body
+    row = AuditEvent.objects.get(action="calendar_feed.read")
+    assert row.path == "/appointments/feed/***"  # the token never lands in the audit trail
     client.post("/appointments/feed/regenerate/")
     assert Client().get(url.replace("http://testserver", "")).status_code == 404
