@@ -16,7 +16,7 @@ from reminders.quiet_hours import zone
 from . import rules
 from .models import Appointment
 
-KIND = "appointment"
+KIND = Reminder.Kind.APPOINTMENT
 TARGET_TYPE = "appointment"
 HOW = {"in_person": "in person", "phone": "by phone", "video": "by video"}
 

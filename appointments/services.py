@@ -26,6 +26,7 @@ from patients.services import site_for_new_record
 from referrals import transitions as rt
 from referrals.models import Referral
 from referrals.services import referral_transition
+from reminders.models import Reminder
 from reminders.services import reminder_schedule, reminders_cancel
 
 from . import availability, rules
@@ -41,7 +42,7 @@ from .models import (
 
 User = get_user_model()
 
-REMINDER_KIND = "appointment"
+REMINDER_KIND = Reminder.Kind.APPOINTMENT
 REMINDER_TARGET = "appointment"
 
 

@@ -12,7 +12,8 @@ from ipm.errors import Conflict
 
 from .models import Reminder
 
-PATIENT_KINDS = (Reminder.Kind.GROUP_SESSION, Reminder.Kind.QUESTIONNAIRE_DUE)
+PATIENT_KINDS = (Reminder.Kind.GROUP_SESSION, Reminder.Kind.QUESTIONNAIRE_DUE,
+                 Reminder.Kind.APPOINTMENT)
 
 
 def reminder_key(kind: str, target_type: str, target_id, recipient: str, offset: str) -> str:

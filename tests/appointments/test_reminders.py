@@ -55,3 +55,17 @@ def test_a_reminder_already_claimed_is_dropped_when_the_appointment_is_gone(book
         dispatch_due()
     assert mail.outbox == []
     assert {r.reason for r in _rows(appt)} == {"no_longer_needed"}
+
+
+def test_the_stop_link_cancels_appointment_reminders(book):
+    from reminders.services import patient_reminders_stop
+
+    appt = book()
+    patient_reminders_stop(patient_id=appt.patient_id)
+    assert {(r.status, r.reason) for r in _rows(appt)} == {("cancelled", "no_consent")}
+
+
+def test_the_outbox_api_filters_appointment_reminders(book, coordinator_api):
+    book()
+    r = coordinator_api.get("/api/reminders/", {"kind": "appointment"})
+    assert r.status_code == 200 and r.json()["count"] == 2
