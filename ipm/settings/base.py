@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "outcomes",
     "reminders",
     "metrics",
+    "care",
 ]
 
 MIDDLEWARE = [
