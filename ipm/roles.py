@@ -33,7 +33,8 @@ GROUP_MODEL_PERMISSIONS = {
         "visits": ["groupseries", "groupsession", "enrolment", "attendance"],
         "reminders": ["reminder"],
     },
-    ADMIN: {"referrals": ["service"], "metrics": ["metricsnapshot"], "patients": ["program"]},
+    ADMIN: {"referrals": ["service"], "metrics": ["metricsnapshot"], "patients": ["program"],
+            "care": ["billingcode"]},
 }
 
 
