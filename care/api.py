@@ -27,9 +27,14 @@ def _data(request) -> dict:
     return request.data if hasattr(request.data, "get") else {}
 
 
-def _patient(request, pk: int) -> Patient:
-    """The patient when the user works at their site; 404 otherwise."""
-    return get_object_or_404(Patient.objects.visible_to(request.user), pk=pk)
+def _patient(request, pk: int, *, reading: str = "") -> Patient:
+    """The patient when the user works at their site; 404 otherwise. `reading` names what
+    of theirs is read (audited even when the list is empty)."""
+    patient = get_object_or_404(Patient.objects.visible_to(request.user), pk=pk)
+    if reading:
+        audit_record(request=request, actor=request.user, action="read", obj=patient,
+                     detail={"care": reading})
+    return patient
 
 
 # --- Step ----------------------------------------------------------------------------------
@@ -57,9 +62,7 @@ class PatientStepApi(APIView):
 
     @extend_schema(responses={200: StepDecisionSerializer(many=True), **ERRORS})
     def get(self, request, pk: int):
-        patient = _patient(request, pk)
-        audit_record(request=request, actor=request.user, action="read", obj=patient,
-                     detail={"care": "step_decisions"})
+        patient = _patient(request, pk, reading="step_decisions")
         return Response(StepDecisionSerializer(patient.step_decisions.all(), many=True).data)
 
     @extend_schema(request=inline_serializer("StepInput", {
@@ -99,7 +102,8 @@ class PatientContactsApi(AuditedReadMixin, generics.ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return self.queryset
-        return selectors.contacts_for(_patient(self.request, self.kwargs["pk"]))
+        return selectors.contacts_for(_patient(self.request, self.kwargs["pk"],
+                                               reading="contacts"))
 
     @extend_schema(request=inline_serializer("ContactInput", {
         "kind": serializers.ChoiceField(choices=Contact.Kind.choices),
@@ -135,14 +139,13 @@ GOAL_INPUT = inline_serializer("GoalInput", {
     "status": serializers.ChoiceField(choices=Goal.Status.choices, required=False)})
 
 
-class PatientGoalsApi(AuditedReadMixin, generics.ListAPIView):
+class PatientGoalsApi(generics.ListAPIView):
     """The care plan. GET: the patient's goals. POST: a goal in the patient's words
     {text, activity (rated by the PSFS; takes the next free item a1..a5), target_date}."""
 
     permission_classes = [HasRole]
     allowed_roles = PATIENT_ROLES
     serializer_class = GoalSerializer
-    audit_object_type = "care.goal"
     filter_backends: list = []
     pagination_class = None
     queryset = Goal.objects.none()
@@ -150,15 +153,10 @@ class PatientGoalsApi(AuditedReadMixin, generics.ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return self.queryset
-        return selectors.goals_for(_patient(self.request, self.kwargs["pk"]))
+        return selectors.goals_for(_patient(self.request, self.kwargs["pk"], reading="goals"))
 
     def list(self, request, *args, **kwargs):
-        goals = list(self.get_queryset())
-        from ipm.audit import audit_list
-
-        audit_list(objects=goals, request=request, actor=request.user,
-                   object_type=self.audit_object_type)
-        return Response(GoalSerializer(goals, many=True).data)
+        return Response(GoalSerializer(self.get_queryset(), many=True).data)
 
     @extend_schema(request=GOAL_INPUT, responses={201: GoalSerializer, **ERRORS})
     def post(self, request, pk: int):

@@ -73,6 +73,8 @@ def _pages(w):
         ("/audit/", {ADMIN}, False),
         ("/reminders/", STAFF, True),
         ("/metrics/", {ADMIN}, False),
+        ("/care/worklist/", STAFF, False),
+        ("/care/billing/", {COORD, ADMIN}, False),
     ]
 
 
@@ -90,6 +92,11 @@ def _apis(w):
         ("/api/alerts/", STAFF, True),
         ("/api/reminders/", STAFF, True),
         ("/api/metrics/program/", {ADMIN}, False),
+        (f"/api/patients/{p}/step/", STAFF, True),
+        (f"/api/patients/{p}/contacts/", STAFF, True),
+        (f"/api/patients/{p}/goals/", STAFF, True),
+        ("/api/billing/?month=2026-01", {COORD, ADMIN}, False),
+        ("/api/billing-codes/", {COORD, ADMIN}, False),
         (f"/fhir/Patient/{p}", STAFF, True),
         (f"/fhir/QuestionnaireResponse?patient={p}", STAFF, True),
         (f"/fhir/Observation?patient={p}", STAFF, True),
