@@ -19,7 +19,7 @@ DEMO_USERS = [
     ("coordinator", roles.COORDINATOR, "coordinator-demo-pass", "Colin", "Osei"),
     ("admin", roles.ADMIN, "admin-demo-pass", "Adaeze", "Walker"),
 ]
-APPS_WITH_DEMO = ["referrals", "visits", "outcomes", "reminders", "metrics"]
+APPS_WITH_DEMO = ["referrals", "visits", "outcomes", "reminders", "care", "metrics"]
 
 NAMES = [("Maya", "Patel"), ("Tom", "Fletcher"), ("Aisha", "Khan"), ("Liam", "O'Brien"),
          ("Sofia", "Rossi"), ("Kwame", "Mensah"), ("Hannah", "Schmidt"), ("Yusuf", "Demir"),
