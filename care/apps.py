@@ -10,3 +10,11 @@ class CareConfig(AppConfig):
 
     name = "care"
     verbose_name = "Stepped care and care management"
+
+    def ready(self):
+        from outcomes import item_labels
+
+        from .services import PSFS, psfs_item_labels
+
+        # The PSFS link page asks about the patient's own activities (their care-plan goals).
+        item_labels.register(PSFS, psfs_item_labels)

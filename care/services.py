@@ -256,3 +256,10 @@ def psfs_link_send(*, patient: Patient, actor=None):
                "the PSFS: it rates the patient's own activities.")
         raise InvalidInput(msg, {"activities": [msg]})
     return questionnaire_link_create(patient=patient, instruments=[PSFS], actor=actor)
+
+
+def psfs_item_labels(patient: Patient) -> dict[str, str | None]:
+    """outcomes.item_labels provider for the PSFS: each item worded as the patient's own
+    activity; items without one are not asked."""
+    activities = psfs_activities(patient)
+    return {item: activities.get(item) for item in PSFS_ITEMS}

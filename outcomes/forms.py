@@ -26,19 +26,23 @@ def answers_from_post(data, codes) -> dict[str, dict[str, str]]:
     return out
 
 
-def instrument_fields(code: str, values: dict | None = None, errors: dict | None = None) -> dict:
+def instrument_fields(code: str, values: dict | None = None, errors: dict | None = None,
+                      labels: dict | None = None) -> dict:
     """Template-ready description of one instrument's questions with the current values and
-    per-item errors ({item key: [messages]})."""
+    per-item errors ({item key: [messages]}). `labels` ({item key: text or None}, from
+    outcomes.item_labels) words items for one patient; None hides an optional item."""
     instrument = instruments.get(code)
-    values, errors = values or {}, errors or {}
+    values, errors, labels = values or {}, errors or {}, labels or {}
     items = []
-    for number, item in enumerate(instrument.items, start=1):
+    shown = [item for item in instrument.items
+             if item.required or item.key not in labels or labels[item.key] is not None]
+    for number, item in enumerate(shown, start=1):
         name = field_name(code, item.key)
         current = str(values.get(item.key, ""))
         scale = len(item.options) == SCALE_OPTIONS
         items.append({
             "number": number, "key": item.key, "name": name, "id": f"f-{name}",
-            "text": item.text, "required": item.required, "scale": scale,
+            "text": labels.get(item.key) or item.text, "required": item.required, "scale": scale,
             "errors": errors.get(item.key, []),
             "options": [{"value": o.value, "label": o.label, "id": f"f-{name}-{o.value}",
                          "checked": current == str(o.value),

@@ -23,7 +23,7 @@ from ipm.errors import Conflict, Gone, InvalidInput
 from ipm.roles import CLINICIAN, PATIENT_ROLES, has_role, role_required
 from patients.models import Patient
 
-from . import instruments, selectors, services
+from . import instruments, item_labels, selectors, services
 from .forms import (
     AcknowledgeForm,
     MedicationLineFormSet,
@@ -91,6 +91,7 @@ def _plain(request, status: int, title: str, text: str):
 
 def _steps(link, values, errors, step):
     codes = link.instruments
+    labels = item_labels.labels_for(codes[step], link.patient)
     return {
         "link": link,
         "first_name": link.patient.given_name,
@@ -98,11 +99,13 @@ def _steps(link, values, errors, step):
         "step_number": step + 1,
         "steps": len(codes),
         "is_last": step == len(codes) - 1,
-        "current": instrument_fields(codes[step], values.get(codes[step]), errors.get(codes[step])),
+        "current": instrument_fields(codes[step], values.get(codes[step]), errors.get(codes[step]),
+                                     labels),
         "hidden": [(f"{code}-{key}", value) for code in codes if code != codes[step]
                    for key, value in values.get(code, {}).items()],
         "error_list": [(item["id"], item["number"], message)
-                       for item in instrument_fields(codes[step], {}, errors.get(codes[step]))["items"]
+                       for item in instrument_fields(codes[step], {}, errors.get(codes[step]),
+                                                     labels)["items"]
                        for message in item["errors"]],
     }
 
@@ -258,7 +261,9 @@ def response_new(request, pk: int):
                 return redirect(_next_url(request, f"/patients/{patient.pk}/trends/"))
         status = 400
     return render(request, "outcomes/response_new.html", {
-        "patient": patient, "meta": meta, "instrument": instrument_fields(code, values, errors),
+        "patient": patient, "meta": meta,
+        "instrument": instrument_fields(code, values, errors,
+                                        item_labels.labels_for(code, patient)),
         "code": code}, status=status)
 
 

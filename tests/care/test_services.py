@@ -129,3 +129,13 @@ def test_the_psfs_link_needs_the_patients_first_activity(patient, coordinator):
     with pytest.raises(InvalidInput) as exc:
         services.psfs_link_send(patient=patient, actor=coordinator)
     assert "activities" in exc.value.errors
+
+
+def test_the_psfs_items_are_worded_as_the_patients_own_activities(patient, coordinator):
+    from outcomes import item_labels
+
+    services.goal_create(patient=patient, text="Walk my dog", activity="Walking the dog",
+                         actor=coordinator)
+    services.goal_create(patient=patient, text="Garden", activity="Gardening", actor=coordinator)
+    assert item_labels.labels_for("psfs", patient) == {
+        "a1": "Walking the dog", "a2": "Gardening", "a3": None, "a4": None, "a5": None}
