@@ -10,6 +10,7 @@ from django.db.models import Count, Exists, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from outcomes import instruments
 from outcomes.models import QuestionnaireResponse
 from patients.models import Patient
 
@@ -123,7 +124,43 @@ def patient_care(patient: Patient, *, today: dt.date | None = None) -> dict:
         "goals": goals,
         "psfs_activities": {g.psfs_item: g.activity for g in goals
                             if g.psfs_item and g.status != Goal.Status.DROPPED},
+        "psfs": psfs_trend(patient, goals),
     }
+
+
+PSFS = "psfs"
+
+
+def psfs_trend(patient: Patient, goals: list[Goal]) -> list[dict] | None:
+    """The patient's PSFS answers over time: each activity's rating (named by the goal that
+    holds its item) and the mean score with its change from the first PSFS, classified by
+    the instrument's MCID (outcomes.instruments). None until the PSFS is in the registry."""
+    if PSFS not in instruments.CODES:
+        return None
+    names = {g.psfs_item: g.activity for g in goals
+             if g.psfs_item and g.status != Goal.Status.DROPPED}
+    responses = list(QuestionnaireResponse.objects.filter(patient=patient, instrument=PSFS)
+                     .only("pk", "answered_at", "answers", "scores")
+                     .order_by("answered_at", "pk"))
+    rows = []
+    for response in responses:
+        baseline = responses[0]
+        compared = (instruments.compare(PSFS, baseline.scores, response.scores)
+                    if response.pk != baseline.pk else {})
+        headline = instruments.headline(PSFS, response.scores)
+        key = next(iter(headline), None)
+        rows.append({
+            "date": timezone.localdate(response.answered_at),
+            "score": headline.get(key) if key else None,
+            "change": (compared.get(key) or {}).get("change") if key else None,
+            "classification": (compared.get(key) or {}).get("classification") if key else None,
+            "activities": [{"item": item, "name": names.get(item, item), "rating": rating,
+                            "change": (rating - baseline.answers[item]
+                                       if response.pk != baseline.pk and item in baseline.answers
+                                       else None)}
+                           for item, rating in sorted(response.answers.items())],
+        })
+    return rows
 
 
 # --- Billing -------------------------------------------------------------------------------

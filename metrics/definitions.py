@@ -51,7 +51,7 @@ from django.db.models.lookups import GreaterThan, GreaterThanOrEqual, LessThanOr
 from django.utils import timezone
 
 from care.models import Contact, StepDecision
-from outcomes.instruments import mcid_rule, spec
+from outcomes.instruments import CODES, mcid_rule, spec
 from outcomes.instruments._common import round_half_up
 from outcomes.models import QuestionnaireResponse, SafetyAlert
 from patients.models import Intake, Patient, RiskGroup
@@ -781,6 +781,33 @@ def pct_step_up_after_not_improving_2w(scope: Scope) -> float | None:
         decided_at__lte=OuterRef("answered_at") + dt.timedelta(days=STEP_UP_WITHIN_DAYS))
     row = flagged.aggregate(n=Count("patient_id", distinct=True),
                             done=Count("patient_id", distinct=True, filter=Q(Exists(stepped))))
+    return _pct(row["done"], row["n"])
+
+
+PSFS = "psfs"
+
+
+@metric("psfs_responders", label="PSFS responders", unit="percent", better="up",
+        definition="Of the patients who answered the Patient-Specific Functional Scale in the "
+                   "period after their first PSFS, the % whose latest mean rating in the "
+                   "period rose from the first by at least the PSFS MCID (2 points).")
+def psfs_responders(scope: Scope) -> float | None:
+    if PSFS not in CODES:  # the PSFS instrument is not in this build's registry
+        return None
+    threshold = float(mcid_rule(PSFS, "score").threshold)
+    psfs = QuestionnaireResponse.objects.filter(patient_id=OuterRef("pk"), instrument=PSFS)
+    first = psfs.order_by("answered_at", "pk")
+    latest = psfs.filter(_in_period(scope, "answered_at")).order_by("-answered_at", "-pk")
+    row = (Patient.objects.filter(_patients_of_service(scope))
+           .annotate(first_id=Subquery(first.values("pk")[:1]),
+                     first_score=Subquery(first.values("primary_score")[:1]),
+                     latest_id=Subquery(latest.values("pk")[:1]),
+                     latest_score=Subquery(latest.values("primary_score")[:1]))
+           .filter(latest_id__isnull=False).exclude(latest_id=F("first_id"))
+           # Means of at most five whole ratings differ by multiples of 1/20 at the finest;
+           # the 2-decimal rounding is absorbed by a 0.01 tolerance without misclassifying.
+           .aggregate(n=Count("pk"), done=Count("pk", filter=Q(
+               latest_score__gte=F("first_score") + (threshold - 0.01)))))
     return _pct(row["done"], row["n"])
 
 

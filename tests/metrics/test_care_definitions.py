@@ -92,3 +92,22 @@ def test_an_exact_30_percent_fall_is_an_improvement_not_a_flag(build, february):
     build.response(p, "peg", at(11, 1, year=2024), 6.67)   # item sum 20
     build.response(p, "peg", feb(3), 4.67)                 # item sum 14: exactly -30 %
     assert d.pct_step_up_after_not_improving_2w(february) is None
+
+
+needs_psfs = pytest.mark.skipif("psfs" not in __import__("outcomes.instruments").instruments.CODES,
+                                reason="the psfs instrument lands from the instruments branch")
+
+
+@needs_psfs
+def test_it_counts_psfs_responders_by_a_mean_rise_of_two(build, february):
+    up = build.patient()
+    build.response(up, "psfs", at(1, 5), 3.0)
+    build.response(up, "psfs", feb(5), 4.0)
+    build.response(up, "psfs", feb(20), 5.0)        # latest in Feb: +2 → responder
+    small = build.patient()
+    build.response(small, "psfs", at(1, 5), 3.33)
+    build.response(small, "psfs", feb(5), 5.25)     # +1.92: not
+    only_first = build.patient()
+    build.response(only_first, "psfs", feb(5), 2.0)  # nothing to compare
+    # 1 of 2
+    assert d.psfs_responders(february) == 50.0
