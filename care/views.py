@@ -22,7 +22,7 @@ from referrals.models import MdtMeeting
 
 from . import selectors, services
 from .api import billing_patients
-from .models import STEP_LABELS, BillingCode, Goal
+from .models import STEP_LABELS, BillingCode, Contact, Goal
 
 
 def _patient(request, pk: int) -> Patient:
@@ -54,7 +54,8 @@ def worklist(request):
                object_type="patients.patient")
     return render(request, "care/worklist.html", {
         **data, "mine": mine, "can_step": has_role(request.user, CLINICIAN),
-        "step_labels": STEP_LABELS})
+        "contact_kinds": Contact.Kind.choices, "contact_outcomes": Contact.Outcome.choices,
+        "step_choices": list(STEP_LABELS.items())})
 
 
 # --- Quick forms ---------------------------------------------------------------------------

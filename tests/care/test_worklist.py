@@ -103,6 +103,9 @@ def test_the_worklist_page_offers_the_quick_forms_and_is_audited(not_improving, 
     html = r.content.decode()
     assert "Nia Still" in html and f'action="/care/patients/{p.pk}/contacts/"' in html
     assert f'action="/care/patients/{p.pk}/step/"' in html
+    assert '<option value="phone">Phone call</option>' in html
+    assert '<option value="no_answer">No answer</option>' in html
+    assert '<option value="2" selected>' in html  # step up preselected
     assert AuditEvent.objects.filter(action="list", detail__patient_ids=[p.pk]).exists()
 
 
