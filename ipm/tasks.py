@@ -1,11 +1,12 @@
 from celery import shared_task
 
-from .audit import seal_chain
+from .audit import seal_all
 
 
 @shared_task(name="ipm.tasks.seal_audit_chain")
 def seal_audit_chain() -> int:
-    return seal_chain()
+    """Seal every committed row not yet sealed; each batch checkpoints the head."""
+    return seal_all()
 
 
 @shared_task(name="ipm.tasks.ping")

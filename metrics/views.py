@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from ipm import roles
 from ipm.audit import audit_record
+from ipm.db.replica import replica_view
 from ipm.errors import InvalidInput
 from referrals.models import Service
 
@@ -62,6 +63,7 @@ def _scope_or_default(request) -> Scope:
 @never_cache
 @require_GET
 @roles.role_required(roles.ADMIN)
+@replica_view
 def dashboard(request):
     scope = _scope_or_default(request)
     snapshot = selectors.snapshot_latest(scope)
@@ -127,6 +129,7 @@ def _progress_response(request, snapshot: MetricSnapshot) -> HttpResponse:
 @never_cache
 @require_GET
 @roles.role_required(roles.ADMIN)
+@replica_view
 def export_csv(request):
     """Every number the dashboard shows for the filters, with its definition: the period's
     values with the previous period and change, then the weekly trend series."""

@@ -12,6 +12,9 @@ from rest_framework.test import APIClient
 from ipm import roles
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+# Production settings require AUDIT_HMAC_KEY: tests that start the app with them in a
+# subprocess inherit this one (test_audit_chain.py checks the requirement itself).
+os.environ.setdefault("AUDIT_HMAC_KEY", "tests-only-audit-hmac-key-0123456789-abcdefgh")
 _skipped_for_service: list[str] = []
 
 
@@ -28,6 +31,8 @@ def pytest_collection_modifyitems(config, items):
             missing = "PostgreSQL"
         if item.get_closest_marker("redis") and not (redis_url and on_pg):
             missing = "Redis and PostgreSQL" if not on_pg else "Redis"
+        if item.get_closest_marker("replica") and not (on_pg and _standby_answers()):
+            missing = "a PostgreSQL streaming standby (bash scripts/replica.sh)"
         if item.get_closest_marker("e2e") and not os.path.exists(
                 os.environ.get("IPM_CHROMIUM", "/usr/bin/chromium")):
             missing = "Chromium (/usr/bin/chromium)"
@@ -40,6 +45,18 @@ def pytest_collection_modifyitems(config, items):
         else:
             _skipped_for_service.append(f"{item.nodeid} ({reason})")
             item.add_marker(pytest.mark.skip(reason=reason))
+
+
+def _standby_answers() -> bool:
+    import socket
+    from urllib.parse import urlparse
+
+    url = urlparse(os.environ.get("IPM_TEST_REPLICA_URL", "postgres://postgres@127.0.0.1:5433/"))
+    try:
+        socket.create_connection((url.hostname, url.port or 5432), timeout=1).close()
+    except OSError:
+        return False
+    return True
 
 
 @pytest.fixture

@@ -9,7 +9,8 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_it_passes_check_deploy_with_production_settings(tmp_path):
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "ipm.settings.production",
            "SECRET_KEY": "x" * 30 + "-a-long-random-production-secret-value-!",
-           "ALLOWED_HOSTS": "ipm.example.org", "IPM_VAR_DIR": str(tmp_path)}
+           "AUDIT_HMAC_KEY": "y" * 40, "ALLOWED_HOSTS": "ipm.example.org",
+           "IPM_VAR_DIR": str(tmp_path)}
     env.pop("DATABASE_URL", None)
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set by the browser tests' conftest
     r = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level",
