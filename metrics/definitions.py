@@ -126,7 +126,7 @@ class Metric:
     key: str
     label: str
     definition: str
-    unit: str  # count | percent | days | hours | mme | nps | breakdown
+    unit: str  # count | percent | days | hours | mme | nps | minutes | breakdown
     compute: Callable[[Scope], Any]
     better: str | None = None  # "up" | "down": which change the KPI card shows as good
     trend: bool = False  # computed per week for the trend charts
@@ -730,7 +730,7 @@ def _median_of_column(queryset, column: str) -> float | None:
 
 
 @metric("median_care_minutes_per_month", label="Median care-management minutes a month",
-        unit="count",
+        unit="minutes",
         definition="Median of the care-management minutes (care-manager contacts) per patient "
                    "per calendar month, over each patient and calendar month with contact "
                    "minutes in the period.")

@@ -235,6 +235,8 @@ SPECTACULAR_SETTINGS = {
         "PathwayEnum": "patients.models.Pathway",
         "RiskGroupEnum": "patients.models.RiskGroup",
         "ReferralStatusEnum": "referrals.models.Referral.Status",
+        "ContactKindEnum": "care.models.Contact.Kind",
+        "GoalStatusEnum": "care.models.Goal.Status",
     },
 }
 
