@@ -1,7 +1,6 @@
 """Outcomes pages: the patient questionnaire link (no login), clinician entry of a
 questionnaire, medication (MME) review, trends, safety alerts and the care-manager worklist."""
 
-import json
 import logging
 import time
 from urllib.parse import urlsplit
@@ -17,6 +16,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
+from ipm import parsers
 from ipm.api import error_body
 from ipm.audit import audit_list, audit_record, client_ip
 from ipm.errors import Conflict, Gone, InvalidInput
@@ -152,7 +152,9 @@ def _gone(request, link):
 
 def _submit_json(request, link):
     try:
-        body = json.loads(request.body or b"{}")
+        body = parsers.loads(request.body or b"{}")
+    except parsers.JSONTooDeep as exc:
+        return _private(JsonResponse(error_body(str(exc)), status=400))
     except ValueError:
         return _private(JsonResponse(error_body("The body is not valid JSON."), status=400))
     answers = body.get("answers") if isinstance(body, dict) else None
