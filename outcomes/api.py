@@ -16,6 +16,7 @@ from ipm.api import ErrorSerializer
 from ipm.audit import AuditedReadMixin
 from ipm.errors import InvalidInput, NotFound
 from ipm.roles import ALL_ROLES, CLINICIAN, PATIENT_ROLES, HasRole
+from ipm.validators import validate_care_date
 from patients.models import Patient
 
 from . import instruments, selectors, services
@@ -89,7 +90,7 @@ class ResponseInputSerializer(serializers.Serializer):
     patient = serializers.IntegerField()
     instrument = serializers.CharField()
     answers = serializers.JSONField(help_text="{item key: value}")
-    answered_at = serializers.DateTimeField(required=False)
+    answered_at = serializers.DateTimeField(required=False, validators=[validate_care_date])
 
 
 class ResponseOutputSerializer(serializers.Serializer):

@@ -6,6 +6,8 @@ from datetime import datetime, time
 from django import forms
 from django.utils import timezone
 
+from ipm.validators import validate_care_date
+
 from . import instruments, mme
 from .models import MedicationLine
 
@@ -53,7 +55,7 @@ def instrument_fields(code: str, values: dict | None = None, errors: dict | None
 
 class ResponseMetaForm(forms.Form):
     answered_on = forms.DateField(
-        required=False, label="Date answered",
+        required=False, validators=[validate_care_date], label="Date answered",
         help_text="Leave empty for now. Paper questionnaires: the date on the form.",
         widget=forms.DateInput(attrs={"type": "date"}))
 
@@ -105,6 +107,7 @@ class MedicationReviewForm(forms.Form):
         required=False, min_value=0, max_digits=7, decimal_places=1, label="Total MME/day",
         help_text="Only when the opioids are not listed above (0 = no opioids).")
     reviewed_on = forms.DateField(required=False, label="Review date",
+                                  validators=[validate_care_date],
                                   widget=forms.DateInput(attrs={"type": "date"}),
                                   help_text="Leave empty for today.")
     note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
