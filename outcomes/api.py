@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -20,6 +20,7 @@ from ipm.validators import validate_care_date
 from patients.models import Patient
 
 from . import instruments, selectors, services
+from .filters import AlertFilter, PatientResponseFilter
 from .models import QuestionnaireResponse, SafetyAlert
 
 ERRORS = {400: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer}
@@ -158,7 +159,6 @@ class ResponseSeriesSerializer(serializers.Serializer):
         return selectors.change_from_baseline(obj)
 
 
-@extend_schema(parameters=[OpenApiParameter("instrument", str, description="instrument code")])
 class PatientResponsesApi(AuditedReadMixin, generics.ListAPIView):
     """A patient's responses over time (ordered by answered_at) with the change from the
     baseline (their first response of the same instrument)."""
@@ -166,6 +166,7 @@ class PatientResponsesApi(AuditedReadMixin, generics.ListAPIView):
     permission_classes = [HasRole]
     allowed_roles = PATIENT_ROLES
     serializer_class = ResponseSeriesSerializer
+    filterset_class = PatientResponseFilter
     audit_object_type = "outcomes.questionnaireresponse"
     queryset = QuestionnaireResponse.objects.none()
 
@@ -173,11 +174,7 @@ class PatientResponsesApi(AuditedReadMixin, generics.ListAPIView):
         if getattr(self, "swagger_fake_view", False):  # schema generation
             return self.queryset
         patient = get_object_or_404(Patient.objects.only("pk"), pk=self.kwargs["pk"])
-        code = self.request.query_params.get("instrument") or None
-        if code is not None and code not in instruments.CODES:
-            raise InvalidInput(f"Unknown instrument '{code}'.",
-                               {"instrument": [f"Use one of {', '.join(instruments.CODES)}."]})
-        return selectors.patient_responses(patient=patient, instrument=code)
+        return selectors.patient_responses(patient=patient)
 
 
 # --- Questionnaire links -----------------------------------------------------------------
@@ -226,22 +223,17 @@ class AlertSerializer(serializers.ModelSerializer):
                   "acknowledged_at", "action_note", "escalated_at", "escalated_to"]
 
 
-@extend_schema(parameters=[OpenApiParameter("status", str, enum=SafetyAlert.Status.values)])
 class AlertListApi(AuditedReadMixin, generics.ListAPIView):
     """Safety alerts, newest first; `?status=open` for those awaiting acknowledgement."""
 
     permission_classes = [HasRole]
     allowed_roles = PATIENT_ROLES
     serializer_class = AlertSerializer
-    filter_backends: list = []
+    filterset_class = AlertFilter
     audit_object_type = "outcomes.safetyalert"
 
     def get_queryset(self):
-        wanted = self.request.query_params.get("status") or None
-        if wanted is not None and wanted not in SafetyAlert.Status.values:
-            raise InvalidInput(f"Unknown status '{wanted}'.",
-                               {"status": [f"Use one of {', '.join(SafetyAlert.Status.values)}."]})
-        return selectors.alerts_list(status=wanted)
+        return selectors.alerts_list()
 
 
 class AlertAcknowledgeApi(APIView):
