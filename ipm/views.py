@@ -57,7 +57,7 @@ class LoginView(auth_views.LoginView):
 class AuditTrailView(roles.RoleRequiredMixin, ListView):
     """Admins browse the audit trail, filtered by patient id."""
 
-    roles = (roles.ADMIN,)
+    permission = "audit.view"
     template_name = "ipm/audit_trail.html"
     paginate_by = 50
 

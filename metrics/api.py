@@ -16,7 +16,7 @@ class ProgramMetricsApi(APIView):
     """Program metrics for a date range and optional service (admins only; aggregates)."""
 
     permission_classes = [roles.HasRole]
-    allowed_roles = (roles.ADMIN,)
+    permission = "metrics.view"
 
     @extend_schema(
         operation_id="metrics_program",

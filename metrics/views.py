@@ -61,7 +61,7 @@ def _scope_or_default(request) -> Scope:
 
 @never_cache
 @require_GET
-@roles.role_required(roles.ADMIN)
+@roles.requires("metrics.view")
 def dashboard(request):
     scope = _scope_or_default(request)
     snapshot = selectors.snapshot_latest(scope)
@@ -89,7 +89,7 @@ def dashboard(request):
 
 
 @require_POST
-@roles.role_required(roles.ADMIN)
+@roles.requires("metrics.view")
 def snapshot_create(request):
     """Queue a snapshot for the filters; htmx gets the progress fragment to poll."""
     try:
@@ -109,7 +109,7 @@ def snapshot_create(request):
 
 @never_cache
 @require_GET
-@roles.role_required(roles.ADMIN)
+@roles.requires("metrics.view")
 def snapshot_progress(request, pk: int):
     snapshot = get_object_or_404(MetricSnapshot.objects.select_related("service"), pk=pk)
     return _progress_response(request, snapshot)
@@ -126,7 +126,7 @@ def _progress_response(request, snapshot: MetricSnapshot) -> HttpResponse:
 
 @never_cache
 @require_GET
-@roles.role_required(roles.ADMIN)
+@roles.requires("metrics.view")
 def export_csv(request):
     """Every number the dashboard shows for the filters, with its definition: the period's
     values with the previous period and change, then the weekly trend series."""

@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 from ipm.api import ErrorSerializer
 from ipm.audit import AuditedReadMixin
 from ipm.errors import InvalidInput, NotFound
-from ipm.roles import ALL_ROLES, CLINICIAN, PATIENT_ROLES, HasRole
+from ipm.roles import HasRole
 from ipm.validators import validate_care_date
 from patients.models import Patient
 
@@ -59,7 +59,7 @@ class InstrumentListApi(generics.ListAPIView):
     """Every instrument with its items and answer options (any staff role)."""
 
     permission_classes = [HasRole]
-    allowed_roles = ALL_ROLES
+    permission = "reference.view"
     serializer_class = InstrumentSerializer
     filter_backends: list = []
 
@@ -69,7 +69,7 @@ class InstrumentListApi(generics.ListAPIView):
 
 class InstrumentDetailApi(APIView):
     permission_classes = [HasRole]
-    allowed_roles = ALL_ROLES
+    permission = "reference.view"
 
     @extend_schema(responses={200: InstrumentSerializer, 404: ErrorSerializer})
     def get(self, request, code: str):
@@ -118,7 +118,7 @@ class ResponseCreateApi(APIView):
     version; PHQ-9 item 9 above 0 opens a safety alert in the same transaction."""
 
     permission_classes = [HasRole]
-    allowed_roles = PATIENT_ROLES
+    permission = "response.record"
 
     @extend_schema(request=ResponseInputSerializer,
                    responses={201: ResponseOutputSerializer, **ERRORS})
@@ -164,7 +164,7 @@ class PatientResponsesApi(AuditedReadMixin, generics.ListAPIView):
     baseline (their first response of the same instrument)."""
 
     permission_classes = [HasRole]
-    allowed_roles = PATIENT_ROLES
+    permission = "patient.view"
     serializer_class = ResponseSeriesSerializer
     filterset_class = PatientResponseFilter
     audit_object_type = "outcomes.questionnaireresponse"
@@ -197,7 +197,7 @@ class QuestionnaireLinkCreateApi(APIView):
     reminders go out on the patient's preferred channel (now, +3 and +7 days)."""
 
     permission_classes = [HasRole]
-    allowed_roles = PATIENT_ROLES
+    permission = "questionnaire_link.send"
 
     @extend_schema(request=LinkInputSerializer, responses={201: LinkOutputSerializer, **ERRORS})
     def post(self, request, pk: int):
@@ -227,7 +227,7 @@ class AlertListApi(AuditedReadMixin, generics.ListAPIView):
     """Safety alerts, newest first; `?status=open` for those awaiting acknowledgement."""
 
     permission_classes = [HasRole]
-    allowed_roles = PATIENT_ROLES
+    permission = "alert.view"
     serializer_class = AlertSerializer
     filterset_class = AlertFilter
     audit_object_type = "outcomes.safetyalert"
@@ -240,8 +240,7 @@ class AlertAcknowledgeApi(APIView):
     """Acknowledge an open alert with the action taken (clinicians). 409 if already done."""
 
     permission_classes = [HasRole]
-    allowed_roles = PATIENT_ROLES
-    write_roles = (CLINICIAN,)
+    permission = "alert.act"
 
     @extend_schema(request=inline_serializer("AlertAcknowledgeInput",
                                              {"note": serializers.CharField()}),

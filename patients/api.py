@@ -6,7 +6,6 @@ from rest_framework.decorators import action
 from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 
-from ipm import roles
 from ipm.api import ErrorSerializer
 from ipm.audit import AuditedReadMixin
 from ipm.roles import HasRole
@@ -87,7 +86,10 @@ class PatientViewSet(AuditedReadMixin, mixins.CreateModelMixin, mixins.ListModel
 
     serializer_class = PatientSerializer
     permission_classes = [HasRole]
-    allowed_roles = roles.PATIENT_ROLES
+    # The same permissions as the pages: intake, pathway and registration are clinicians'.
+    permission = {"list": "patient.view", "retrieve": "patient.view",
+                  "create": "patient.register", "partial_update": "patient.register",
+                  "intake": "patient.intake", "pathway": "patient.pathway"}
     filterset_class = PatientFilter
     audit_object_type = "patients.patient"
     lookup_value_regex = r"\d+"

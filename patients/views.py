@@ -20,7 +20,7 @@ from .models import Intake, Patient, Program
 
 
 class PatientListView(roles.RoleRequiredMixin, AuditedReadMixin, ListView):
-    roles = roles.PATIENT_ROLES
+    permission = "patient.view"
     template_name = "patients/patient_list.html"
     paginate_by = 25
     audit_object_type = "patients.patient"
@@ -40,7 +40,7 @@ class PatientListView(roles.RoleRequiredMixin, AuditedReadMixin, ListView):
 
 
 class PatientDetailView(roles.RoleRequiredMixin, AuditedReadMixin, DetailView):
-    roles = roles.PATIENT_ROLES
+    permission = "patient.view"
     template_name = "patients/patient_detail.html"
     context_object_name = "patient"
     audit_object_type = "patients.patient"
@@ -116,7 +116,7 @@ def _first_step(patient) -> str:
     return "red_flags" if patient else "demographics"
 
 
-@roles.role_required(roles.CLINICIAN)
+@roles.requires("patient.intake")
 def intake_wizard(request, pk=None):
     """One step per screen; answers are kept in the session until the final save, which
     writes the patient (if new) and the whole intake in one transaction."""
@@ -236,7 +236,7 @@ def _finish(request, state, patient, program):
 
 
 class IntakeResultView(roles.RoleRequiredMixin, DetailView):
-    roles = roles.PATIENT_ROLES
+    permission = "patient.view"
     template_name = "patients/intake_result.html"
     context_object_name = "intake"
 
@@ -267,7 +267,7 @@ class IntakeResultView(roles.RoleRequiredMixin, DetailView):
 
 
 @require_POST
-@roles.role_required(*roles.PATIENT_ROLES)
+@roles.requires("referral.create")
 def create_suggested_referral(request, patient_pk, pk):
     intake = get_object_or_404(Intake, pk=pk, patient_id=patient_pk)
     code = request.POST.get("service", "")
@@ -285,7 +285,7 @@ def create_suggested_referral(request, patient_pk, pk):
 
 
 @require_POST
-@roles.role_required(roles.CLINICIAN)
+@roles.requires("patient.pathway")
 def decide_pathway(request, pk):
     patient = get_object_or_404(Patient, pk=pk)
     form = forms.PathwayForm(request.POST)

@@ -128,12 +128,12 @@ _ERRORS = {400: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer}
 
 class PatientRolesMixin:
     permission_classes = [roles.HasRole]
-    allowed_roles = roles.PATIENT_ROLES
 
 
 class ReferralListCreateApi(PatientRolesMixin, AuditedReadMixin, generics.ListCreateAPIView):
     """The triage queue as JSON, and referring a patient to a service."""
 
+    permission = {"GET": "referral.view", "POST": "referral.create"}
     serializer_class = ReferralOutputSerializer
     filterset_class = ReferralQueueFilter
     audit_object_type = "referrals.referral"
@@ -158,6 +158,7 @@ class ReferralListCreateApi(PatientRolesMixin, AuditedReadMixin, generics.ListCr
 class ReferralDetailApi(PatientRolesMixin, AuditedReadMixin, generics.RetrieveAPIView):
     """One referral with its history (`events`)."""
 
+    permission = "referral.view"
     serializer_class = ReferralDetailSerializer
     audit_object_type = "referrals.referral"
 
@@ -176,6 +177,8 @@ class ReferralTransitionApi(PatientRolesMixin, APIView):
     required); any non-final state → cancelled (reason required). Any other transition is
     refused with 409 and a message naming the allowed states; nothing changes."""
 
+    permission = "referral.triage"
+
     @extend_schema(request=ReferralTransitionInputSerializer,
                    responses={200: ReferralOutputSerializer, 409: ErrorSerializer, **_ERRORS})
     def post(self, request, pk: int):
@@ -189,6 +192,8 @@ class ReferralTransitionApi(PatientRolesMixin, APIView):
 
 class ReferralAssignApi(PatientRolesMixin, APIView):
     """Assign a referral to a clinician or coordinator, or unassign it with null."""
+
+    permission = "referral.triage"
 
     @extend_schema(request=ReferralAssignInputSerializer,
                    responses={200: ReferralOutputSerializer, 409: ErrorSerializer, **_ERRORS})
@@ -204,7 +209,7 @@ class ServiceListApi(generics.ListAPIView):
     """The MDT service catalogue with its SLA targets (readable by every role)."""
 
     permission_classes = [roles.HasRole]
-    allowed_roles = roles.ALL_ROLES
+    permission = "reference.view"
     serializer_class = ServiceSerializer
     queryset = Service.objects.order_by("name", "pk")
 

@@ -8,7 +8,6 @@ from rest_framework import generics, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ipm import roles
 from ipm.api import ErrorSerializer
 from ipm.audit import AuditedReadMixin
 from ipm.roles import HasRole
@@ -44,7 +43,7 @@ class ReminderListApi(AuditedReadMixin, generics.ListAPIView):
     """The reminders outbox, newest schedule first, paginated."""
 
     permission_classes = [HasRole]
-    allowed_roles = roles.PATIENT_ROLES
+    permission = "reminder.view"
     serializer_class = ReminderOutputSerializer
     filterset_class = ReminderFilter
     audit_object_type = "reminders.reminder"
@@ -58,7 +57,7 @@ class ReminderResendApi(APIView):
     409 for any other status."""
 
     permission_classes = [HasRole]
-    allowed_roles = roles.PATIENT_ROLES
+    permission = "reminder.resend"
 
     @extend_schema(tags=["reminders"], request=None,
                    responses={200: ReminderOutputSerializer, 403: ErrorSerializer,

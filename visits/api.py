@@ -139,8 +139,10 @@ class AttendanceOutputSerializer(serializers.ModelSerializer):
 class _GroupRoles:
     lookup_value_regex = r"\d+"
     permission_classes = [roles.HasRole]
-    allowed_roles = roles.PATIENT_ROLES
-    write_roles = roles.PATIENT_ROLES
+    # By viewset action, as the group pages (ipm.roles.PERMISSIONS).
+    permission = {"list": "group.view", "retrieve": "group.view", "create": "group.manage",
+                  "enrol": "group.manage", "withdraw": "group.manage",
+                  "attendance": "attendance.mark", "cancel": "group.manage"}
 
 
 @extend_schema_view(

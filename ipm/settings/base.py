@@ -64,6 +64,7 @@ MIDDLEWARE = [
     "ipm.middleware.LoginRequiredMiddleware",
     "ipm.middleware.TwoFactorMiddleware",
     "ipm.audit.AuditContextMiddleware",
+    "ipm.middleware.NoStoreMiddleware",  # Cache-Control: no-store on patient data
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -186,7 +187,9 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # The permission table (ipm.roles.PERMISSIONS) for every view; a view that names no
+    # permission falls back to "any role", never to "any signed-in user".
+    "DEFAULT_PERMISSION_CLASSES": ["ipm.roles.HasRole"],
     # JSON with a nesting limit (a 5,000-deep body is a 400, not a RecursionError).
     "DEFAULT_PARSER_CLASSES": [
         "ipm.parsers.JSONParser",
@@ -235,8 +238,8 @@ SPECTACULAR_SETTINGS = {
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# The Django admin gets the same policy: its templates carry no inline scripts.
 CONTENT_SECURITY_POLICY = {
-    "EXCLUDE_URL_PREFIXES": ["/admin/"],
     "DIRECTIVES": {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
