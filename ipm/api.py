@@ -28,9 +28,10 @@ class Pagination(PageNumberPagination):
     max_page_size = 200
 
     def get_page_number(self, request, paginator):
-        number = super().get_page_number(request, paginator)
+        # `?page=` (present, empty) is refused like any other non-number, not read as 1.
+        number = request.query_params.get(self.page_query_param, 1)
         if number in self.last_page_strings:
-            return number
+            return paginator.num_pages
         if not (_whole(str(number)) and int(number) >= 1):
             message = "The page must be a whole number from 1."
             raise InvalidInput(message, {self.page_query_param: [message]})

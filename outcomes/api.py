@@ -7,8 +7,10 @@ from urllib.parse import urlsplit
 
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -19,11 +21,13 @@ from ipm.roles import HasRole
 from ipm.validators import validate_care_date
 from patients.models import Patient
 
-from . import instruments, selectors, services
+from . import instruments, selectors, services, views
 from .filters import AlertFilter, PatientResponseFilter
 from .models import QuestionnaireResponse, SafetyAlert
 
 ERRORS = {400: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer}
+TOKEN = OpenApiParameter("token", OpenApiTypes.STR, OpenApiParameter.PATH,
+                         description="The link's token, as in the URL the patient was sent.")
 
 
 # --- Instruments -------------------------------------------------------------------------
@@ -250,3 +254,64 @@ class AlertAcknowledgeApi(APIView):
         alert = services.alert_acknowledge(alert=alert, actor=request.user,
                                            note=_field(request.data, "note"))
         return Response(AlertSerializer(alert).data)
+
+
+# --- The patient's questionnaire link (no login) -----------------------------------------
+
+class LinkQuestionnaireSerializer(serializers.Serializer):
+    first_name = serializers.CharField(help_text="The patient's first name, for the greeting.")
+    expires_at = serializers.DateTimeField()
+    instruments = InstrumentSerializer(many=True, help_text="The instruments to answer, in order.")
+
+
+class LinkAnswersSerializer(serializers.Serializer):
+    answers = serializers.DictField(
+        child=serializers.DictField(child=serializers.IntegerField()),
+        help_text="{instrument code: {item key: value}} for every instrument of the link.")
+
+
+class LinkSubmittedSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["submitted"])
+    responses = serializers.ListField(child=serializers.IntegerField(),
+                                      help_text="Ids of the responses saved.")
+
+
+def _link_answers(**ok):
+    """Each answer in JSON (asked for with `Accept` or a JSON body) or as the HTML page."""
+    html = OpenApiTypes.STR
+    answers = {}
+    for code, serializer in {**ok, 404: ErrorSerializer, 410: ErrorSerializer,
+                             429: ErrorSerializer}.items():
+        code = int(code)
+        answers[(code, "application/json")] = serializer
+        answers[(code, "text/html")] = html
+    return answers
+
+
+@extend_schema(tags=["questionnaire-link"], auth=[])
+class QuestionnaireLinkApi(APIView):
+    """`/q/<token>/`: the page the patient's link opens, and its JSON twin (SPEC §4).
+
+    No login: the unguessable token is the credential. Everything is done by
+    `outcomes.views.questionnaire` (the page, its rate limit, the single-use claim); this
+    class puts the endpoint in the OpenAPI schema. GET: the questions (404 unknown link,
+    410 used or expired, 429 too many requests from one address). POST: JSON
+    `{"answers": {...}}` (or the page's form): 201 saved, 400 per-item errors, 410, 429."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    permission = None  # public: the token is the credential
+    schema_conflicts = False  # a second submission is a 410, not a 409
+    parser_classes: list = []  # the page's own code reads the body (ipm.parsers.loads)
+
+    @extend_schema(operation_id="questionnaire_link_read", parameters=[TOKEN],
+                   responses=_link_answers(**{"200": LinkQuestionnaireSerializer}))
+    def get(self, request, token: str):
+        return views.questionnaire(request._request, token)
+
+    @extend_schema(operation_id="questionnaire_link_submit", parameters=[TOKEN],
+                   request={"application/json": LinkAnswersSerializer},
+                   responses=_link_answers(**{"201": LinkSubmittedSerializer,
+                                              "400": ErrorSerializer}))
+    def post(self, request, token: str):
+        return views.questionnaire(request._request, token)

@@ -49,6 +49,7 @@ def _errors(response) -> dict:
     ("/api/patients/?page_size=500", "page_size"),
     ("/api/patients/?page_size=%C2%B2", "page_size"),
     ("/api/patients/?page=%C2%B2", "page"),
+    ("/api/services/?page=", "page"),
     ("/api/metrics/program/?to=", "to"),
     ("/api/metrics/program/?from=&service=", "from"),
 ])
