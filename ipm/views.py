@@ -123,7 +123,7 @@ def api_token_revoke(request, token_key):
 class AuditTrailView(roles.RoleRequiredMixin, ListView):
     """Admins browse the audit trail, filtered by patient id."""
 
-    roles = (roles.ADMIN,)
+    permission = "audit.view"
     template_name = "ipm/audit_trail.html"
     paginate_by = 50
 

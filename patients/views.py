@@ -21,7 +21,7 @@ from .models import Intake, Patient, Program
 
 
 class PatientListView(roles.RoleRequiredMixin, AuditedReadMixin, ListView):
-    roles = roles.PATIENT_ROLES
+    permission = "patient.view"
     template_name = "patients/patient_list.html"
     paginate_by = 25
     audit_object_type = "patients.patient"
@@ -41,7 +41,7 @@ class PatientListView(roles.RoleRequiredMixin, AuditedReadMixin, ListView):
 
 
 class PatientDetailView(roles.RoleRequiredMixin, AuditedReadMixin, DetailView):
-    roles = roles.PATIENT_ROLES
+    permission = "patient.view"
     template_name = "patients/patient_detail.html"
     context_object_name = "patient"
     audit_object_type = "patients.patient"
@@ -114,7 +114,7 @@ def _first_step(patient) -> str:
     return "red_flags" if patient else "demographics"
 
 
-@roles.role_required(roles.CLINICIAN)
+@roles.requires("patient.intake")
 def intake_wizard(request, pk=None):
     """One step per screen; answers are kept in the session until the final save, which
     writes the patient (if new) and the whole intake in one transaction."""
@@ -251,7 +251,7 @@ def _finish(request, state, patient, program):
 
 
 class IntakeResultView(roles.RoleRequiredMixin, DetailView):
-    roles = roles.PATIENT_ROLES
+    permission = "patient.view"
     template_name = "patients/intake_result.html"
     context_object_name = "intake"
 
@@ -283,7 +283,7 @@ class IntakeResultView(roles.RoleRequiredMixin, DetailView):
 
 
 @require_POST
-@roles.role_required(*roles.PATIENT_ROLES)
+@roles.requires("referral.create")
 def create_suggested_referral(request, patient_pk, pk):
     intake = get_object_or_404(Intake, pk=pk, patient_id=patient_pk)
     code = request.POST.get("service", "")
@@ -301,7 +301,7 @@ def create_suggested_referral(request, patient_pk, pk):
 
 
 @require_POST
-@roles.role_required(roles.CLINICIAN)
+@roles.requires("patient.pathway")
 def decide_pathway(request, pk):
     patient = get_object_or_404(Patient, pk=pk)
     form = forms.PathwayForm(request.POST)
