@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 
 from ipm.api import ErrorSerializer
 from ipm.audit import AuditedReadMixin, audit_record
-from ipm.roles import ADMIN, CLINICIAN, COORDINATOR, PATIENT_ROLES, HasRole, has_role
+from ipm.roles import ADMIN, HasRole, has_role
 from patients.api import PatientSerializer
 from patients.models import Patient
 from patients.selectors import patient_get
@@ -20,7 +20,6 @@ from . import selectors, services
 from .models import BillingCode, Contact, Goal, StepDecision
 
 ERRORS = {400: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer}
-BILLING_ROLES = (ADMIN, COORDINATOR)
 
 
 def _data(request) -> dict:
@@ -57,8 +56,7 @@ class PatientStepApi(APIView):
     The same step with a reason records a "stay" decision. GET: the step history."""
 
     permission_classes = [HasRole]
-    allowed_roles = PATIENT_ROLES
-    write_roles = (CLINICIAN,)
+    permission = {"GET": "care.view", "POST": "care.step"}
 
     @extend_schema(responses={200: StepDecisionSerializer(many=True), **ERRORS})
     def get(self, request, pk: int):
@@ -93,7 +91,7 @@ class PatientContactsApi(AuditedReadMixin, generics.ListAPIView):
     reached|no_answer|left_message, note, next_contact_on, contacted_at (optional)}."""
 
     permission_classes = [HasRole]
-    allowed_roles = PATIENT_ROLES
+    permission = {"GET": "care.view", "POST": "care.contact"}
     serializer_class = ContactSerializer
     audit_object_type = "care.contact"
     filter_backends: list = []
@@ -144,7 +142,7 @@ class PatientGoalsApi(generics.ListAPIView):
     {text, activity (rated by the PSFS; takes the next free item a1..a5), target_date}."""
 
     permission_classes = [HasRole]
-    allowed_roles = PATIENT_ROLES
+    permission = {"GET": "care.view", "POST": "care.plan"}
     serializer_class = GoalSerializer
     filter_backends: list = []
     pagination_class = None
@@ -172,7 +170,7 @@ class GoalApi(APIView):
     """PATCH a goal: text, activity, target_date, status (active|achieved|dropped)."""
 
     permission_classes = [HasRole]
-    allowed_roles = PATIENT_ROLES
+    permission = {"PATCH": "care.plan"}
 
     @extend_schema(request=GOAL_INPUT, responses={200: GoalSerializer, **ERRORS})
     def patch(self, request, pk: int):
@@ -213,7 +211,7 @@ class BillingExportApi(APIView):
     the program's billing-code table (admins and coordinators). `?site=CODE` filters."""
 
     permission_classes = [HasRole]
-    allowed_roles = BILLING_ROLES
+    permission = "metrics.billing"
 
     @extend_schema(parameters=[OpenApiParameter("month", str, required=True,
                                                 description="YYYY-MM"),
@@ -246,7 +244,7 @@ class BillingCodeListApi(generics.ListAPIView):
     configuration pages)."""
 
     permission_classes = [HasRole]
-    allowed_roles = BILLING_ROLES
+    permission = "metrics.billing"
     serializer_class = BillingCodeSerializer
     pagination_class = None
     filter_backends: list = []

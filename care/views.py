@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from ipm.audit import audit_list, audit_record
 from ipm.errors import DomainError
-from ipm.roles import ADMIN, CLINICIAN, COORDINATOR, PATIENT_ROLES, has_role, role_required
+from ipm.roles import can, requires
 from patients.models import Patient
 from referrals.models import MdtMeeting
 
@@ -45,7 +45,7 @@ def _error(request, exc: DomainError) -> None:
 
 # --- Worklist ------------------------------------------------------------------------------
 
-@role_required(*PATIENT_ROLES)
+@requires("care.view")
 @require_GET
 def worklist(request):
     mine = request.GET.get("mine") == "1"
@@ -53,14 +53,14 @@ def worklist(request):
     audit_list(objects=data["shown_patients"], request=request, actor=request.user,
                object_type="patients.patient")
     return render(request, "care/worklist.html", {
-        **data, "mine": mine, "can_step": has_role(request.user, CLINICIAN),
+        **data, "mine": mine, "can_step": can(request.user, "care.step"),
         "contact_kinds": Contact.Kind.choices, "contact_outcomes": Contact.Outcome.choices,
         "step_choices": list(STEP_LABELS.items())})
 
 
 # --- Quick forms ---------------------------------------------------------------------------
 
-@role_required(*PATIENT_ROLES)
+@requires("care.contact")
 @require_POST
 def contact_new(request, pk: int):
     patient = _patient(request, pk)
@@ -80,7 +80,7 @@ def contact_new(request, pk: int):
     return _back(request, f"/patients/{patient.pk}/")
 
 
-@role_required(CLINICIAN)
+@requires("care.step")
 @require_POST
 def step_new(request, pk: int):
     patient = _patient(request, pk)
@@ -100,7 +100,7 @@ def step_new(request, pk: int):
     return _back(request, f"/patients/{patient.pk}/")
 
 
-@role_required(*PATIENT_ROLES)
+@requires("care.plan")
 @require_POST
 def goal_new(request, pk: int):
     patient = _patient(request, pk)
@@ -116,7 +116,7 @@ def goal_new(request, pk: int):
     return _back(request, f"/patients/{patient.pk}/#care-plan")
 
 
-@role_required(*PATIENT_ROLES)
+@requires("care.plan")
 @require_POST
 def goal_status(request, pk: int):
     goal = get_object_or_404(Goal.objects.filter(
@@ -130,7 +130,7 @@ def goal_status(request, pk: int):
     return _back(request, f"/patients/{goal.patient_id}/#care-plan")
 
 
-@role_required(*PATIENT_ROLES)
+@requires("questionnaire_link.send")
 @require_POST
 def psfs_link_new(request, pk: int):
     patient = _patient(request, pk)
@@ -160,7 +160,7 @@ def _billing(request) -> dict:
     return data
 
 
-@role_required(ADMIN, COORDINATOR)
+@requires("metrics.billing")
 @require_GET
 def billing_page(request):
     try:
@@ -172,10 +172,10 @@ def billing_page(request):
                                                              "code")
     return render(request, "care/billing.html", {
         **data, "codes": list(codes), "site": request.GET.get("site", ""),
-        "can_configure": has_role(request.user, ADMIN)})
+        "can_configure": can(request.user, "metrics.view")})
 
 
-@role_required(ADMIN, COORDINATOR)
+@requires("metrics.billing")
 @require_GET
 def billing_csv(request):
     try:

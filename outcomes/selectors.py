@@ -79,23 +79,9 @@ def change_from_baseline(response) -> dict | None:
 
 # --- Trends (patient page partial) -------------------------------------------------------
 
-TREND_SERIES = (
-    # (chart id, title, instrument, [(headline key, label, draw MCID band)], y range)
-    ("peg", "PEG: pain, enjoyment of life, general activity", "peg",
-     [("score", "PEG score", True)], (0, 10)),
-    ("phq9", "PHQ-9: depression", "phq9", [("total", "PHQ-9 total", True)], (0, 27)),
-    ("gad7", "GAD-7: anxiety", "gad7", [("total", "GAD-7 total", True)], (0, 21)),
-    ("promis29", "PROMIS-29 T-scores", "promis29", [
-        ("pain_interference.t_score", "Pain interference", True),
-        ("physical_function.t_score", "Physical function", True),
-        ("depression.t_score", "Depression", False),
-        ("anxiety.t_score", "Anxiety", False),
-        ("fatigue.t_score", "Fatigue", False),
-        ("sleep_disturbance.t_score", "Sleep disturbance", False),
-        ("social_roles.t_score", "Social roles", False),
-    ], (20, 80)),
-)
-TREND_INSTRUMENTS = tuple(series[2] for series in TREND_SERIES)
+# The charted instruments: those whose spec names trend series (registry order).
+TRENDED = tuple(i for i in instruments.all_instruments() if i.trend)
+TREND_INSTRUMENTS = tuple(i.code for i in TRENDED)
 DIRECTION_WORDS = {1: "higher is better", -1: "lower is better"}
 
 
@@ -134,7 +120,9 @@ def patient_trends(patient) -> dict:
         by_code[response.instrument].append(response)
 
     charts, summary, rows = [], [], []
-    for chart_id, title, code, keys, y_range in TREND_SERIES:
+    for instrument in TRENDED:
+        code, title, y_range = instrument.code, instrument.label, instrument.display_range
+        keys = [(s.key, s.label, s.mcid_band) for s in instrument.trend]
         items = by_code.get(code, [])
         if not items:
             continue
@@ -151,21 +139,21 @@ def patient_trends(patient) -> dict:
             latest = items[-1]
             change = (instruments.compare(code, baseline.scores, latest.scores)[key]
                       if latest.pk != baseline.pk else None)
-            summary.append({"measure": label if code == "promis29" else title.split(":")[0],
+            summary.append({"measure": label if len(keys) > 1 else instrument.short_label,
                             "code": code, "key": key, "baseline": base_value,
                             "latest": change["value"] if change else base_value,
                             "change": change["change"] if change else None,
                             "classification": change["classification"] if change else None,
                             "direction": band["direction"] if band else "",
                             "latest_date": timezone.localdate(latest.answered_at)})
-        charts.append({"id": chart_id, "title": title, "y_min": y_range[0], "y_max": y_range[1],
+        charts.append({"id": code, "title": title, "y_min": y_range[0], "y_max": y_range[1],
                        "series": series})
         for response in items:
             comparison = (instruments.compare(code, baseline.scores, response.scores)
                           if response.pk != baseline.pk else None)
             values = instruments.headline(code, response.scores)
             rows.append({"response_id": response.pk, "code": code,
-                         "measure": title.split(":")[0],
+                         "measure": instrument.short_label,
                          "date": timezone.localdate(response.answered_at),
                          "week": _weeks_since(start, response.answered_at),
                          "is_baseline": response.pk == baseline.pk,

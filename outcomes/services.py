@@ -16,13 +16,8 @@ from .models import QuestionnaireResponse, SafetyAlert
 
 logger = logging.getLogger(__name__)
 
-PRIMARY_KEY = {"startback": "total", "peg": "score", "phq9": "total", "gad7": "total",
-               "nps": "score", "promis29": "pain_interference.t_score",
-               "promis_gh": "gph.t_score"}
-
-
 def _primary(code: str, scores: dict) -> Decimal | None:
-    value = instruments.headline(code, scores).get(PRIMARY_KEY.get(code, ""))
+    value = instruments.get(code).primary(scores)
     return None if value is None else Decimal(str(value))
 
 
@@ -37,10 +32,29 @@ def validate_answers(instrument: str, answers) -> dict:
 
 
 def score_or_raise(instrument: str, answers):
-    errors = validate_answers(instrument, answers)
+    """Validate once and score (the engine's validator); InvalidInput with per-item errors."""
+    try:
+        return instruments.score_response(instrument, answers)
+    except instruments.UnknownInstrument:
+        raise InvalidInput("The response has invalid or missing answers.",
+                           validate_answers(instrument, answers)) from None
+    except instruments.InvalidAnswers as exc:
+        raise InvalidInput("The response has invalid or missing answers.",
+                           {"answers": exc.errors}) from None
+
+
+def responses_score(answers_by_instrument: dict) -> dict:
+    """Validate and score several instruments, each once: {code: ScoredResponse}.
+    Raises InvalidInput with every error at once, keyed by instrument code, then item."""
+    errors, scored = {}, {}
+    for code, answers in answers_by_instrument.items():
+        try:
+            scored[code] = score_or_raise(code, answers)
+        except InvalidInput as exc:
+            errors[code] = exc.errors.get("answers", exc.errors.get("instrument"))
     if errors:
-        raise InvalidInput("The response has invalid or missing answers.", errors)
-    return instruments.score_response(instrument, answers)
+        raise InvalidInput("Some answers are invalid or missing.", errors)
+    return scored
 
 
 def _store(*, patient, instrument, scored, actor, context, answered_at) -> QuestionnaireResponse:
@@ -53,9 +67,10 @@ def _store(*, patient, instrument, scored, actor, context, answered_at) -> Quest
         entered_by=actor if getattr(actor, "pk", None) else None,
     )
     response.alerts = []
-    if instrument == "phq9" and scored.scores.get("item9_positive"):
+    flag = instruments.get(instrument).safety_flag
+    if flag and scored.scores.get(flag.score_key):
         alert = SafetyAlert.objects.create(patient=patient, response=response,
-                                           kind=SafetyAlert.Kind.PHQ9_ITEM9)
+                                           kind=flag.alert_kind)
         response.alerts.append(alert)
         transaction.on_commit(lambda: _notify_alert(alert.pk))  # parked if the broker is down
     audit_record(actor=actor, action="create", obj=response)
@@ -86,20 +101,15 @@ def response_create(*, patient, instrument: str, answers, actor=None,
 
 
 @transaction.atomic
-def responses_create_many(*, patient, answers_by_instrument: dict, actor=None,
+def responses_create_many(*, patient, answers_by_instrument: dict | None = None,
+                          scored: dict | None = None, actor=None,
                           context: str = QuestionnaireResponse.Context.CLINICIAN,
                           answered_at=None) -> list[QuestionnaireResponse]:
     """Several instruments at once (intake, patient link): all valid and saved, or none.
-    Errors are keyed by instrument code, then item key."""
-    errors, scored = {}, {}
-    for code, answers in answers_by_instrument.items():
-        problem = validate_answers(code, answers)
-        if problem:
-            errors[code] = problem.get("answers", problem.get("instrument"))
-        else:
-            scored[code] = instruments.score_response(code, answers)
-    if errors:
-        raise InvalidInput("Some answers are invalid or missing.", errors)
+    Errors are keyed by instrument code, then item key. A caller that has already checked the
+    answers with `responses_score` (the intake, with its other sections) passes `scored`."""
+    if scored is None:
+        scored = responses_score(answers_by_instrument)
     out = [_store(patient=patient, instrument=code, scored=s, actor=actor, context=context,
                   answered_at=answered_at) for code, s in scored.items()]
     for response in out:
@@ -322,12 +332,14 @@ def medication_review_create(*, patient, lines=(), total_mme=None, note: str = "
         drug = line.get("drug")
         if drug not in mme.OPIOIDS:
             problems["drug"] = [f"Choose one of {', '.join(mme.OPIOIDS)}."]
-        dose = _positive_decimal(line.get("dose"))
-        if dose is None:
-            problems["dose"] = ["Enter a dose above 0 (at most 100000)."]
-        per_day = _positive_decimal(line.get("doses_per_day", 1))
-        if per_day is None:
-            problems["doses_per_day"] = ["Enter how many doses a day (above 0)."]
+        try:
+            dose = mme.parse_amount(line.get("dose"), what="The dose")
+        except mme.InvalidAmount as exc:
+            problems["dose"] = [str(exc)]
+        try:
+            per_day = mme.parse_amount(line.get("doses_per_day", 1), what="Doses a day")
+        except mme.InvalidAmount as exc:
+            problems["doses_per_day"] = [str(exc)]
         route = line.get("route") or ""
         if route and route not in MedicationLine.Route.values:
             problems["route"] = [f"Choose one of {', '.join(MedicationLine.Route.values)}."]
@@ -344,11 +356,14 @@ def medication_review_create(*, patient, lines=(), total_mme=None, note: str = "
     if lines:
         total = mme.total_mme((row.drug, row.dose, row.doses_per_day) for row in rows)
     else:
-        total = _positive_decimal(total_mme, allow_zero=True)
-        if total is None:
+        try:
+            total = mme.parse_mme(total_mme)
+        except mme.InvalidAmount as exc:
             raise InvalidInput("The total MME must be a number of 0 or more.",
-                               {"total_mme": ["Enter a number from 0 to 100000."]})
-        total = total.quantize(mme.ONE_DECIMAL)
+                               {"total_mme": [str(exc)]}) from None
+        if total is None:  # blank after all (spaces)
+            raise InvalidInput("List the opioids, or enter a total MME (0 for none).",
+                               {"total_mme": ["Enter a total MME, or list the opioids."]})
     reviewed_at = reviewed_at or timezone.now()
     review = MedicationReview.objects.create(
         patient=patient, reviewed_at=reviewed_at, total_mme=total,
@@ -374,18 +389,3 @@ def medication_review_create(*, patient, lines=(), total_mme=None, note: str = "
     audit_record(actor=actor, action="create", obj=review,
                  detail={"total_mme": str(total), "lines": len(rows)})
     return review
-
-
-def _positive_decimal(value, *, allow_zero: bool = False, limit: int = 100_000) -> Decimal | None:
-    """A finite Decimal in (0, limit] (or [0, limit]), rounded to 2 places; None otherwise."""
-    from decimal import InvalidOperation
-
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        number = Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
-        return None
-    if not number.is_finite() or number > limit or number < 0 or (number == 0 and not allow_zero):
-        return None
-    return number.quantize(Decimal("0.01"))

@@ -1,18 +1,17 @@
 """Patients API (SPEC §4): create, search, read, intake."""
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 
-from ipm import roles
 from ipm.api import ErrorSerializer
 from ipm.audit import AuditedReadMixin
 from ipm.roles import HasRole
 
 from . import pathways, selectors, services
+from .filters import PatientFilter
 from .models import Pathway, Patient, RiskGroup
 
 
@@ -87,27 +86,24 @@ class PatientViewSet(AuditedReadMixin, mixins.CreateModelMixin, mixins.ListModel
 
     serializer_class = PatientSerializer
     permission_classes = [HasRole]
-    allowed_roles = roles.PATIENT_ROLES
-    filter_backends: list = []
+    # The same permissions as the pages: intake, pathway and registration are clinicians'.
+    permission = {"list": "patient.view", "retrieve": "patient.view",
+                  "create": "patient.register", "partial_update": "patient.register",
+                  "intake": "patient.intake", "pathway": "patient.pathway"}
+    filterset_class = PatientFilter
     audit_object_type = "patients.patient"
     lookup_value_regex = r"\d+"
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self):
-        if self.action == "list":
-            p = self.request.query_params
-            return selectors.patient_list(q=p.get("q", ""), risk_group=p.get("risk_group", ""),
-                                          pathway=p.get("pathway", ""), flag=p.get("flag", ""))
         return selectors.patient_list()
 
-    @extend_schema(parameters=[
-        OpenApiParameter("q", OpenApiTypes.STR, description="Search by name or MRN"),
-        OpenApiParameter("risk_group", OpenApiTypes.STR, enum=RiskGroup.values),
-        OpenApiParameter("pathway", OpenApiTypes.STR, enum=Pathway.values),
-        OpenApiParameter("flag", OpenApiTypes.STR, enum=list(selectors.FLAG_FILTERS)),
-    ])
-    def list(self, request, *args, **kwargs):
-        return super().list(request, *args, **kwargs)
+    def filter_queryset(self, queryset):
+        # The list's parameters are PatientFilter's (django-filter); one patient is found
+        # by id alone, whatever the query string says.
+        if self.action != "list":
+            return queryset
+        return super().filter_queryset(queryset)
 
     @extend_schema(responses={201: PatientSerializer, 400: ErrorSerializer, 409: ErrorSerializer})
     def create(self, request, *args, **kwargs):

@@ -2,6 +2,8 @@
 
 from django.db.models import Exists, OuterRef, Q
 
+from outcomes import instruments
+
 from .models import Patient
 
 FLAG_FILTERS = {
@@ -51,7 +53,6 @@ def patient_get(pk: int) -> Patient:
 
 def patient_page(patient: Patient) -> dict:
     """Everything the patient page shows, in a fixed number of queries."""
-    from outcomes.instruments import get as get_instrument
     from outcomes.models import QuestionnaireResponse, SafetyAlert
     from referrals.models import Referral, ReferralEvent
 
@@ -60,9 +61,9 @@ def patient_page(patient: Patient) -> dict:
               .order_by("instrument", "-answered_at", "-pk")):
         latest.setdefault(r.instrument, r)
     latest_scores = [
-        {"code": code, "name": get_instrument(code).name, "answered_at": r.answered_at,
+        {"code": code, "name": instruments.get(code).name, "answered_at": r.answered_at,
          "scores": r.scores, "summary": score_summary(code, r.scores)}
-        for code, r in sorted(latest.items(), key=lambda kv: _ORDER.get(kv[0], 99))
+        for code, r in sorted(latest.items(), key=lambda kv: _ORDER.get(kv[0], len(_ORDER)))
     ]
     referrals = list(Referral.objects.filter(patient=patient).select_related("service", "assignee")
                      .order_by("-referred_at"))
@@ -82,7 +83,8 @@ def patient_page(patient: Patient) -> dict:
                          + (f": {d.reason}" if d.reason else "")))
     for r in QuestionnaireResponse.objects.filter(patient=patient).order_by("-answered_at")[:50]:
         timeline.append((r.answered_at, "Questionnaire",
-                         f"{r.instrument.upper()}: {score_summary(r.instrument, r.scores)}"))
+                         f"{instruments.get(r.instrument).short_label}: "
+                         f"{score_summary(r.instrument, r.scores)}"))
     for ev in (ReferralEvent.objects.filter(referral__patient=patient)
                .select_related("referral__service", "actor")):
         timeline.append((ev.at, "Referral",
@@ -93,24 +95,9 @@ def patient_page(patient: Patient) -> dict:
             "timeline": timeline[:100], "latest_intake": intakes[0] if intakes else None}
 
 
-_ORDER = {c: i for i, c in enumerate(("startback", "peg", "phq9", "gad7", "promis29",
-                                      "promis_gh", "nps"))}
+_ORDER = {code: i for i, code in enumerate(instruments.CODES)}
 
 
 def score_summary(code: str, scores: dict) -> str:
-    """A short human summary of a score dict, e.g. 'total 12 (moderate)'."""
-    if code == "startback":
-        return f"total {scores['total']}, psychosocial {scores['psychosocial']} ({scores['risk_group']} risk)"
-    if code == "peg":
-        return f"score {scores['score']}"
-    if code in ("phq9", "gad7"):
-        return f"total {scores['total']} ({scores['severity'].replace('_', ' ')})"
-    if code == "nps":
-        return f"{scores['score']} ({scores['category']})"
-    parts = []
-    for key, value in scores.items():
-        if isinstance(value, dict) and "t_score" in value:
-            parts.append(f"{key.replace('_', ' ')} T {value['t_score']}")
-    if "pain_intensity" in scores:
-        parts.append(f"pain intensity {scores['pain_intensity']}")
-    return ", ".join(parts)
+    """A short human summary of a score dict, e.g. 'total 12 (moderate)' (the instrument's)."""
+    return instruments.get(code).summary(scores)

@@ -1,7 +1,5 @@
 """Every write to patients: create, update, intake, pathway decisions."""
 
-from decimal import Decimal, InvalidOperation
-
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -9,15 +7,20 @@ from django.utils import timezone
 from ipm.audit import audit_record
 from ipm.errors import Conflict, InvalidInput
 from outcomes import instruments
+from outcomes.mme import InvalidAmount, parse_mme
 from outcomes.models import QuestionnaireResponse
-from outcomes.services import responses_create_many, validate_answers
+from outcomes.services import responses_create_many, responses_score
 
 from . import pathways
 from .models import Intake, Pathway, PathwayDecision, Patient, Program, Site
 
 PATIENT_FIELDS = ("mrn", "given_name", "family_name", "birth_date", "sex", "email", "phone",
                   "preferred_channel", "consent_to_contact", "timezone")
-BASELINE_INSTRUMENTS = ("peg", "phq9", "gad7", "promis29")
+# The intake's questionnaires, from the instrument specs: the screen every intake answers
+# (STarT Back) and the baseline measures offered (each may be skipped).
+SCREEN_INSTRUMENT = next(i.code for i in instruments.all_instruments() if i.intake == "screen")
+BASELINE_INSTRUMENTS = tuple(i.code for i in instruments.all_instruments()
+                             if i.intake == "baseline")
 
 
 def site_for_new_record(*, program: Program, actor=None) -> Site:
@@ -98,41 +101,31 @@ def patient_update(*, patient: Patient, actor=None, **data) -> Patient:
     return patient
 
 
-def parse_mme(value) -> Decimal | None:
-    """Daily opioid dose in MME: a number ≥ 0, or blank/None for unknown."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool):
-        raise InvalidInput("MME must be a number.", {"mme": ["Enter a number of MME (0 or more), or leave it empty if unknown."]})
-    try:
-        mme = Decimal(str(value))
-    except InvalidOperation:
-        raise InvalidInput("MME must be a number.", {"mme": ["Enter a number of MME (0 or more), or leave it empty if unknown."]})
-    if not mme.is_finite() or mme < 0 or mme > Decimal("100000"):
-        raise InvalidInput("MME out of range.", {"mme": ["MME must be between 0 and 100000."]})
-    return mme.quantize(Decimal("0.1"))
-
-
-def validate_intake(*, red_flags, startback, baseline: dict, mme) -> dict:
-    """All per-field errors of an intake at once (nothing is saved when any exist)."""
+def _check_intake(*, red_flags, startback, baseline: dict, mme_value):
+    """(errors, scored questionnaires, MME): every section checked once, all errors at once."""
     errors: dict = {}
     rf = pathways.validate_red_flags(red_flags)
     if rf:
         errors["red_flags"] = rf
-    sb = validate_answers("startback", startback if startback is not None else {})
-    if sb:
-        errors["startback"] = sb.get("answers", sb)
-    for code, answers in baseline.items():
-        if answers is None:
-            continue
-        problem = validate_answers(code, answers)
-        if problem:
-            errors[code] = problem.get("answers", problem)
+    scored = {}
     try:
-        parse_mme(mme)
+        scored = responses_score({SCREEN_INSTRUMENT: startback if startback is not None else {},
+                                  **{code: answers for code, answers in baseline.items()
+                                     if answers is not None}})
     except InvalidInput as exc:
         errors.update(exc.errors)
-    return errors
+    dose = None
+    try:
+        dose = parse_mme(mme_value)
+    except InvalidAmount as exc:
+        errors["mme"] = [str(exc)]
+    return errors, scored, dose
+
+
+def validate_intake(*, red_flags, startback, baseline: dict, mme) -> dict:
+    """All per-field errors of an intake at once (nothing is saved when any exist)."""
+    return _check_intake(red_flags=red_flags, startback=startback, baseline=baseline,
+                         mme_value=mme)[0]
 
 
 @transaction.atomic
@@ -143,23 +136,24 @@ def intake_record(*, patient: Patient, red_flags, startback, baseline: dict | No
     Raises InvalidInput with per-field errors (keyed by section) and saves nothing."""
     baseline = {k: v for k, v in (baseline or {}).items() if v is not None}
     unknown = [k for k in baseline if k not in BASELINE_INSTRUMENTS]
-    errors = validate_intake(red_flags=red_flags, startback=startback, baseline=baseline, mme=mme)
+    errors, scored, mme_value = _check_intake(
+        red_flags=red_flags, startback=startback,
+        baseline={k: v for k, v in baseline.items() if k not in unknown}, mme_value=mme)
     for k in unknown:
         errors[k] = [f"'{k}' is not a baseline instrument ({', '.join(BASELINE_INSTRUMENTS)})."]
     if errors:
         raise InvalidInput("The intake has invalid or missing answers.", errors)
     now = timezone.now()
     responses = responses_create_many(
-        patient=patient, answers_by_instrument={"startback": startback, **baseline},
+        patient=patient, scored=scored,
         actor=actor, context=QuestionnaireResponse.Context.INTAKE, answered_at=now)
     by_code = {r.instrument: r for r in responses}
-    sb = by_code["startback"].scores
+    sb = by_code[SCREEN_INSTRUMENT].scores
     suggestion = pathways.suggest(
         risk_group=sb["risk_group"], red_flags=red_flags,
         phq9_total=by_code["phq9"].scores["total"] if "phq9" in by_code else None,
         gad7_total=by_code["gad7"].scores["total"] if "gad7" in by_code else None,
     )
-    mme_value = parse_mme(mme)
     intake = Intake.objects.create(
         patient=patient, red_flags={k: bool(red_flags[k]) for k in pathways.RED_FLAG_KEYS},
         startback_total=sb["total"], startback_psychosocial=sb["psychosocial"],

@@ -13,14 +13,15 @@ from django.views.generic import DetailView, ListView
 from ipm import roles
 from ipm.audit import AuditedReadMixin, audit_record
 from ipm.errors import DomainError
-from outcomes.instruments import get as get_instrument
+from outcomes import instruments
+from outcomes.forms import answers_from_post, instrument_fields
 
 from . import forms, selectors, services
 from .models import Intake, Patient, Program
 
 
 class PatientListView(roles.RoleRequiredMixin, AuditedReadMixin, ListView):
-    roles = roles.PATIENT_ROLES
+    permission = "patient.view"
     template_name = "patients/patient_list.html"
     paginate_by = 25
     audit_object_type = "patients.patient"
@@ -40,7 +41,7 @@ class PatientListView(roles.RoleRequiredMixin, AuditedReadMixin, ListView):
 
 
 class PatientDetailView(roles.RoleRequiredMixin, AuditedReadMixin, DetailView):
-    roles = roles.PATIENT_ROLES
+    permission = "patient.view"
     template_name = "patients/patient_detail.html"
     context_object_name = "patient"
     audit_object_type = "patients.patient"
@@ -64,19 +65,18 @@ class PatientDetailView(roles.RoleRequiredMixin, AuditedReadMixin, DetailView):
 
 # --- The guided intake ---------------------------------------------------------------------
 
+# One step per intake questionnaire (the instruments' specs say which: the screen, then the
+# baseline measures, which may be skipped), each rendered by the one questionnaire partial.
+INSTRUMENT_STEPS = (services.SCREEN_INSTRUMENT, *services.BASELINE_INSTRUMENTS)
 STEPS = [
     ("demographics", "Patient details"),
     ("red_flags", "Red flags"),
-    ("startback", "STarT Back"),
-    ("peg", "PEG"),
-    ("phq9", "PHQ-9"),
-    ("gad7", "GAD-7"),
-    ("promis29", "PROMIS-29"),
+    *((code, instruments.get(code).short_label) for code in INSTRUMENT_STEPS),
     ("mme", "Opioid dose"),
     ("review", "Review and save"),
 ]
 STEP_NAMES = [s for s, _ in STEPS]
-SKIPPABLE = {"peg", "phq9", "gad7", "promis29"}
+SKIPPABLE = set(services.BASELINE_INSTRUMENTS)
 SESSION_KEY = "intake_wizard"
 
 
@@ -97,8 +97,6 @@ def _form_for(step, data=None, initial=None, program=None):
         return forms.DemographicsForm(data, initial=initial, program=program)
     if step == "red_flags":
         return forms.RedFlagsForm(data, initial=initial)
-    if step in ("startback", "peg", "phq9", "gad7", "promis29"):
-        return forms.InstrumentForm(step, data, initial=initial)
     if step == "mme":
         return forms.MmeForm(data, initial=initial)
     return None
@@ -116,7 +114,7 @@ def _first_step(patient) -> str:
     return "red_flags" if patient else "demographics"
 
 
-@roles.role_required(roles.CLINICIAN)
+@roles.requires("patient.intake")
 def intake_wizard(request, pk=None):
     """One step per screen; answers are kept in the session until the final save, which
     writes the patient (if new) and the whole intake in one transaction."""
@@ -132,6 +130,7 @@ def intake_wizard(request, pk=None):
         step = _first_step(patient)
     form = None
     errors = None
+    answer_errors = {}
     if request.method == "POST":
         action = request.POST.get("action", "next")
         idx = STEP_NAMES.index(step)
@@ -151,6 +150,16 @@ def intake_wizard(request, pk=None):
                     return resp
                 return redirect(url)
             step, errors = result
+        elif step in INSTRUMENT_STEPS:
+            # The engine's validator, as at the final save, the patient link and the API.
+            values = answers_from_post(request.POST, [step], prefix="")[step]
+            cleaned, answer_errors = instruments.get(step).check(values)
+            if answer_errors:
+                state["data"].pop(step, None)
+                answers_shown = values
+            else:
+                state["data"][step] = cleaned
+                step = STEP_NAMES[idx + 1]
         else:
             form = _form_for(step, request.POST, program=program)
             if form.is_valid():
@@ -158,7 +167,14 @@ def intake_wizard(request, pk=None):
                 step = STEP_NAMES[idx + 1]
                 form = None
         _save_state(request, state)
-    if form is None and step != "review":
+    questionnaire = None
+    if step in INSTRUMENT_STEPS:
+        if not answer_errors:
+            answers_shown = state["data"].get(step) or {}
+            if errors and step in errors:  # found at the final save
+                answer_errors = errors[step] if isinstance(errors[step], dict) else {}
+        questionnaire = instrument_fields(step, answers_shown, answer_errors, prefix="")
+    elif form is None and step != "review":
         initial = state["data"].get(step) or None
         form = _form_for(step, initial=initial, program=program)
         if errors and step in errors:
@@ -167,8 +183,7 @@ def intake_wizard(request, pk=None):
     ctx = {
         "patient": patient, "steps": STEPS, "step": step,
         "step_title": dict(STEPS)[step], "form": form, "skippable": step in SKIPPABLE,
-        "instrument": get_instrument(step) if step in ("startback", "peg", "phq9", "gad7",
-                                                        "promis29") else None,
+        "instrument": questionnaire,
         "done": state["data"], "review": _review(state, patient) if step == "review" else None,
         "errors": errors, "first_step": _first_step(patient),
     }
@@ -211,8 +226,7 @@ def _finish(request, state, patient, program):
     if missing:
         return missing[0], {missing[0]: {"__all__": ["Please complete this step."]}}
     red_flags = {k: v == "yes" for k, v in data["red_flags"].items()}
-    baseline = {code: data.get(code) for code in ("peg", "phq9", "gad7", "promis29")
-                if data.get(code)}
+    baseline = {code: data.get(code) for code in services.BASELINE_INSTRUMENTS if data.get(code)}
     mme = (data.get("mme") or {}).get("mme")
     try:
         with transaction.atomic():
@@ -221,7 +235,8 @@ def _finish(request, state, patient, program):
                 demo["birth_date"] = date.fromisoformat(demo["birth_date"])
                 patient = services.patient_create(actor=request.user, program=program, **demo)
             return services.intake_record(patient=patient, red_flags=red_flags,
-                                          startback=data["startback"], baseline=baseline,
+                                          startback=data[services.SCREEN_INSTRUMENT],
+                                          baseline=baseline,
                                           mme=mme, actor=request.user)
     except DomainError as exc:
         errors = exc.errors or {}
@@ -236,7 +251,7 @@ def _finish(request, state, patient, program):
 
 
 class IntakeResultView(roles.RoleRequiredMixin, DetailView):
-    roles = roles.PATIENT_ROLES
+    permission = "patient.view"
     template_name = "patients/intake_result.html"
     context_object_name = "intake"
 
@@ -260,14 +275,15 @@ class IntakeResultView(roles.RoleRequiredMixin, DetailView):
         ctx["suggestions"] = [dict(r, referral_id=created.get(r["service"]),
                                    service_name=names.get(r["service"], r["service"]))
                               for r in intake.suggested_referrals]
-        ctx["score_lines"] = [(code.upper(), selectors.score_summary(code, s))
+        ctx["score_lines"] = [(instruments.get(code).short_label,
+                               selectors.score_summary(code, s))
                               for code, s in ctx["result"]["scores"].items()]
         ctx["pathway_form"] = forms.PathwayForm(initial={"pathway": intake.suggested_pathway})
         return ctx
 
 
 @require_POST
-@roles.role_required(*roles.PATIENT_ROLES)
+@roles.requires("referral.create")
 def create_suggested_referral(request, patient_pk, pk):
     intake = get_object_or_404(Intake, pk=pk, patient_id=patient_pk)
     code = request.POST.get("service", "")
@@ -285,7 +301,7 @@ def create_suggested_referral(request, patient_pk, pk):
 
 
 @require_POST
-@roles.role_required(roles.CLINICIAN)
+@roles.requires("patient.pathway")
 def decide_pathway(request, pk):
     patient = get_object_or_404(Patient, pk=pk)
     form = forms.PathwayForm(request.POST)

@@ -5,6 +5,8 @@ from datetime import datetime, timedelta
 from django import forms
 from django.utils import timezone
 
+from ipm.validators import validate_care_date
+
 from . import selectors
 from . import transitions as t
 from .models import MdtAgendaItem, MdtMeeting, Referral, Service
@@ -84,7 +86,8 @@ class ReferralCreateForm(forms.Form):
 
 
 class MdtMeetingForm(forms.Form):
-    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}),
+                           validators=[validate_care_date])
     time = forms.TimeField(widget=forms.TimeInput(attrs={"type": "time"}))
     duration_minutes = forms.IntegerField(min_value=15, max_value=480, initial=60,
                                           label="Duration (minutes)")

@@ -22,7 +22,7 @@ class OutboxView(roles.RoleRequiredMixin, AuditedReadMixin, ListView):
     """The outbox, filtered by status, kind, reason and patient (id or MRN); failed rows
     show their error and can be resent."""
 
-    roles = roles.PATIENT_ROLES
+    permission = "reminder.view"
     template_name = "reminders/outbox.html"
     paginate_by = 50
     audit_object_type = "reminders.reminder"
@@ -49,7 +49,7 @@ class OutboxView(roles.RoleRequiredMixin, AuditedReadMixin, ListView):
         return ctx
 
 
-@roles.role_required(*roles.PATIENT_ROLES)
+@roles.requires("reminder.resend")
 @require_POST
 def resend(request, pk: int):
     row = get_object_or_404(Reminder, pk=pk)

@@ -3,7 +3,7 @@ so no other app imports care: the patient page's care panel and the MDT agenda's
 
 from django import template
 
-from ipm.roles import CLINICIAN, has_role
+from ipm.roles import can
 
 from .. import selectors
 from ..models import STEP_LABELS, Contact, Goal
@@ -20,7 +20,7 @@ def _common(context) -> dict:
             "next": request.get_full_path() if request else "",
             "contact_kinds": Contact.Kind.choices, "contact_outcomes": Contact.Outcome.choices,
             "step_choices": STEP_CHOICES,
-            "can_step": has_role(getattr(request, "user", None), CLINICIAN)}
+            "can_step": can(getattr(request, "user", None), "care.step")}
 
 
 @register.inclusion_tag("care/_patient_care.html", takes_context=True)

@@ -272,6 +272,23 @@ def test_it_counts_promis_responders_by_3_t_points_in_each_domains_direction(bui
     assert result["peg"] is None  # nobody answered a PEG: no rate, not 0 %
 
 
+def test_it_counts_psfs_responders_by_a_mean_rise_of_2_from_the_exact_means(build, february):
+    from outcomes.services import response_create
+
+    for before, after in [
+        ({"a1": 3, "a2": 4, "a3": 6}, {"a1": 5, "a2": 6, "a3": 8}),          # 4.33 -> 6.33: +2
+        ({"a1": 4}, {"a1": 5}),                                              # +1: no
+        ({"a1": 3, "a2": 4, "a3": 6}, {"a1": 6, "a2": 6, "a3": 6, "a4": 7}),  # 4.33 -> 6.25: no
+        ({"a1": 2, "a2": 3}, {"a1": 4, "a2": 5}),                            # 2.5 -> 4.5: yes
+    ]:
+        p = build.patient()
+        response_create(patient=p, instrument="psfs", answers=before, answered_at=at(1, 5),
+                        context="intake")
+        response_create(patient=p, instrument="psfs", answers=after, answered_at=feb(14))
+    assert d.responders(february)["psfs"] == 50.0
+    assert d.MEASURE_LABELS["psfs"] == "PSFS"
+
+
 def test_it_splits_responders_by_risk_group(build, february):
     peg_program(build)
     by_risk = d.responders_by_risk_group(february)

@@ -5,9 +5,10 @@ import importlib
 import random
 from datetime import date, timedelta
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
@@ -45,6 +46,11 @@ class Command(BaseCommand):
     help = "Load a small demo program with one user per role (prints the logins)."
 
     def handle(self, *args, **options):
+        if settings.IPM_PRODUCTION:
+            # The demo users have published passwords: never in a real program.
+            raise CommandError("demo_data refuses to run with production settings "
+                               "(ipm.settings.production): it creates users with known "
+                               "passwords. Nothing was created.")
         roles.ensure_role_groups()
         users = self._users()
         from patients.models import Patient, Program
