@@ -112,3 +112,20 @@ def test_the_billing_page_and_csv(patient, coordinator):
 
 def test_clinicians_have_no_billing_page(clinician):
     assert _client(clinician).get("/care/billing/").status_code == 403
+
+
+def test_the_care_plan_shows_the_psfs_trend_by_activity(patient, clinician, coordinator):
+    from outcomes.services import response_create
+
+    services.goal_create(patient=patient, text="Walk my dog", activity="Walking the dog",
+                         actor=coordinator)
+    services.goal_create(patient=patient, text="Garden", activity="Gardening", actor=coordinator)
+    response_create(patient=patient, instrument="psfs", answers={"a1": 2, "a2": 4},
+                    actor=clinician, answered_at=timezone.now() - timedelta(days=30))
+    response_create(patient=patient, instrument="psfs", answers={"a1": 6, "a2": 5},
+                    actor=clinician)
+    html = _client(clinician).get(f"/patients/{patient.pk}/").content.decode()
+    trend = html[html.index('id="psfs-trend"'):]
+    assert "<th>Walking the dog</th><th>Gardening</th>" in trend
+    assert "baseline" in trend and "improved" in trend   # mean 3 → 5.5: +2.5 ≥ 2
+    assert "6 <span class=\"text-muted\">(+4)</span>" in trend
