@@ -214,6 +214,7 @@ class BillingExportApi(APIView):
     permission = "metrics.billing"
 
     @extend_schema(parameters=[OpenApiParameter("month", str, required=True,
+                                                pattern=r"^(19|20)\d\d-(0[1-9]|1[0-2])$",
                                                 description="YYYY-MM"),
                                OpenApiParameter("site", str, description="site code")],
                    responses={200: inline_serializer("BillingExport", {

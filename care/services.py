@@ -262,4 +262,6 @@ def psfs_item_labels(patient: Patient) -> dict[str, str | None]:
     """outcomes.item_labels provider for the PSFS: each item worded as the patient's own
     activity; items without one are not asked."""
     activities = psfs_activities(patient)
+    if not activities:  # no care plan yet (e.g. a paper PSFS): the generic items
+        return {}
     return {item: activities.get(item) for item in PSFS_ITEMS}

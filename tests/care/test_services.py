@@ -139,3 +139,9 @@ def test_the_psfs_items_are_worded_as_the_patients_own_activities(patient, coord
     services.goal_create(patient=patient, text="Garden", activity="Gardening", actor=coordinator)
     assert item_labels.labels_for("psfs", patient) == {
         "a1": "Walking the dog", "a2": "Gardening", "a3": None, "a4": None, "a5": None}
+
+
+def test_a_patient_without_activities_gets_the_generic_psfs(patient):
+    from outcomes import item_labels
+
+    assert item_labels.labels_for("psfs", patient) == {}
