@@ -11,9 +11,6 @@ class IpmConfig(AppConfig):
 
         from . import roles
         from .middleware import remember_otp_enrolment
-        from .reference_data import ensure_reference_data
 
         user_logged_in.connect(remember_otp_enrolment, dispatch_uid="ipm-otp-enrolment")
         post_migrate.connect(roles.ensure_role_groups, dispatch_uid="ipm-role-groups")
-        post_migrate.connect(ensure_reference_data, sender=self,
-                             dispatch_uid="ipm-reference-data")

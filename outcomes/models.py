@@ -1,6 +1,10 @@
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+
+from .instruments import CODES
+from .mme import mme_flags
 
 
 class QuestionnaireResponse(models.Model):
@@ -117,10 +121,6 @@ class ScheduleRule(models.Model):
         return f"{self.instrument} {when} ({self.program or 'default'})"
 
     def clean(self):
-        from django.core.exceptions import ValidationError
-
-        from .instruments import CODES
-
         if self.instrument not in CODES:
             raise ValidationError({"instrument": f"Use one of {', '.join(CODES)}."})
         if self.at_discharge and self.weeks_after_intake is not None:
@@ -185,8 +185,6 @@ class MedicationReview(models.Model):
 
     @property
     def flags(self) -> list[str]:
-        from .mme import mme_flags
-
         return mme_flags(self.total_mme)
 
 

@@ -6,6 +6,8 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone as dj_tz
 
+from .flags import MME_FLAG_THRESHOLDS
+
 PHONE_E164 = RegexValidator(r"^\+[1-9]\d{6,14}$", "Enter the phone number in E.164 form, e.g. +447700900123.")
 
 
@@ -119,8 +121,6 @@ class Patient(models.Model):
     @property
     def flags(self) -> list[str]:
         """Machine-readable flags shown on the patient page and returned by the API."""
-        from outcomes.mme import mme_flags
-
         out = []
         if self.red_flag:
             out.append("red_flag")
@@ -129,7 +129,7 @@ class Patient(models.Model):
         if self.responder:
             out.append("responder")
         if self.current_mme is not None:
-            out += mme_flags(self.current_mme)
+            out += [flag for flag, level in MME_FLAG_THRESHOLDS if self.current_mme >= level]
         if self.stopped_reminders:
             out.append("stopped_reminders")
         if getattr(self, "has_open_alert", False):

@@ -49,6 +49,8 @@ INSTALLED_APPS = [
     "outcomes",
     "reminders",
     "metrics",
+    "clinic",
+    "fhir_api",
 ]
 
 MIDDLEWARE = [

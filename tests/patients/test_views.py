@@ -3,7 +3,8 @@ from django.test import Client
 
 from ipm.models import AuditEvent
 from patients.models import Intake, Patient
-from patients.services import intake_record, patient_create
+from clinic.services import intake_record
+from patients.services import patient_create
 
 pytestmark = pytest.mark.django_db
 
