@@ -12,6 +12,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+# The harness runs outside Django: every import of Django or of the project waits inside the
+# job that needs it, after setup_django() (start-up order, not a cycle).
 def setup_django():
     import django
 

@@ -5,6 +5,8 @@ from datetime import datetime, timedelta
 from django import forms
 from django.utils import timezone
 
+from patients.models import Patient
+
 from . import selectors
 from . import transitions as t
 from .models import MdtAgendaItem, MdtMeeting, Referral, Service
@@ -74,8 +76,6 @@ class ReferralCreateForm(forms.Form):
     needs_mdt = forms.BooleanField(required=False, label="Ask for MDT review")
 
     def clean_patient(self):
-        from patients.models import Patient
-
         pk = self.cleaned_data["patient"]
         try:
             return Patient.objects.get(pk=pk)

@@ -22,8 +22,8 @@ STAFF = {CLIN, COORD}
 
 @pytest.fixture
 def world(db):
-    from outcomes.services import response_create
     from clinic.services import intake_record
+    from outcomes.services import response_create
     from patients.services import patient_create
     from referrals.models import Service
     from referrals.services import referral_create

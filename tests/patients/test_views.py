@@ -1,9 +1,9 @@
 import pytest
 from django.test import Client
 
+from clinic.services import intake_record
 from ipm.models import AuditEvent
 from patients.models import Intake, Patient
-from clinic.services import intake_record
 from patients.services import patient_create
 
 pytestmark = pytest.mark.django_db

@@ -1,3 +1,6 @@
+import getpass
+import sys
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
@@ -32,8 +35,6 @@ class Command(BaseCommand):
             user.set_password(password)
         elif created:
             if options.get("interactive", True) and self.stdin_isatty():
-                import getpass
-
                 pw = getpass.getpass("Password: ")
                 if not pw:
                     raise CommandError("A password is required.")
@@ -47,6 +48,4 @@ class Command(BaseCommand):
 
     @staticmethod
     def stdin_isatty() -> bool:
-        import sys
-
         return sys.stdin.isatty()
