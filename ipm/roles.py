@@ -55,10 +55,6 @@ def has_role(user, *roles: str) -> bool:
     return bool(user_roles(user) & set(roles))
 
 
-def can_see_patients(user) -> bool:
-    return has_role(user, *PATIENT_ROLES)
-
-
 class RoleRequiredMixin(LoginRequiredMixin):
     """Class-based views: `roles = (CLINICIAN, ...)`; anyone else gets 403."""
 
