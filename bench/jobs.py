@@ -20,7 +20,7 @@ def setup_django():
     django.setup()
 
 def time_metrics() -> dict:
-    """Every SPEC §3.6 metric over the whole program (first intake to today), as the API
+    """Every docs/product.md §3.6 metric over the whole program (first intake to today), as the API
     computes them live; and a full dashboard snapshot (period, previous period and weekly
     trend rows) for the default 30 days, as the worker computes it."""
 

@@ -1,4 +1,4 @@
-"""Bulk generation of a realistic program at scale, for benchmarks (SPEC §5).
+"""Bulk generation of a realistic program at scale, for benchmarks (docs/product.md §5).
 
 PostgreSQL: rows are streamed with COPY (psycopg 3) with explicit ids, and sequences are
 moved past them at the end. SQLite: the same rows through bulk_create, for small N.

@@ -16,7 +16,7 @@ class AuditQuerySet(models.QuerySet):
 
 
 class AuditEvent(models.Model):
-    """Who did what to which patient data, when, and from where (SPEC §5).
+    """Who did what to which patient data, when, and from where (docs/product.md §5).
 
     Rows are written once; `hash` chains each sealed row to the previous one (see
     ipm.audit.seal_chain) so that an edit made directly in SQL is detectable.

@@ -1,4 +1,4 @@
-"""Roles are Django groups (SPEC §1). Checks live here so pages and API share them.
+"""Roles are Django groups (docs/product.md §1). Checks live here so pages and API share them.
 
 - clinician: patient care (intake, questionnaires, alerts, referrals)
 - coordinator: referral queue, group visits, reminders, questionnaire links

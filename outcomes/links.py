@@ -1,4 +1,4 @@
-"""Patient questionnaire link tokens (SPEC §3.4: random, unguessable, single-use, expiring).
+"""Patient questionnaire link tokens (docs/product.md §3.4: random, unguessable, single-use, expiring).
 
 Only ``sha256(token)`` is stored and links are looked up by that hash alone: an unknown,
 forged or truncated token costs the same one indexed lookup as a real one and gets 404.

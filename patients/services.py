@@ -194,7 +194,7 @@ def intake_create(*, patient: Patient, red_flags: dict, startback: dict,
 @transaction.atomic
 def pathway_decide(*, patient: Patient, pathway: str, actor=None, reason: str = "",
                    intake: Intake | None = None) -> PathwayDecision:
-    """Confirm the suggested pathway, or override it with a reason (SPEC §3.1)."""
+    """Confirm the suggested pathway, or override it with a reason (docs/product.md §3.1)."""
     if pathway not in Pathway.values:
         raise InvalidInput("Unknown pathway.", {"pathway": [f"Use one of {', '.join(Pathway.values)}."]})
     intake = intake or patient.intakes.order_by("-created_at").first()

@@ -1,4 +1,4 @@
-"""The seeded MDT service catalogue (SPEC §3.2). SLA targets are program defaults that
+"""The seeded MDT service catalogue (docs/product.md §3.2). SLA targets are program defaults that
 admins can edit; they are days from referral to triage and to first visit."""
 
 from .models import Service

@@ -61,7 +61,7 @@ def referral_transition(*, referral: Referral | int, to: str, actor=None, note: 
     Refusals change nothing: an unknown state or a missing reason raises InvalidInput
     (400); a transition the state machine does not allow raises Conflict (409) naming the
     allowed states. A reason is required for `declined`/`cancelled`; a note given alone
-    serves as the reason (SPEC §4: "note / reason").
+    serves as the reason (docs/product.md §4: "note / reason").
 
     The row is locked, so two coordinators acting at once serialise: the second sees the
     first one's state and is refused if it no longer fits. Pass `expected` (the status the

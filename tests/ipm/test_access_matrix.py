@@ -1,4 +1,4 @@
-"""The role × URL matrix (SPEC §1, §5): each role reaches its pages and API, is refused the
+"""The role × URL matrix (docs/product.md §1, §5): each role reaches its pages and API, is refused the
 others, and every read of patient data leaves an audit row naming the patient."""
 
 from datetime import timedelta
