@@ -53,6 +53,8 @@ INSTALLED_APPS = [
     "outcomes",
     "reminders",
     "metrics",
+    "clinic",
+    "fhir_api",
 ]
 
 MIDDLEWARE = [
