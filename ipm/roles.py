@@ -1,4 +1,4 @@
-"""Roles are Django groups (SPEC §1), and one permission table says what each may do.
+"""Roles are Django groups (docs/product.md §1), and one permission table says what each may do.
 
 - clinician: patient care (intake and stratification, pathway decisions, questionnaires,
   medication review, acting on safety alerts, referrals)
@@ -34,13 +34,13 @@ CLINICIANS = (CLINICIAN,)
 COORDINATORS = (COORDINATOR,)
 ADMINS = (ADMIN,)
 
-# The permission table (SPEC §1): permission -> roles that hold it.
+# The permission table (docs/product.md §1): permission -> roles that hold it.
 PERMISSIONS: dict[str, tuple[str, ...]] = {
     # Reference data without patient detail: instruments, services, FHIR metadata.
     "reference.view": ALL_ROLES,
     # Patient data: clinicians and coordinators read it; admins never do.
     "patient.view": PATIENT_ROLES,
-    # Demographics are the first step of intake (SPEC §3.1): who takes in, registers.
+    # Demographics are the first step of intake (docs/product.md §3.1): who takes in, registers.
     "patient.register": CLINICIANS,
     "patient.intake": CLINICIANS,            # intake and stratification
     "patient.pathway": CLINICIANS,           # confirm or override the pathway
@@ -108,10 +108,6 @@ def user_roles(user) -> frozenset[str]:
 
 def has_role(user, *roles: str) -> bool:
     return bool(user_roles(user) & set(roles))
-
-
-def can_see_patients(user) -> bool:
-    return can(user, "patient.view")
 
 
 def roles_for(permission: str) -> tuple[str, ...]:

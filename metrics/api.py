@@ -20,7 +20,7 @@ class ProgramMetricsApi(APIView):
 
     @extend_schema(
         operation_id="metrics_program",
-        summary="Program metrics (SPEC §3.6)",
+        summary="Program metrics (docs/product.md §3.6)",
         parameters=[
             OpenApiParameter("from", OpenApiTypes.DATE, description="First day (YYYY-MM-DD); "
                              "default: 30 days before `to`."),

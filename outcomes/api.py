@@ -1,4 +1,4 @@
-"""Outcomes API (SPEC §4): instruments, responses, response time series, questionnaire
+"""Outcomes API (docs/product.md §4): instruments, responses, response time series, questionnaire
 links and safety alerts. Thin views: parse with an input serializer, call one service or
 selector, render an output serializer."""
 

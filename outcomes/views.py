@@ -32,6 +32,7 @@ from .forms import (
     answers_from_post,
     instrument_fields,
 )
+from .mme import OPIOIDS
 from .models import SafetyAlert
 
 logger = logging.getLogger(__name__)
@@ -300,8 +301,6 @@ def medication_review_new(request, pk: int):
                     messages.success(request, text)
                 return redirect(_next_url(request, f"/patients/{patient.pk}/trends/"))
         status = 400
-    from .mme import OPIOIDS
-
     return render(request, "outcomes/medication_review_new.html", {
         "patient": patient, "form": form, "lines": lines,
         "factors": [(o.display, o.factor, o.unit) for o in OPIOIDS.values()]}, status=status)

@@ -8,6 +8,8 @@ from django.utils import timezone as dj_tz
 
 from ipm.validators import EARLIEST_BIRTH_DATE, validate_birth_date
 
+from .flags import MME_FLAG_THRESHOLDS
+
 PHONE_E164 = RegexValidator(r"^\+[1-9]\d{6,14}$", "Enter the phone number in E.164 form, e.g. +447700900123.")
 
 
@@ -203,8 +205,6 @@ class Patient(models.Model):
     @property
     def flags(self) -> list[str]:
         """Machine-readable flags shown on the patient page and returned by the API."""
-        from outcomes.mme import mme_flags
-
         out = []
         if self.red_flag:
             out.append("red_flag")
@@ -213,7 +213,7 @@ class Patient(models.Model):
         if self.responder:
             out.append("responder")
         if self.current_mme is not None:
-            out += mme_flags(self.current_mme)
+            out += [flag for flag, level in MME_FLAG_THRESHOLDS if self.current_mme >= level]
         if self.stopped_reminders:
             out.append("stopped_reminders")
         if getattr(self, "has_open_alert", False):

@@ -1,4 +1,4 @@
-"""Referrals API (SPEC §4): thin views that validate input, call one service or selector,
+"""Referrals API (docs/product.md §4): thin views that validate input, call one service or selector,
 and render. Clinicians and coordinators work with referrals; every role reads services;
 admins get 403 on referrals (patient data)."""
 
@@ -171,7 +171,7 @@ class ReferralDetailApi(PatientRolesMixin, AuditedReadMixin, generics.RetrieveAP
 
 
 class ReferralTransitionApi(PatientRolesMixin, APIView):
-    """Move a referral through the state machine (SPEC §3.2).
+    """Move a referral through the state machine (docs/product.md §3.2).
 
     new → triaged → scheduled → in_treatment → discharged; new|triaged → declined (reason
     required); any non-final state → cancelled (reason required). Any other transition is

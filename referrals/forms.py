@@ -6,6 +6,7 @@ from django import forms
 from django.utils import timezone
 
 from ipm.validators import validate_care_date
+from patients.models import Patient
 
 from . import selectors
 from . import transitions as t
@@ -76,8 +77,6 @@ class ReferralCreateForm(forms.Form):
     needs_mdt = forms.BooleanField(required=False, label="Ask for MDT review")
 
     def clean_patient(self):
-        from patients.models import Patient
-
         pk = self.cleaned_data["patient"]
         try:
             return Patient.objects.get(pk=pk)

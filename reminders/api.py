@@ -1,4 +1,4 @@
-"""Reminders API (SPEC §4): `GET /api/reminders/?patient=&status=&kind=&reason=` lists
+"""Reminders API (docs/product.md §4): `GET /api/reminders/?patient=&status=&kind=&reason=` lists
 outbox rows; `POST /api/reminders/{id}/resend/` puts a failed or cancelled row back to
 pending. Clinicians and coordinators; admins see aggregates only (403)."""
 

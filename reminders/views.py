@@ -12,6 +12,7 @@ from django.views.generic import ListView
 from ipm import roles
 from ipm.audit import AuditedReadMixin
 from ipm.errors import DomainError
+from patients.models import Patient
 
 from . import selectors, services
 from .models import Reminder
@@ -81,8 +82,6 @@ def _private(response):
 def stop(request, token: str):
     """GET shows one "Stop reminders" button (so link prefetchers and scanners that follow
     links change nothing); POST revokes consent to contact."""
-    from patients.models import Patient
-
     patient_id = patient_id_from_stop_token(token)
     patient = (Patient.objects.filter(pk=patient_id).only("id", "consent_to_contact",
                                                           "consent_revoked_at").first()

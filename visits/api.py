@@ -1,4 +1,4 @@
-"""Group programmes API (SPEC §4): series with sessions and counts, enrol / withdraw with a
+"""Group programmes API (docs/product.md §4): series with sessions and counts, enrol / withdraw with a
 waitlist, attendance, session cancellation. Thin: validate, call one service, render."""
 
 from django.contrib.auth import get_user_model

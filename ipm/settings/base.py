@@ -54,6 +54,8 @@ INSTALLED_APPS = [
     "reminders",
     "metrics",
     "care",
+    "clinic",
+    "fhir_api",
 ]
 
 MIDDLEWARE = [

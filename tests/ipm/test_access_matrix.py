@@ -1,4 +1,4 @@
-"""The role × endpoint matrix (SPEC §1, §5; issue 16 §2).
+"""The role × endpoint matrix (docs/product.md §1, §5; issue 16 §2).
 
 One table in ipm/roles.py (PERMISSIONS) drives pages, API and FHIR. These tests hold it to
 the spec from the outside:
@@ -252,9 +252,10 @@ ANY_SIGNED_IN = {
 
 @pytest.fixture
 def world(db):
+    from clinic.services import intake_record
     from metrics.models import MetricSnapshot
     from outcomes.services import response_create
-    from patients.services import intake_record, patient_create
+    from patients.services import patient_create
     from referrals.models import MdtAttendee, Service
     from referrals.services import mdt_agenda_add, mdt_meeting_create, referral_create
     from reminders.services import reminder_schedule

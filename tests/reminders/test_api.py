@@ -1,4 +1,4 @@
-"""GET /api/reminders/?patient=&status=&kind= (SPEC §4) and POST /api/reminders/{id}/resend/:
+"""GET /api/reminders/?patient=&status=&kind= (docs/product.md §4) and POST /api/reminders/{id}/resend/:
 clinicians and coordinators; admins 403; paginated; audited; constant query count."""
 
 from datetime import timedelta
