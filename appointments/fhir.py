@@ -26,9 +26,9 @@ from fhir.resources.R4B.encounter import Encounter
 from fhir.resources.R4B.schedule import Schedule
 from fhir.resources.R4B.slot import Slot as FhirSlot
 
-from ipm.fhir import codes, search
-from ipm.fhir import views as fhir_views
-from ipm.fhir.resources import _clean, _patient_ref, instant
+from fhir_api import codes, search
+from fhir_api import views as fhir_views
+from fhir_api.resources import _clean, _patient_ref, instant
 from patients.models import Program
 
 from . import availability, rules, selectors

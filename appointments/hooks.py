@@ -5,7 +5,6 @@ the FHIR Appointment/Encounter/Schedule/Slot views (ipm.fhir's RESOURCE_VIEWS).
 None of those apps imports this one."""
 
 from outcomes.selectors import WORKLIST_SECTIONS, register_worklist_section
-from patients.selectors import TIMELINE_SOURCES, register_timeline_source
 from reminders import kinds
 
 from . import fhir, selectors
@@ -24,6 +23,4 @@ def register() -> None:
         kinds.register(AppointmentKind)
     if missed_appointments_section not in WORKLIST_SECTIONS:
         register_worklist_section(missed_appointments_section)
-    if selectors.timeline_entries not in TIMELINE_SOURCES:
-        register_timeline_source(selectors.timeline_entries)
     fhir.register()

@@ -1,4 +1,4 @@
-"""The audit trail, built once for every app (SPEC §5: every read and change of patient
+"""The audit trail, built once for every app (docs/product.md §5: every read and change of patient
 data, who, what, when, from where).
 
 - Services call `audit_record(actor=..., action=..., obj=...)` for every change.

@@ -155,3 +155,26 @@ class ApiAppendSlashMiddleware:
                 request.path_info = path + "/"
                 request.path = request.path + "/"
         return self.get_response(request)
+
+
+class NoStoreMiddleware:
+    """Responses that may carry patient data are never stored by a browser or a proxy
+    (`Cache-Control: no-store`): every response to a signed-in person (pages, and the API
+    once DRF has authenticated the token), anything under /api/ and /fhir/, and the
+    patient's own link pages (/q/, the stop-reminders link). Static files never get here:
+    WhiteNoise answers them before this middleware runs, and they stay cacheable."""
+
+    PREFIXES = ("/api/", "/fhir/", "/q/", "/reminders/stop/")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if (getattr(user, "is_authenticated", False)
+                or request.path_info.startswith(self.PREFIXES)):
+            from django.utils.cache import add_never_cache_headers
+
+            add_never_cache_headers(response)  # no-store, no-cache, private, max-age=0
+        return response

@@ -152,10 +152,9 @@ def disable(request):
 
 
 @never_cache
+@roles.requires("staff.manage")
 def reset(request, user_id: int):
     """Admins: reset another person's second factor (confirm page, then POST)."""
-    if not roles.has_role(request.user, roles.ADMIN):
-        raise PermissionDenied("Only an admin can reset another person's second factor.")
     target = get_object_or_404(get_user_model(), pk=user_id)
     if request.method == "POST":
         try:

@@ -13,18 +13,20 @@ api_patterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("patients.api_urls")),
+    path("", include("clinic.api_urls")),
     path("", include("outcomes.api_urls")),
     path("", include("referrals.api_urls")),
     path("", include("visits.api_urls")),
     path("", include("reminders.api_urls")),
     path("", include("appointments.api_urls")),
     path("", include("metrics.api_urls")),
+    path("", include("care.api_urls")),
     # Anything else under /api/ is a JSON 404, also with DEBUG on.
     re_path(r"^.*$", views.api_not_found),
 ]
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", include("clinic.urls")),  # the home page and the patient pages
     path("healthz", views.healthz, name="healthz"),
     path("livez", views.livez, name="livez"),
     path("accounts/login/", views.LoginView.as_view(), name="login"),
@@ -41,14 +43,14 @@ urlpatterns = [
     path("audit/", views.AuditTrailView.as_view(), name="audit-trail"),
     path("admin/", admin.site.urls),
     path("api/", include(api_patterns)),
-    path("fhir/", include("ipm.fhir.urls")),
-    path("patients/", include("patients.urls")),
+    path("fhir/", include("fhir_api.urls")),
     path("referrals/", include("referrals.urls")),
     path("groups/", include("visits.urls")),
     path("", include("outcomes.urls")),
     path("reminders/", include("reminders.urls")),
     path("appointments/", include("appointments.urls")),
     path("metrics/", include("metrics.urls")),
+    path("care/", include("care.urls")),
 ]
 
 handler403 = "ipm.views.permission_denied"

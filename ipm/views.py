@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 from django.views.generic import ListView
 
 from . import roles
+from .celery import app
 from .models import AuditEvent
 
 
@@ -34,8 +35,6 @@ def healthz(request):
     except Exception as exc:  # noqa: BLE001 - report any failure as unhealthy
         checks["database"] = f"error: {type(exc).__name__}"
     try:
-        from .celery import app
-
         with app.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
         checks["broker"] = "ok"
@@ -43,14 +42,6 @@ def healthz(request):
         checks["broker"] = f"error: {type(exc).__name__}"
     ok = all(v == "ok" for v in checks.values())
     return JsonResponse({"status": "ok" if ok else "error", **checks}, status=200 if ok else 503)
-
-
-@never_cache
-def home(request):
-    """One home page per role: each role sees the widgets of its daily work."""
-    from .home import home_context
-
-    return render(request, "ipm/home.html", home_context(request))
 
 
 class UsernameLengthMixin:
@@ -123,7 +114,7 @@ def api_token_revoke(request, token_key):
 class AuditTrailView(roles.RoleRequiredMixin, ListView):
     """Admins browse the audit trail, filtered by patient id."""
 
-    roles = (roles.ADMIN,)
+    permission = "audit.view"
     template_name = "ipm/audit_trail.html"
     paginate_by = 50
 

@@ -10,6 +10,8 @@ from datetime import datetime, time
 from django import forms
 from django.utils import timezone
 
+from ipm.validators import validate_care_date
+
 from . import instruments, mme
 from .instruments.validation import coerce_value
 from .models import MedicationLine
@@ -46,13 +48,16 @@ def instrument_fields(code: str, values: dict | None = None, errors: dict | None
     """Template-ready description of one instrument's questions with the current values and
     per-item errors ({item key: [messages]}). Items under skip logic carry `asked_when` (the
     controlling field and value, for the show/hide script) and a hint for pages without
-    JavaScript; `texts` replaces item wording (PSFS: the patient's own activities)."""
+    JavaScript; `texts` replaces item wording (PSFS: the patient's own activities, from
+    outcomes.item_labels); a text of None leaves an optional item out (nothing to ask)."""
     instrument = instruments.get(code)
     values, errors, texts = values or {}, errors or {}, texts or {}
     numbers = {item.key: n for n, item in enumerate(instrument.items, start=1)}
     given = {key: coerce_value(value) for key, value in values.items()}
     items = []
     for item in instrument.items:
+        if texts.get(item.key, item.text) is None and not item.required:
+            continue
         name = field_name(code, item.key, prefix)
         current = str(values.get(item.key, ""))
         scale = len(item.options) == SCALE_OPTIONS
@@ -67,7 +72,7 @@ def instrument_fields(code: str, values: dict | None = None, errors: dict | None
                                   f"{numbers[condition.item]}."}
         items.append({
             "number": numbers[item.key], "key": item.key, "name": name, "id": f"f-{name}",
-            "text": texts.get(item.key, item.text),
+            "text": texts.get(item.key) or item.text,
             "required": item.required or condition is not None,  # when asked, it must be answered
             "scale": scale, "asked_when": asked_when,
             # Shown unless the answers so far say it is not asked (the script decides live).
@@ -87,7 +92,7 @@ def instrument_fields(code: str, values: dict | None = None, errors: dict | None
 
 class ResponseMetaForm(forms.Form):
     answered_on = forms.DateField(
-        required=False, label="Date answered",
+        required=False, validators=[validate_care_date], label="Date answered",
         help_text="Leave empty for now. Paper questionnaires: the date on the form.",
         widget=forms.DateInput(attrs={"type": "date"}))
 
@@ -165,6 +170,7 @@ class MedicationReviewForm(forms.Form):
         required=False, label="Total MME/day",
         help_text="Only when the opioids are not listed above (0 = no opioids).")
     reviewed_on = forms.DateField(required=False, label="Review date",
+                                  validators=[validate_care_date],
                                   widget=forms.DateInput(attrs={"type": "date"}),
                                   help_text="Leave empty for today.")
     note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))

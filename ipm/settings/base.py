@@ -54,6 +54,9 @@ INSTALLED_APPS = [
     "reminders",
     "appointments",
     "metrics",
+    "care",
+    "clinic",
+    "fhir_api",
 ]
 
 MIDDLEWARE = [
@@ -70,6 +73,7 @@ MIDDLEWARE = [
     "ipm.middleware.TwoFactorMiddleware",
     "ipm.audit.AuditContextMiddleware",
     "ipm.db.replica.PrimaryPinMiddleware",  # read-your-writes when a replica serves reads
+    "ipm.middleware.NoStoreMiddleware",  # Cache-Control: no-store on patient data
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -212,7 +216,15 @@ REST_FRAMEWORK = {
         "ipm.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # The permission table (ipm.roles.PERMISSIONS) for every view; a view that names no
+    # permission falls back to "any role", never to "any signed-in user".
+    "DEFAULT_PERMISSION_CLASSES": ["ipm.roles.HasRole"],
+    # JSON with a nesting limit (a 5,000-deep body is a 400, not a RecursionError).
+    "DEFAULT_PARSER_CLASSES": [
+        "ipm.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "ipm.api.Pagination",
     "PAGE_SIZE": 25,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -255,6 +267,8 @@ SPECTACULAR_SETTINGS = {
         "PathwayEnum": "patients.models.Pathway",
         "RiskGroupEnum": "patients.models.RiskGroup",
         "ReferralStatusEnum": "referrals.models.Referral.Status",
+        "ContactKindEnum": "care.models.Contact.Kind",
+        "GoalStatusEnum": "care.models.Goal.Status",
     },
 }
 
@@ -264,8 +278,8 @@ SPECTACULAR_SETTINGS = {
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# The Django admin gets the same policy: its templates carry no inline scripts.
 CONTENT_SECURITY_POLICY = {
-    "EXCLUDE_URL_PREFIXES": ["/admin/"],
     "DIRECTIVES": {
         "default-src": ["'self'"],
         "script-src": ["'self'"],

@@ -1,3 +1,6 @@
+import getpass
+import sys
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
@@ -5,6 +8,7 @@ from django.db import transaction
 
 from ipm import accounts, roles
 from ipm.errors import InvalidInput
+from patients.models import Program
 
 
 class Command(BaseCommand):
@@ -33,8 +37,6 @@ class Command(BaseCommand):
         user.is_staff = roles.ADMIN in role  # admins reach the configuration screens
         user.save()
         if not password and created and options.get("interactive", True) and self.stdin_isatty():
-            import getpass
-
             password = getpass.getpass("Password: ")
             if not password:
                 raise CommandError("A password is required.")
@@ -54,14 +56,10 @@ class Command(BaseCommand):
 
     @staticmethod
     def stdin_isatty() -> bool:
-        import sys
-
         return sys.stdin.isatty()
 
 
 def _sites(codes):
-    from patients.models import Program
-
     program = Program.default()
     if not codes:
         return [program.sites.order_by("pk").first()]

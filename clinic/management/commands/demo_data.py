@@ -1,7 +1,6 @@
 """A small, realistic program for a first look: one user per role, patients at each risk
 level with intakes, and whatever each app's demo.populate(ctx) adds. Safe to run twice."""
 
-import importlib
 import random
 from datetime import date, timedelta
 
@@ -12,7 +11,18 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from appointments import demo as appointments_demo
+from care import demo as care_demo
+from clinic.services import intake_record
 from ipm import roles
+from metrics import demo as metrics_demo
+from outcomes import demo as outcomes_demo
+from outcomes.models import QuestionnaireResponse
+from patients.models import Intake, Patient, Program
+from patients.services import patient_create
+from referrals import demo as referrals_demo
+from reminders import demo as reminders_demo
+from visits import demo as visits_demo
 
 DEMO_USERS = [
     # username, role, password, first, last
@@ -20,7 +30,10 @@ DEMO_USERS = [
     ("coordinator", roles.COORDINATOR, "coordinator-demo-pass", "Colin", "Osei"),
     ("admin", roles.ADMIN, "admin-demo-pass", "Adaeze", "Walker"),
 ]
-APPS_WITH_DEMO = ["referrals", "visits", "outcomes", "reminders", "appointments", "metrics"]
+# Each app's demo.populate(ctx), in this order (later ones use what earlier ones made).
+APP_DEMOS = [("referrals", referrals_demo), ("visits", visits_demo),
+             ("outcomes", outcomes_demo), ("reminders", reminders_demo),
+             ("care", care_demo), ("metrics", metrics_demo)]
 
 NAMES = [("Maya", "Patel"), ("Tom", "Fletcher"), ("Aisha", "Khan"), ("Liam", "O'Brien"),
          ("Sofia", "Rossi"), ("Kwame", "Mensah"), ("Hannah", "Schmidt"), ("Yusuf", "Demir"),
@@ -53,8 +66,6 @@ class Command(BaseCommand):
                                "passwords. Nothing was created.")
         roles.ensure_role_groups()
         users = self._users()
-        from patients.models import Patient, Program
-
         program = Program.default()
         if program.clinical_lead_id is None:
             program.clinical_lead = users[roles.CLINICIAN]
@@ -65,11 +76,7 @@ class Command(BaseCommand):
             with transaction.atomic():
                 patients = self._patients(users, program)
                 ctx = {"users": users, "patients": patients, "program": program}
-                for app in APPS_WITH_DEMO:
-                    try:
-                        module = importlib.import_module(f"{app}.demo")
-                    except ModuleNotFoundError:
-                        continue
+                for app, module in APP_DEMOS:
                     module.populate(ctx)
                     self.stdout.write(f"  {app}: demo data loaded")
             self.stdout.write(self.style.SUCCESS(f"Loaded {len(patients)} demo patients."))
@@ -97,10 +104,6 @@ class Command(BaseCommand):
         return users
 
     def _patients(self, users, program) -> list:
-        from outcomes.models import QuestionnaireResponse
-        from patients.models import Intake
-        from patients.services import intake_record, patient_create
-
         rng = random.Random(2026)  # nosec B311 - demo data, not security
         clinician = users[roles.CLINICIAN]
         risks = ["low"] * 5 + ["medium"] * 6 + ["high"] * 4 + ["red"]
