@@ -193,8 +193,11 @@ def _date_param(params, name: str, default):
 class AppointmentViewSet(AuditedReadMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
                          viewsets.GenericViewSet):
     permission_classes = [roles.HasRole]
-    allowed_roles = roles.PATIENT_ROLES
-    write_roles = roles.PATIENT_ROLES
+    permission = {"list": "appointment.view", "retrieve": "appointment.view",
+                  "slots": "appointment.view", "note": "appointment.view",
+                  "create": "appointment.book", "set_status": "appointment.book",
+                  "note_put": "note.write", "note_sign": "note.write",
+                  "note_addendum": "note.write"}
     lookup_value_regex = r"\d+"
     serializer_class = AppointmentOutputSerializer
     filterset_class = AppointmentFilter
@@ -279,20 +282,22 @@ class AppointmentViewSet(AuditedReadMixin, mixins.ListModelMixin, mixins.Retriev
             raise NotFound("This appointment has no note yet.", {"note": ["No note."]})
         return Response(VisitNoteSerializer(note).data, status=code)
 
-    @extend_schema(methods=["GET"], summary="The visit note", responses={200: VisitNoteSerializer,
-                                                                       404: ErrorSerializer})
-    @extend_schema(methods=["PUT"], summary="Write or edit the visit note (author, unsigned)",
-                   request=VisitNoteInputSerializer,
-                   responses={200: VisitNoteSerializer, **ERRORS})
-    @action(detail=True, methods=["get", "put"], url_path="note",
-            serializer_class=VisitNoteSerializer)
+    @extend_schema(summary="The visit note", responses={200: VisitNoteSerializer,
+                                                        404: ErrorSerializer})
+    @action(detail=True, methods=["get"], url_path="note", serializer_class=VisitNoteSerializer)
     def note(self, request, pk=None):
         appt = self._visible(pk)
-        if request.method == "GET":
-            audit_record(request=request, actor=request.user, action="read",
-                         object_type="appointments.visitnote", object_id=appt.pk,
-                         patient_id=appt.patient_id)
-            return self._note_response(appt)
+        audit_record(request=request, actor=request.user, action="read",
+                     object_type="appointments.visitnote", object_id=appt.pk,
+                     patient_id=appt.patient_id)
+        return self._note_response(appt)
+
+    @extend_schema(summary="Write or edit the visit note (author, unsigned)",
+                   request=VisitNoteInputSerializer,
+                   responses={200: VisitNoteSerializer, **ERRORS})
+    @note.mapping.put
+    def note_put(self, request, pk=None):
+        appt = self._visible(pk)
         data = VisitNoteInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         services.visit_note_save(appointment=appt, actor=request.user, **data.validated_data)

@@ -2,13 +2,19 @@ from django.apps import AppConfig
 
 
 class AppointmentsConfig(AppConfig):
-    """Individual appointments (SPEC §8). Sits above referrals, visits and reminders: it
-    registers its reminder kind, its worklist section and its patient-timeline entries with
-    those apps from `ready()`, so none of them imports this one."""
+    """Individual appointments (docs/product.md §8).
+
+    Layer: above outcomes | visits, below care. It imports patients, reminders, referrals and
+    outcomes; care (the worklist, billing minutes), metrics, clinic (the patient timeline) and
+    fhir_api import it. Its reminder kind is registered with the reminders registry here."""
 
     name = "appointments"
 
     def ready(self):
-        from . import hooks
+        # Imported here, not at the top: models can only be imported once the app registry
+        # is ready (start-up order), which is when ready() runs.
+        from reminders.kinds import register
 
-        hooks.register()
+        from .reminder_kinds import AppointmentKind
+
+        register(AppointmentKind)

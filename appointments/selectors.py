@@ -1,5 +1,6 @@
 """Reads: appointments a person may see (their sites only), the calendar grid, the patient
-timeline entries and the worklist section. Each runs a fixed number of queries."""
+timeline entries (clinic's patient page) and the missed-visit reviews (care's worklist).
+Each runs a fixed number of queries."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, Min, OuterRef, QuerySet, Sum
 
 from patients.models import Site
 
@@ -111,9 +112,37 @@ def timeline_entries(patient) -> list[tuple[datetime, str, str]]:
     return out
 
 
-def open_attendance_reviews(*, clinician=None, limit: int = 50) -> list[AttendanceReview]:
+def open_attendance_reviews(*, patients=None, limit: int = 50) -> list[AttendanceReview]:
+    """Referrals with two missed visits awaiting review (oldest first), of `patients` (a
+    Patient queryset, e.g. those the user may see) when given. One query."""
     qs = (AttendanceReview.objects.filter(reviewed_at__isnull=True)
           .select_related("patient", "referral__service").order_by("opened_at", "pk"))
-    if clinician is not None:
-        qs = qs.filter(patient__clinician=clinician)
+    if patients is not None:
+        qs = qs.filter(patient__in=patients)
     return list(qs[:limit])
+
+
+# --- Care-management minutes (care/minutes.py) -----------------------------------------------
+
+def _signed_notes(patient_ids):
+    notes = VisitNote.objects.filter(signed_at__isnull=False)
+    if patient_ids is not None:
+        notes = notes.filter(appointment__patient_id__in=list(patient_ids))
+    return notes.order_by()
+
+
+def signed_note_minutes(patient_ids, start: datetime, end: datetime) -> list[tuple[int, int]]:
+    """[(patient id, minutes)] of signed visit notes whose appointment starts in [start, end)
+    (`patient_ids=None`: every patient). One query."""
+    return list(_signed_notes(patient_ids)
+                .filter(appointment__starts_at__gte=start, appointment__starts_at__lt=end)
+                .values("appointment__patient_id").annotate(total=Sum("minutes"))
+                .values_list("appointment__patient_id", "total"))
+
+
+def first_signed_note_visits(patient_ids) -> dict[int, datetime]:
+    """{patient id: start of the earliest appointment with a signed note of minutes > 0}."""
+    return dict(_signed_notes(patient_ids).filter(minutes__gt=0)
+                .values("appointment__patient_id")
+                .annotate(first=Min("appointment__starts_at"))
+                .values_list("appointment__patient_id", "first"))

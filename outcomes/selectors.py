@@ -343,17 +343,6 @@ def links_to_plan_today(today) -> list[tuple]:
 
 # --- Care-manager worklist ---------------------------------------------------------------
 
-# Apps above this one add worklist sections from their AppConfig.ready() (e.g. appointments:
-# referrals with two did-not-attend visits). Each is a callable (today=, clinician=) returning
-# {"key", "title", "template", "items", "patients"}; the template is included with `section`.
-WORKLIST_SECTIONS: list = []
-
-
-def register_worklist_section(fn):
-    WORKLIST_SECTIONS.append(fn)
-    return fn
-
-
 def worklist(*, today=None, page: int | str = 1, per_page: int = 25, clinician=None) -> dict:
     """The four sections of the worklist, each with its next action (constant query count):
     measures due/overdue (paged), open safety alerts, patients not improving, patients who
@@ -378,7 +367,6 @@ def worklist(*, today=None, page: int | str = 1, per_page: int = 25, clinician=N
     if clinician is not None:
         alerts = alerts.filter(patient__clinician=clinician)
     open_alerts = list(alerts[:WORKLIST_SECTION_LIMIT])
-    extra = [section(today=today, clinician=clinician) for section in WORKLIST_SECTIONS]
     return {
         "today": today,
         "due_page": due_page,
@@ -386,8 +374,6 @@ def worklist(*, today=None, page: int | str = 1, per_page: int = 25, clinician=N
         "alerts": open_alerts,
         "not_improving": not_improving,
         "stopped": stopped,
-        "extra_sections": extra,
         "shown_patients": [*due_patients, *not_improving, *stopped,
-                           *(a.patient for a in open_alerts),
-                           *(p for section in extra for p in section["patients"])],
+                           *(a.patient for a in open_alerts)],
     }

@@ -13,7 +13,7 @@ class Reminder(models.Model):
         ALERT_ESCALATION = "alert_escalation", "Safety alert escalation (clinical lead)"
         CONSENT_REVOKED = "consent_revoked", "Patient stopped reminders (clinician)"
         SLA_DIGEST = "sla_digest", "SLA-breach digest (coordinators)"
-        # Registered by the appointments app (appointments/reminders.py).
+        # Registered by the appointments app (appointments/reminder_kinds.py).
         APPOINTMENT = "appointment", "Individual appointment"
 
     class Channel(models.TextChoices):

@@ -98,8 +98,8 @@ def test_the_patient_page_shows_the_appointment_and_signed_note(book, doctor, pa
     assert "Visit note" in html and "Improving" in html
 
 
-def test_two_missed_visits_show_on_the_worklist_until_reviewed(book, triaged_referral,
-                                                               coordinator):
+def test_two_missed_visits_show_on_the_care_worklist_until_reviewed(book, triaged_referral,
+                                                                    coordinator):
     a = book(starts_at=next_day(1, 10), referral=triaged_referral)
     b = book(starts_at=next_day(2, 10), referral=triaged_referral)
     with time_machine.travel(b.starts_at + timedelta(hours=1), tick=False):
@@ -107,11 +107,31 @@ def test_two_missed_visits_show_on_the_worklist_until_reviewed(book, triaged_ref
             services.appointment_status_set(appointment=appt, status="did_not_attend",
                                             actor=coordinator)
     client = client_for(coordinator)
-    html = client.get("/worklist/").content.decode()
+    html = client.get("/care/worklist/").content.decode()
     assert "Missed appointments" in html and "2 appointments not attended" in html
     review = AttendanceReview.objects.get()
-    client.post(f"/appointments/reviews/{review.pk}/close/", {"note": "Rebooked by phone"})
-    assert "2 appointments not attended" not in client.get("/worklist/").content.decode()
+    r = client.post(f"/appointments/reviews/{review.pk}/close/", {"note": "Rebooked by phone"})
+    assert r["Location"] == "/care/worklist/"
+    assert "2 appointments not attended" not in client.get("/care/worklist/").content.decode()
+    review.refresh_from_db()
+    assert review.reviewed_by == coordinator and review.note == "Rebooked by phone"
+
+
+def test_the_missed_visits_review_shows_only_the_patients_of_ones_sites(
+        book, triaged_referral, coordinator, patient):
+    from patients.models import Site
+
+    a = book(starts_at=next_day(1, 10), referral=triaged_referral)
+    b = book(starts_at=next_day(2, 10), referral=triaged_referral)
+    with time_machine.travel(b.starts_at + timedelta(hours=1), tick=False):
+        for appt in (a, b):
+            services.appointment_status_set(appointment=appt, status="did_not_attend",
+                                            actor=coordinator)
+    elsewhere = make_user("faraway", roles.COORDINATOR)
+    elsewhere.sites.set([Site.objects.create(program=patient.program, name="North",
+                                             code="north")])
+    html = client_for(elsewhere).get("/care/worklist/").content.decode()
+    assert "2 appointments not attended" not in html and patient.full_name not in html
 
 
 def test_coordinators_edit_weekly_hours_and_leave(coordinator, site):

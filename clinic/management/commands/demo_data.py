@@ -33,7 +33,8 @@ DEMO_USERS = [
 # Each app's demo.populate(ctx), in this order (later ones use what earlier ones made).
 APP_DEMOS = [("referrals", referrals_demo), ("visits", visits_demo),
              ("outcomes", outcomes_demo), ("reminders", reminders_demo),
-             ("care", care_demo), ("metrics", metrics_demo)]
+             ("appointments", appointments_demo), ("care", care_demo),
+             ("metrics", metrics_demo)]
 
 NAMES = [("Maya", "Patel"), ("Tom", "Fletcher"), ("Aisha", "Khan"), ("Liam", "O'Brien"),
          ("Sofia", "Rossi"), ("Kwame", "Mensah"), ("Hannah", "Schmidt"), ("Yusuf", "Demir"),

@@ -1,4 +1,4 @@
-"""The `appointment` reminder kind (48 h and 2 h before, SPEC §8), registered with the
+"""The `appointment` reminder kind (48 h and 2 h before, docs/product.md §8), registered with the
 reminders app's kind registry from AppointmentsConfig.ready().
 
 Contract: kind "appointment", target_type "appointment", target_id Appointment.pk, offsets
