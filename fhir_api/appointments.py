@@ -219,6 +219,6 @@ def slot_get(ident: str) -> availability.Slot | None:
     day = start.astimezone(tz).date()
     for slot in availability.free_slots(program=program, start=day, end=day, minutes=minutes,
                                         now=timezone.now(), clinician=clinician):
-        if slot.site_id == site_id and slot.start == start:
+        if slot.site_id == site_id and int(slot.start.timestamp()) == epoch:  # as slot_id
             return slot
     return None
