@@ -4,11 +4,9 @@ Thin: validate with an input serializer, call one service or selector, render.""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
 from django.utils import timezone
-from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -22,48 +20,13 @@ from patients.models import Patient, Program, Site
 from referrals.models import Referral, Service
 
 from . import availability, rules, selectors, services
+from .filters import AppointmentFilter
 from .models import Appointment, VisitNote
 
 User = get_user_model()
 ERRORS = {400: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer,
           409: ErrorSerializer}
 MAX_SLOT_DAYS = 31
-
-
-# --- Filters --------------------------------------------------------------------------------
-
-def _midnight(day) -> datetime:
-    return datetime.combine(day, datetime.min.time(), ZoneInfo(Program.default().time_zone))
-
-
-class AppointmentFilter(filters.FilterSet):
-    """`?clinician=&patient=&service=&site=&status=&from=&to=` (dates inclusive, in the
-    program's time zone)."""
-
-    clinician = filters.NumberFilter(field_name="clinician_id")
-    patient = filters.NumberFilter(field_name="patient_id")
-    site = filters.NumberFilter(field_name="site_id")
-    service = filters.CharFilter(field_name="service__code")
-    referral = filters.NumberFilter(field_name="referral_id")
-    status = filters.MultipleChoiceFilter(choices=Appointment.Status.choices)
-    from_ = filters.DateFilter(method="filter_from", label="Appointments starting on or "
-                                                           "after this date (YYYY-MM-DD).")
-    to = filters.DateFilter(method="filter_to", label="Appointments starting on or before "
-                                                      "this date (YYYY-MM-DD).")
-
-    class Meta:
-        model = Appointment
-        fields: list[str] = []
-
-    def filter_from(self, queryset, name, value):
-        return queryset.filter(starts_at__gte=_midnight(value))
-
-    def filter_to(self, queryset, name, value):
-        return queryset.filter(starts_at__lt=_midnight(value + timedelta(days=1)))
-
-
-# `from` is a Python keyword: declared as `from_`, published as `from`.
-AppointmentFilter.base_filters["from"] = AppointmentFilter.base_filters.pop("from_")
 
 
 # --- Serializers ----------------------------------------------------------------------------

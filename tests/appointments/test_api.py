@@ -7,6 +7,7 @@ import pytest
 import time_machine
 
 from appointments import services
+from appointments.models import VisitNote
 from ipm import roles
 from patients.models import Site
 from tests.conftest import api_client_for, make_user
@@ -139,8 +140,30 @@ def test_staff_of_another_site_see_nothing(book, program):
     assert r.status_code == 404
 
 
+@pytest.mark.parametrize("params, field", [({"site": ""}, "site"), ({"patient": "x"}, "patient"),
+                                           ({"clinician": "0"}, "clinician"),
+                                           ({"status": "maybe"}, "status")])
+def test_it_refuses_an_empty_or_malformed_filter_naming_it(coordinator_api, params, field):
+    r = coordinator_api.get("/api/appointments/", params)
+    assert r.status_code == 400 and field in r.json()["errors"]
+
+
 def test_admins_get_403(admin_api):
     assert admin_api.get("/api/appointments/").status_code == 403
+
+
+def test_a_coordinator_reads_a_note_but_cannot_write_sign_or_add_to_it(book, doctor,
+                                                                       coordinator_api):
+    appt = book()
+    with time_machine.travel(appt.starts_at, tick=False):
+        services.appointment_status_set(appointment=appt, status="attended", actor=doctor)
+    services.visit_note_save(appointment=appt, actor=doctor, plan="Walk daily", minutes=20)
+    url = f"/api/appointments/{appt.pk}/note/"
+    assert coordinator_api.get(url).json()["plan"] == "Walk daily"
+    assert coordinator_api.put(url, {"plan": "x"}, format="json").status_code == 403
+    assert coordinator_api.post(url + "sign/").status_code == 403
+    assert coordinator_api.post(url + "addenda/", {"text": "x"}, format="json").status_code == 403
+    assert VisitNote.objects.get(appointment=appt).plan == "Walk daily"
 
 
 def test_the_note_api_writes_signs_and_takes_addenda(book, doctor, clinician):
