@@ -88,7 +88,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "ipm.roles.roles_context",
             ],
-            "builtins": ["ipm.templatetags.ipm_tags"],
+            "builtins": ["ipm.templatetags.ipm_tags", "outcomes.templatetags.labels"],
         },
     },
 ]
