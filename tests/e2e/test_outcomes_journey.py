@@ -95,6 +95,10 @@ def test_it_takes_a_patient_link_answer_to_the_clinicians_trend_chart(
         "() => Chart.getChart(document.querySelector('canvas[data-chart-id=peg]'))"
         ".data.datasets.map(d => d.label)")
     assert "PEG score baseline" in labels and "PEG score MCID band" in labels
+    x_ticks = page.evaluate(
+        "() => Chart.getChart(document.querySelector('canvas[data-chart-id=peg]'))"
+        ".scales.x.ticks.map(t => t.value)")
+    assert x_ticks[0] == 0 and all(float(t).is_integer() for t in x_ticks), x_ticks
     expect(page.get_by_text("Responder (PEG improved ≥ 30 %)")).to_be_visible()
     screenshot("patient_trends")
     assert not console_errors, console_errors
