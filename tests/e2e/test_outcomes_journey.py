@@ -142,3 +142,21 @@ def test_it_asks_the_c_ssrs_follow_ups_only_after_a_yes_by_keyboard(
     response = QuestionnaireResponse.objects.get(patient=patient, instrument="cssrs_screen")
     assert response.answers == {"q1": 1, "q2": 0, "q6": 1, "q6_recent": 1}
     assert response.scores["risk_level"] == "high" and response.scores["behavior_recent"]
+
+
+def test_it_hands_a_new_link_over_in_a_field_with_a_copy_button(
+        page, login_as, patient_with_link, clinician_user):
+    """The clinician sends a link from the trends page; it is shown once, read-only, and the
+    Copy button puts it on the clipboard (no inline script: copy.js)."""
+    patient, _ = patient_with_link
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    login_as(clinician_user)
+    page.goto(f"/patients/{patient.pk}/trends/")
+    page.get_by_role("button", name="Create and send link").click()
+    field = page.get_by_label("Questionnaire link (shown once: copy it now)")
+    expect(field).to_have_attribute("readonly", "")
+    url = field.input_value()
+    assert "/q/" in url
+    page.get_by_role("button", name="Copy link").click()
+    expect(page.get_by_text("Copied.")).to_be_visible()
+    assert page.evaluate("navigator.clipboard.readText()") == url
