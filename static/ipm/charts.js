@@ -40,18 +40,24 @@
 
   function valueAxis(min, max, text) {
     var step = niceStep(max - min, 5);
-    // Chart.js ends the ticks on max (27 for PHQ-9) and drops a crowded neighbour itself.
     return {min: min, max: max, title: title(text),
-            ticks: {stepSize: step, precision: step >= 1 ? 0 : 1}};
+            ticks: {stepSize: step, precision: step >= 1 ? 0 : 1},
+            // The axis ends on max (27 for PHQ-9, 110 MME): drop a round tick so close to it
+            // that the two labels would overlap (100 under 110).
+            afterBuildTicks: function (axis) {
+              axis.ticks = axis.ticks.filter(function (t) {
+                return t.value === max || max - t.value >= step / 2;
+              });
+            }};
   }
 
   function weeksAxis(min, max) {
     var lo = Math.min(0, Math.floor(min || 0));
     var hi = Math.max(Math.ceil(max || 0), lo + FIRST_FOLLOW_UP_WEEKS);
+    var step = Math.max(1, Math.round(niceStep(hi - lo, 8)));
+    hi = lo + Math.ceil((hi - lo) / step) * step;  // end on a labelled week (30, not 27)
     return {type: "linear", min: lo, max: hi, offset: false,
-            title: title("Weeks since intake"),
-            ticks: {stepSize: niceStep(hi - lo, 8) < 1 ? 1 : Math.round(niceStep(hi - lo, 8)),
-                    precision: 0}};
+            title: title("Weeks since intake"), ticks: {stepSize: step, precision: 0}};
   }
 
   var markRendered = {
