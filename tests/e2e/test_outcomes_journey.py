@@ -160,3 +160,22 @@ def test_it_hands_a_new_link_over_in_a_field_with_a_copy_button(
     page.get_by_role("button", name="Copy link").click()
     expect(page.get_by_text("Copied.")).to_be_visible()
     assert page.evaluate("navigator.clipboard.readText()") == url
+
+
+def test_the_questionnaire_page_is_light_on_a_phone(phone_page, patient_with_link):
+    """The page a patient opens by text message moves under 100 KB with everything it loads
+    (it moved 377 KB: all of Bootstrap's CSS and two scripts it never used), and loads no
+    JavaScript but its own."""
+    _, path = patient_with_link
+    phone_page.set_extra_http_headers({"Accept-Encoding": "br, gzip"})
+    responses = []
+    phone_page.on("requestfinished", lambda request: responses.append(request))
+    phone_page.goto(path)
+    phone_page.wait_for_load_state("networkidle")
+    sent = {r.url.split("/", 3)[-1]: r.sizes() for r in responses}
+    total = sum(s["responseBodySize"] + s["responseHeadersSize"] for s in sent.values())
+    assert total < 100_000, {url: s["responseBodySize"] for url, s in sent.items()}
+    scripts = [url for url in sent if url.endswith(".js")]
+    assert scripts == ["static/outcomes/questionnaire.js"], scripts
+    assert not any("bootstrap" in url or "htmx" in url for url in sent), list(sent)
+    expect(phone_page.get_by_role("button", name="Next")).to_be_visible()
