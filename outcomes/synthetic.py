@@ -7,7 +7,7 @@ patient: a PHQ-9 of 4 comes with a PROMIS depression T-score near the population
 better: PROMIS physical function and social roles, NPS, PSFS), with a little per-item noise.
 
 Pure: no Django, no database; used by `manage.py demo_data` (outcomes/demo.py and
-ipm/management/commands/demo_data.py) and by the scale generator (ipm/scale_data.py).
+clinic/management/commands/demo_data.py) and by the scale generator (clinic/scale_data.py).
 """
 
 import random

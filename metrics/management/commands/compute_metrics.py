@@ -26,9 +26,7 @@ class Command(BaseCommand):
         except InvalidInput as exc:
             problems = "; ".join(f"--{f}: {' '.join(m)}" for f, m in exc.errors.items())
             raise CommandError(f"{exc.message} {problems}".strip())
-        snapshot = MetricSnapshot.objects.create(
-            period_start=scope.start, period_end=scope.end, service=scope.service,
-            trigger=MetricSnapshot.Trigger.COMMAND)
+        snapshot = services.snapshot_create(scope=scope, trigger=MetricSnapshot.Trigger.COMMAND)
         # Seconds of queries at scale: show how far it is (stderr, so stdout stays the numbers).
         with Progress("metrics", 100, self.stderr._out) as bar:
             snapshot = services.snapshot_compute(snapshot_id=snapshot.pk,

@@ -6,7 +6,7 @@ from collections import defaultdict
 
 import pytest
 
-from ipm.scale_data import generate
+from clinic.scale_data import generate
 from outcomes.models import QuestionnaireResponse
 
 pytestmark = pytest.mark.django_db(transaction=True)  # it ends with VACUUM ANALYZE
