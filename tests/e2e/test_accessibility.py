@@ -14,6 +14,7 @@ import re
 from pathlib import Path
 
 import pytest
+from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.urls import URLPattern, URLResolver, get_resolver
 
@@ -78,6 +79,8 @@ def _samples() -> dict[str, dict]:
         "reminders/<int:pk>/": {"pk": first(Reminder).pk},
         "reminders/stop/<str:token>/": {"token": stop_token(patient.pk)},
         "metrics/snapshots/<int:pk>/": {"pk": first(MetricSnapshot).pk},
+        "accounts/tokens/<str:token_key>/": {"token_key": "no-such-token"},
+        "accounts/2fa/reset/<int:user_id>/": {"user_id": first(User, username="clinician").pk},
     }
 
 
