@@ -243,7 +243,7 @@ REST_FRAMEWORK = {
 REST_KNOX = {
     "AUTH_HEADER_PREFIX": "Token",
     "TOKEN_TTL": timedelta(hours=env.int("API_TOKEN_TTL_HOURS", default=24)),
-    "TOKEN_LIMIT_PER_USER": None,
+    "TOKEN_LIMIT_PER_USER": None,  # nosec B105 - no per-user cap on tokens, not a password
     "AUTO_REFRESH": False,
 }
 SPECTACULAR_SETTINGS = {
