@@ -5,6 +5,7 @@ instrument engine (the same per-item messages as the API). `instrument_fields` f
 partial, `templates/outcomes/_instrument_fields.html`, used by the intake wizard, the patient
 link page (/q/<token>/) and the clinician's entry form."""
 
+import re
 from datetime import datetime, time
 
 from django import forms
@@ -41,6 +42,26 @@ def answers_from_post(data, codes, prefix: str | None = None) -> dict[str, dict[
         out[code] = {key: value for key, value in raw.items()
                      if instrument.applies(key, given) is not False}
     return out
+
+
+_QUOTED_STEM = re.compile(r"\(\s*'(?P<stem>[^']+)'\s*\)")
+
+
+def recall_wording(recall_period: str) -> tuple[str, str]:
+    """(instruction, time frame) to show above the items, from the facts' recall period.
+
+    The facts quote the instrument's own stem in parentheses ("last 2 weeks ('Over the last 2
+    weeks, how often ...?')"): that stem is the instruction, shown as a sentence, not in
+    quotes. A plain period ("past week") is a time frame. A period that differs per item
+    ("...; past 7 days for Global07") is left to the items' own wording."""
+    text = (recall_period or "").strip()
+    if not text or text == "none":
+        return "", ""
+    if match := _QUOTED_STEM.search(text):
+        return match.group("stem").strip(), ""
+    if ";" in text or "'" in text:
+        return "", ""
+    return "", text
 
 
 def instrument_fields(code: str, values: dict | None = None, errors: dict | None = None, *,
@@ -85,7 +106,9 @@ def instrument_fields(code: str, values: dict | None = None, errors: dict | None
             "anchors": ([item.options[0].label, item.options[-1].label] if scale else []),
         })
     extra = {key: msgs for key, msgs in errors.items() if key not in numbers}
+    instruction, time_frame = recall_wording(instrument.recall_period)
     return {"code": code, "name": instrument.name, "recall_period": instrument.recall_period,
+            "instruction": instruction, "time_frame": time_frame,
             "intro": instrument.intro, "items": items,
             "other_errors": [m for msgs in extra.values() for m in msgs]}
 

@@ -35,6 +35,9 @@ from .forms import (
 from .mme import OPIOIDS
 from .models import SafetyAlert
 
+# A flash message carrying a URL to hand over: base.html shows it as a copyable field.
+COPY_LINK_TAG = "copy-link"
+
 logger = logging.getLogger(__name__)
 
 # --- Patient questionnaire link (no login) -----------------------------------------------
@@ -325,9 +328,11 @@ def questionnaire_link_new(request, pk: int):
         how = "The patient gets no reminders: give them this link yourself"
     else:
         how = f"It goes to the patient by {patient.get_preferred_channel_display().lower()}"
+    names = ", ".join(instruments.get(code).short_label for code in link.instruments)
     messages.success(request, f"Questionnaire link created for {patient.full_name} "
-                              f"({', '.join(link.instruments)}), valid until "
-                              f"{link.expires_at:%d %b %Y}. {how}: {url}")
+                              f"({names}), valid until {link.expires_at:%-d %b %Y}. {how}.")
+    # Shown once, as a read-only field with a copy button (templates/base.html, copy.js).
+    messages.info(request, url, extra_tags=COPY_LINK_TAG)
     return redirect(back)
 
 
