@@ -1,4 +1,4 @@
-"""Appointments API (SPEC §11): list/book, status, free slots, visit notes.
+"""Appointments API (docs/product.md §8): list/book, status, free slots, visit notes.
 Thin: validate with an input serializer, call one service or selector, render."""
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 a fixed number of queries for any number of clinicians, then handed to the pure rules.
 
 Public holidays come from the program's calendar (Program.holiday_country / holiday_region,
-SPEC §6) through the maintained `holidays` library. An unknown country or region gives no
+docs/product.md §8) through the maintained `holidays` library. An unknown country or region gives no
 holidays rather than an error: the program settings page validates those codes.
 """
 

@@ -1,5 +1,5 @@
 """Individual appointments, clinicians' weekly availability and leave, visit notes, and the
-"two did-not-attend" review flag (SPEC §8)."""
+"two did-not-attend" review flag (docs/product.md §8)."""
 
 from django.conf import settings
 from django.contrib.postgres.fields import RangeBoundary, RangeOperators

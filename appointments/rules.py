@@ -1,6 +1,6 @@
 """Appointment rules as pure functions (no ORM), table-tested in tests/appointments/test_rules.py.
 
-Status (SPEC §8):
+Status (docs/product.md §8):
     booked → attended | did_not_attend        from 15 minutes before the start
     booked → cancelled_by_patient | cancelled_by_clinic   any time, with a reason
 Everything else is refused (409): attended, did-not-attend and cancelled appointments are

@@ -116,7 +116,7 @@ def appointment_book(*, patient, clinician, service, starts_at: datetime,
                      duration_minutes: int, actor, mode: str = Appointment.Mode.IN_PERSON,
                      site=None, referral: Referral | None = None, override: bool = False,
                      reason: str = "", now: datetime | None = None) -> Appointment:
-    """Book a one-to-one appointment (SPEC §8).
+    """Book a one-to-one appointment (docs/product.md §8).
 
     400: a start not in the future, a length out of range, an unknown mode, a clinician who
     is not an active clinician at the site, a referral of another patient or service, a

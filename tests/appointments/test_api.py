@@ -1,4 +1,4 @@
-"""The appointments API (SPEC §11): booking, 409 on overlap, status, slots, filters, notes,
+"""The appointments API (docs/product.md §8): booking, 409 on overlap, status, slots, filters, notes,
 site scoping and the error shape."""
 
 from datetime import timedelta

@@ -1,4 +1,4 @@
-"""No double-booking under real concurrency (SPEC §8): two coordinators post the same slot
+"""No double-booking under real concurrency (docs/product.md §8): two coordinators post the same slot
 to a live server at the same moment, from two threads released by a barrier; exactly one
 gets 201 and the other 409, and one appointment exists. The database's exclusion
 constraint is what decides (the service's own overlap check cannot see an uncommitted

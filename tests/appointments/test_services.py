@@ -1,5 +1,5 @@
 """Booking, attendance, cancellation, the referral's states, reminders, the did-not-attend
-review and visit notes, through the services (SPEC §8)."""
+review and visit notes, through the services (docs/product.md §8)."""
 
 from datetime import timedelta
 
