@@ -262,15 +262,12 @@ def alert_acknowledge(*, alert, actor, note: str):
 
 
 def alert_escalation_due_at(alert, program):
-    """When an alert opened at `alert.opened_at` escalates (working hours, program zone)."""
-    from zoneinfo import ZoneInfo
+    """When an alert opened at `alert.opened_at` escalates: the program's `escalation_hours`
+    on its working calendar (hours per weekday, public holidays, time zone), or clock hours
+    in `24_7` mode."""
+    from .working_hours import add_working_hours, program_calendar
 
-    from django.conf import settings
-
-    from .working_hours import add_working_hours
-
-    return add_working_hours(alert.opened_at, settings.IPM_ALERT_ESCALATION_WORKING_HOURS,
-                             ZoneInfo(program.time_zone), tuple(settings.IPM_WORKING_HOURS))
+    return add_working_hours(alert.opened_at, program.escalation_hours, program_calendar(program))
 
 
 @transaction.atomic

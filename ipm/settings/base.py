@@ -336,8 +336,8 @@ REMINDERS_SEND_DELAY_SECONDS = env.float("REMINDERS_SEND_DELAY_SECONDS", default
 
 # --- Program rules (configurable) --------------------------------------------------------
 IPM_QUESTIONNAIRE_LINK_DAYS = env.int("IPM_QUESTIONNAIRE_LINK_DAYS", default=14)
-IPM_ALERT_ESCALATION_WORKING_HOURS = env.float("IPM_ALERT_ESCALATION_WORKING_HOURS", default=4)
-IPM_WORKING_HOURS = (8, 18)  # working day in the program's time zone, Monday to Friday
+# Safety-alert escalation delay, working hours and holidays are program settings now
+# (Program.escalation_hours, working_hours, holiday_country/region: /team/program/).
 IPM_USE_X_FORWARDED_FOR = env.bool("IPM_USE_X_FORWARDED_FOR", default=False)
 
 LOGGING = {
