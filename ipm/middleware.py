@@ -45,6 +45,26 @@ class TwoFactorMiddleware:
         return self.get_response(request)
 
 
+class IntegrationOnlyMiddleware:
+    """Service accounts (the integration role alone) can read nothing: every page is 403 to
+    them; the API and FHIR refuse them through their permission classes (ipm.roles)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            from django.core.exceptions import PermissionDenied
+
+            from . import roles
+
+            if (roles.is_integration_only(user)
+                    and not roles.integration_may_call(request.method, request.path_info)):
+                raise PermissionDenied("Service accounts can only send referrals.")
+        return self.get_response(request)
+
+
 def _reverse(name):
     from django.urls import reverse
 

@@ -4,21 +4,29 @@
 - coordinator: referral queue, group visits, reminders, questionnaire links
 - admin: program dashboard and configuration; aggregates only, never patient detail,
   unless the same user also holds a clinical role.
+- integration: a service account of a system around the program (SPEC §10): may send
+  referrals in (POST /fhir/ServiceRequest, POST /fhir/ transaction) and read nothing: 403 on
+  every page and read API (IntegrationOnlyMiddleware).
 A Django superuser holds every role.
 """
 
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
-from rest_framework.permissions import BasePermission
+from rest_framework.permissions import BasePermission, IsAuthenticated
 
 CLINICIAN = "clinician"
 COORDINATOR = "coordinator"
 ADMIN = "admin"
-ROLES = (CLINICIAN, COORDINATOR, ADMIN)
+INTEGRATION = "integration"
+STAFF_ROLES = (CLINICIAN, COORDINATOR, ADMIN)  # people; ALL_ROLES keeps its old meaning
+ROLES = (*STAFF_ROLES, INTEGRATION)
 
 # Who may see patient-level data at all.
 PATIENT_ROLES = (CLINICIAN, COORDINATOR)
-ALL_ROLES = ROLES
+ALL_ROLES = STAFF_ROLES
+# What an integration-only account may call (method, path prefix); everything else is 403.
+INTEGRATION_ALLOWED = (("POST", "/api/auth/token/"), ("POST", "/fhir/ServiceRequest"),
+                       ("POST", "/fhir/"), ("POST", "/accounts/logout/"))
 
 # Model permissions granted to each group, for the Django admin and for clarity.
 GROUP_MODEL_PERMISSIONS = {
@@ -57,6 +65,20 @@ def has_role(user, *roles: str) -> bool:
 
 def can_see_patients(user) -> bool:
     return has_role(user, *PATIENT_ROLES)
+
+
+def is_integration_only(user) -> bool:
+    """A service account: the integration role and no staff role."""
+    held = user_roles(user)
+    return INTEGRATION in held and not (held & set(STAFF_ROLES))
+
+
+def integration_may_call(method: str, path: str) -> bool:
+    for allowed_method, prefix in INTEGRATION_ALLOWED:
+        if method == allowed_method and (path == prefix or (prefix != "/fhir/"
+                                                            and path.startswith(prefix))):
+            return True
+    return False
 
 
 class RoleRequiredMixin(LoginRequiredMixin):
@@ -107,11 +129,22 @@ class HasRole(BasePermission):
         return has_role(request.user, *roles)
 
 
+class IsStaffMember(IsAuthenticated):
+    """The API's default permission: logged in, and a person rather than a service account
+    (an integration-only account reaches only what a view lets it, never a read)."""
+
+    def has_permission(self, request, view):
+        if not super().has_permission(request, view):
+            return False
+        return (not is_integration_only(request.user)
+                or integration_may_call(request.method, request.path_info))
+
+
 def roles_context(request):
     """Template context: `roles` (set) and `is_clinician` etc. for navigation."""
     roles = user_roles(getattr(request, "user", None))
     return {
-        "roles": roles,
+        "roles": roles & set(STAFF_ROLES) if INTEGRATION in roles else roles,
         "is_clinician": CLINICIAN in roles,
         "is_coordinator": COORDINATOR in roles,
         "is_admin_role": ADMIN in roles,

@@ -16,6 +16,7 @@ api_patterns = [
     path("", include("visits.api_urls")),
     path("", include("reminders.api_urls")),
     path("", include("metrics.api_urls")),
+    path("", include("team.api_urls")),
     # Anything else under /api/ is a JSON 404, also with DEBUG on.
     re_path(r"^.*$", views.api_not_found),
 ]
@@ -38,6 +39,7 @@ urlpatterns = [
     path("", include("outcomes.urls")),
     path("reminders/", include("reminders.urls")),
     path("metrics/", include("metrics.urls")),
+    path("team/", include("team.urls")),
 ]
 
 handler403 = "ipm.views.permission_denied"

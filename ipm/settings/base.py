@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "outcomes",
     "reminders",
     "metrics",
+    "team",
 ]
 
 MIDDLEWARE = [
@@ -63,6 +64,7 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "ipm.middleware.LoginRequiredMiddleware",
     "ipm.middleware.TwoFactorMiddleware",
+    "ipm.middleware.IntegrationOnlyMiddleware",
     "ipm.audit.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -85,6 +87,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "team.readiness.readiness_context",
                 "ipm.roles.roles_context",
             ],
             "builtins": ["ipm.templatetags.ipm_tags"],
@@ -186,7 +189,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": ["ipm.roles.IsStaffMember"],
     "DEFAULT_PAGINATION_CLASS": "ipm.api.Pagination",
     "PAGE_SIZE": 25,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],

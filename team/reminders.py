@@ -1,0 +1,46 @@
+"""The staff invitation, a staff-directed reminder kind (registered from TeamConfig.ready()):
+an email with a single-use link to set a password.
+
+Contract: kind `staff_invite`, target_type "user" / User.pk, recipient_user = the invitee,
+offset = when it was queued (a re-sent invite is a new row). Eligible while the person is
+active and has not set a password yet. The link is made at send time with Django's
+PasswordResetTokenGenerator, so it stops working once the password is set (single use) and
+after PASSWORD_RESET_TIMEOUT; the token is never stored.
+"""
+
+from django.conf import settings
+from django.contrib.auth.tokens import default_token_generator
+from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+from reminders import kinds
+from reminders.models import Reminder
+
+KIND = Reminder.Kind.STAFF_INVITE
+
+
+def invite_path(user) -> str:
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    return reverse("team:set-password", kwargs={"uidb64": uid, "token": token})
+
+
+@kinds.register
+class StaffInviteKind(kinds.Kind):
+    code = KIND
+    subject = "You are invited to IPM: choose your password"
+
+    def eligibility(self, row, data, now):
+        user = row.recipient_user
+        if user is None or not user.is_active or user.has_usable_password():
+            return Reminder.Reason.NO_LONGER_NEEDED
+        return ""
+
+    def context(self, row, data, now):
+        from patients.models import Program
+
+        user = row.recipient_user
+        return {"url": kinds.absolute(invite_path(user)), "username": user.username,
+                "inviter": "Your program administrator", "program_name": Program.default().name,
+                "valid_days": max(1, settings.PASSWORD_RESET_TIMEOUT // 86400)}
