@@ -13,5 +13,5 @@ def home_context(request) -> dict:
     if roles.has_role(user, roles.COORDINATOR):
         from referrals.selectors import queue_summary
 
-        ctx["queue_summary"] = queue_summary()
+        ctx["queue_summary"] = queue_summary(user=user)
     return ctx

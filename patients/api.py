@@ -1,5 +1,6 @@
 """Patients API (SPEC §4): create, search, read, intake."""
 
+from django.contrib.auth import get_user_model
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
@@ -13,7 +14,21 @@ from ipm.audit import AuditedReadMixin
 from ipm.roles import HasRole
 
 from . import pathways, selectors, services
-from .models import Pathway, Patient, RiskGroup
+from .models import Pathway, Patient, RiskGroup, Site
+from .scoping import visible
+
+
+class VisiblePatientField(serializers.PrimaryKeyRelatedField):
+    """A patient id the requesting person may see (their sites'): another site's patient is
+    "does not exist", exactly like an unknown id."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("queryset", Patient.objects.all())
+        super().__init__(**kwargs)
+
+    def get_queryset(self):
+        request = self.context.get("request")
+        return visible(Patient.objects.all(), getattr(request, "user", None), "")
 
 
 class PatientSerializer(serializers.ModelSerializer):
@@ -25,14 +40,24 @@ class PatientSerializer(serializers.ModelSerializer):
     timezone = serializers.CharField(required=False, help_text="IANA time zone, e.g. Europe/London; defaults to the program's.")
     risk_group = serializers.CharField(read_only=True, allow_blank=True, allow_null=True)
     pathway = serializers.CharField(read_only=True, allow_blank=True, allow_null=True)
+    site = serializers.PrimaryKeyRelatedField(
+        queryset=Site.objects.all(), required=False,
+        help_text="Default: the creator's site when they work at exactly one.")
+    clinician = serializers.PrimaryKeyRelatedField(
+        queryset=get_user_model().objects.all(), required=False, allow_null=True,
+        help_text="The responsible clinician (user id). Default: the clinician creating the "
+                  "patient; a coordinator must choose one.")
+    care_manager = serializers.PrimaryKeyRelatedField(
+        queryset=get_user_model().objects.all(), required=False, allow_null=True,
+        help_text="A clinician or coordinator (user id).")
 
     class Meta:
         model = Patient
         fields = ["id", "mrn", "given_name", "family_name", "birth_date", "sex", "email",
-                  "phone", "preferred_channel", "consent_to_contact", "timezone", "clinician",
-                  "intake_date", "risk_group", "pathway", "flags", "baseline_mme",
-                  "current_mme", "created_at"]
-        read_only_fields = ["id", "clinician", "intake_date", "baseline_mme", "current_mme",
+                  "phone", "preferred_channel", "consent_to_contact", "timezone", "site",
+                  "clinician", "care_manager", "step", "intake_date", "risk_group", "pathway",
+                  "flags", "baseline_mme", "current_mme", "created_at"]
+        read_only_fields = ["id", "step", "intake_date", "baseline_mme", "current_mme",
                             "created_at"]
         # Uniqueness is checked by the service (409), not by the serializer (400).
         validators: list = []
@@ -94,17 +119,22 @@ class PatientViewSet(AuditedReadMixin, mixins.CreateModelMixin, mixins.ListModel
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self):
+        user = self.request.user
         if self.action == "list":
             p = self.request.query_params
-            return selectors.patient_list(q=p.get("q", ""), risk_group=p.get("risk_group", ""),
-                                          pathway=p.get("pathway", ""), flag=p.get("flag", ""))
-        return selectors.patient_list()
+            return selectors.patient_list(user=user, q=p.get("q", ""),
+                                          risk_group=p.get("risk_group", ""),
+                                          pathway=p.get("pathway", ""), flag=p.get("flag", ""),
+                                          mine=p.get("mine", "") in ("1", "true"))
+        return selectors.patient_list(user=user)
 
     @extend_schema(parameters=[
         OpenApiParameter("q", OpenApiTypes.STR, description="Search by name or MRN"),
         OpenApiParameter("risk_group", OpenApiTypes.STR, enum=RiskGroup.values),
         OpenApiParameter("pathway", OpenApiTypes.STR, enum=Pathway.values),
         OpenApiParameter("flag", OpenApiTypes.STR, enum=list(selectors.FLAG_FILTERS)),
+        OpenApiParameter("mine", OpenApiTypes.BOOL,
+                         description="My caseload: patients whose clinician or care manager I am"),
     ])
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
@@ -114,7 +144,7 @@ class PatientViewSet(AuditedReadMixin, mixins.CreateModelMixin, mixins.ListModel
         ser = self.get_serializer(data=request.data)
         ser.is_valid(raise_exception=True)
         patient = services.patient_create(actor=request.user, **ser.validated_data)
-        return Response(self.get_serializer(selectors.patient_get(patient.pk)).data,
+        return Response(self.get_serializer(selectors.patient_get(patient.pk, request.user)).data,
                         status=status.HTTP_201_CREATED)
 
     @extend_schema(responses={200: PatientSerializer, 400: ErrorSerializer, 409: ErrorSerializer})
@@ -123,7 +153,7 @@ class PatientViewSet(AuditedReadMixin, mixins.CreateModelMixin, mixins.ListModel
         ser = self.get_serializer(patient, data=request.data, partial=True)
         ser.is_valid(raise_exception=True)
         services.patient_update(patient=patient, actor=request.user, **ser.validated_data)
-        return Response(self.get_serializer(selectors.patient_get(patient.pk)).data)
+        return Response(self.get_serializer(selectors.patient_get(patient.pk, request.user)).data)
 
     @extend_schema(request=IntakeInputSerializer,
                    responses={201: IntakeResultSerializer, 400: ErrorSerializer})
@@ -131,7 +161,7 @@ class PatientViewSet(AuditedReadMixin, mixins.CreateModelMixin, mixins.ListModel
     def intake(self, request, pk=None):
         """Record an intake: red flags, STarT Back, optional baseline PEG/PHQ-9/GAD-7/PROMIS-29
         and MME. Returns the risk group, the suggested pathway, scores and any alerts."""
-        patient = get_object_or_404(Patient, pk=pk)
+        patient = get_object_or_404(visible(Patient.objects.all(), request.user, ""), pk=pk)
         data = request.data if isinstance(request.data, dict) else {}
         intake = services.intake_record(
             patient=patient, red_flags=data.get("red_flags"), startback=data.get("startback"),
@@ -145,8 +175,8 @@ class PatientViewSet(AuditedReadMixin, mixins.CreateModelMixin, mixins.ListModel
     @action(detail=True, methods=["post"], url_path="pathway")
     def pathway(self, request, pk=None):
         """Confirm the suggested pathway, or override it with a reason."""
-        patient = get_object_or_404(Patient, pk=pk)
+        patient = get_object_or_404(visible(Patient.objects.all(), request.user, ""), pk=pk)
         ser = PathwayDecisionInputSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
         services.pathway_decide(patient=patient, actor=request.user, **ser.validated_data)
-        return Response(self.get_serializer(selectors.patient_get(patient.pk)).data)
+        return Response(self.get_serializer(selectors.patient_get(patient.pk, request.user)).data)

@@ -3,6 +3,7 @@
 from django.db.models import Exists, OuterRef, Q
 
 from .models import Patient
+from .scoping import visible
 
 FLAG_FILTERS = {
     "red_flag": Q(red_flag=True),
@@ -22,9 +23,17 @@ def _open_alert_exists():
     return Exists(SafetyAlert.objects.filter(patient=OuterRef("pk"), status="open"))
 
 
-def patient_list(*, q: str = "", risk_group: str = "", pathway: str = "", flag: str = ""):
-    """Patients matching a name/MRN search and filters, with what list rows show."""
-    qs = Patient.objects.annotate(has_open_alert=_open_alert_exists())
+def patient_list(*, user=None, q: str = "", risk_group: str = "", pathway: str = "",
+                 flag: str = "", mine: bool = False, site=None):
+    """Patients ``user`` may see (their sites') matching a name/MRN search and filters, with
+    what list rows show. ``mine``: the user's caseload (responsible clinician or care
+    manager)."""
+    qs = visible(Patient.objects.select_related("clinician", "care_manager", "site"), user, "")
+    qs = qs.annotate(has_open_alert=_open_alert_exists())
+    if mine and user is not None:
+        qs = qs.filter(Q(clinician=user) | Q(care_manager=user))
+    if site:
+        qs = qs.filter(site_id=getattr(site, "pk", site))
     q = (q or "").strip()
     if q:
         cond = Q(mrn__iexact=q) | Q(mrn__istartswith=q)
@@ -43,8 +52,9 @@ def patient_list(*, q: str = "", risk_group: str = "", pathway: str = "", flag: 
     return qs.order_by("family_name", "given_name", "pk")
 
 
-def patient_get(pk: int) -> Patient:
-    return (Patient.objects.select_related("program", "clinician")
+def patient_get(pk: int, user=None) -> Patient:
+    return (visible(Patient.objects.select_related("program", "clinician", "care_manager", "site"),
+                    user, "")
             .annotate(has_open_alert=_open_alert_exists())
             .get(pk=pk))
 

@@ -135,6 +135,9 @@ def patient_update(*, patient: Patient, actor=None, **data) -> Patient:
             if k in data and getattr(patient, f"{k}_id") != getattr(data[k], "pk", None)}
     if "site" in team and team["site"] is None:
         raise InvalidInput("A patient always belongs to a site.", {"site": ["This field may not be null."]})
+    if "clinician" in team and team["clinician"] is None:
+        raise InvalidInput("Every patient has a responsible clinician: choose another instead.",
+                           {"clinician": ["This field may not be null."]})
     before = {k: getattr(patient, f"{k}_id") for k in team}
     for k in changed:
         setattr(patient, k, data[k])

@@ -17,6 +17,7 @@ from outcomes.instruments import get as get_instrument
 
 from . import forms, selectors, services
 from .models import Intake, Patient, Program
+from .scoping import visible
 
 
 class PatientListView(roles.RoleRequiredMixin, AuditedReadMixin, ListView):
@@ -32,7 +33,9 @@ class PatientListView(roles.RoleRequiredMixin, AuditedReadMixin, ListView):
     def get_queryset(self):
         self.form = forms.PatientSearchForm(self.request.GET or None)
         data = self.form.cleaned_data if self.form.is_valid() else {}
-        return selectors.patient_list(**{k: data.get(k, "") for k in
+        return selectors.patient_list(user=self.request.user,
+                                      mine=self.request.GET.get("mine") == "1",
+                                      **{k: data.get(k, "") for k in
                                          ("q", "risk_group", "pathway", "flag")})
 
     def get_context_data(self, **kwargs):
@@ -50,11 +53,12 @@ class PatientDetailView(roles.RoleRequiredMixin, AuditedReadMixin, DetailView):
         return super().get_object(queryset)
 
     def get_queryset(self):
-        return selectors.patient_list()
+        return selectors.patient_list(user=self.request.user)
 
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
         ctx.update(selectors.patient_page(self.object))
+        ctx["care_team_form"] = forms.CareTeamForm(patient=self.object)
         from outcomes.selectors import patient_trends
 
         ctx["trends"] = patient_trends(self.object)
@@ -120,7 +124,7 @@ def _first_step(patient) -> str:
 def intake_wizard(request, pk=None):
     """One step per screen; answers are kept in the session until the final save, which
     writes the patient (if new) and the whole intake in one transaction."""
-    patient = get_object_or_404(Patient, pk=pk) if pk else None
+    patient = get_object_or_404(visible(Patient.objects.all(), request.user, ""), pk=pk) if pk else None
     if patient:
         audit_record(action="read", obj=patient, detail={"page": "intake"})
     program = patient.program if patient else Program.default()
@@ -241,7 +245,8 @@ class IntakeResultView(roles.RoleRequiredMixin, DetailView):
     context_object_name = "intake"
 
     def get_queryset(self):
-        return Intake.objects.select_related("patient").filter(patient_id=self.kwargs["patient_pk"])
+        return visible(Intake.objects.select_related("patient"), self.request.user).filter(
+            patient_id=self.kwargs["patient_pk"])
 
     def get_context_data(self, **kwargs):
         from referrals.models import Referral
@@ -269,7 +274,8 @@ class IntakeResultView(roles.RoleRequiredMixin, DetailView):
 @require_POST
 @roles.role_required(*roles.PATIENT_ROLES)
 def create_suggested_referral(request, patient_pk, pk):
-    intake = get_object_or_404(Intake, pk=pk, patient_id=patient_pk)
+    intake = get_object_or_404(visible(Intake.objects.all(), request.user), pk=pk,
+                               patient_id=patient_pk)
     code = request.POST.get("service", "")
     try:
         referral = services.suggested_referral_create(intake=intake, service_code=code,
@@ -285,9 +291,29 @@ def create_suggested_referral(request, patient_pk, pk):
 
 
 @require_POST
+@roles.role_required(*roles.PATIENT_ROLES)
+def care_team(request, pk):
+    """Change the patient's site, responsible clinician or care manager (audited)."""
+    patient = get_object_or_404(visible(Patient.objects.select_related("program"), request.user, ""),
+                                pk=pk)
+    form = forms.CareTeamForm(request.POST, patient=patient)
+    if not form.is_valid():
+        messages.error(request, "Check the care team: " + "; ".join(
+            f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
+    else:
+        try:
+            services.patient_update(patient=patient, actor=request.user, **form.cleaned_data)
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, "Care team saved.")
+    return redirect("patients:detail", pk)
+
+
+@require_POST
 @roles.role_required(roles.CLINICIAN)
 def decide_pathway(request, pk):
-    patient = get_object_or_404(Patient, pk=pk)
+    patient = get_object_or_404(visible(Patient.objects.all(), request.user, ""), pk=pk)
     form = forms.PathwayForm(request.POST)
     back = request.POST.get("next") or reverse("patients:detail", args=[pk])
     if not form.is_valid():

@@ -73,12 +73,17 @@ class ReferralCreateForm(forms.Form):
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
     needs_mdt = forms.BooleanField(required=False, label="Ask for MDT review")
 
+    def __init__(self, *args, user=None, **kwargs):
+        self.user = user
+        super().__init__(*args, **kwargs)
+
     def clean_patient(self):
         from patients.models import Patient
+        from patients.scoping import visible
 
         pk = self.cleaned_data["patient"]
         try:
-            return Patient.objects.get(pk=pk)
+            return visible(Patient.objects.all(), self.user, "").get(pk=pk)
         except Patient.DoesNotExist:
             raise forms.ValidationError(f"No patient with id {pk}.")
 

@@ -55,7 +55,7 @@ class ReminderListApi(AuditedReadMixin, generics.ListAPIView):
     def get_queryset(self):
         params = ReminderFilterSerializer(data=self.request.query_params)
         params.is_valid(raise_exception=True)
-        return selectors.reminder_list(**params.validated_data)
+        return selectors.reminder_list(user=self.request.user, **params.validated_data)
 
 
 class ReminderResendApi(APIView):
@@ -69,6 +69,7 @@ class ReminderResendApi(APIView):
                    responses={200: ReminderOutputSerializer, 403: ErrorSerializer,
                               404: ErrorSerializer, 409: ErrorSerializer})
     def post(self, request, pk: int):
-        row = get_object_or_404(Reminder, pk=pk)
+        row = get_object_or_404(selectors.visible_reminders(Reminder.objects.all(), request.user),
+                                pk=pk)
         row = services.reminder_resend(reminder=row, actor=request.user)
         return Response(ReminderOutputSerializer(row).data)
