@@ -1,8 +1,8 @@
 """Readiness (SPEC §6): what would make the program unsafe or silent, for the admin setup
 page, the banner on every staff page and `check --deploy`.
 
-`readiness_problems()` runs a handful of queries; the banner reads `readiness_count()`,
-cached for a minute and cleared by every team service that changes what it depends on.
+`readiness_problems()` runs a handful of queries; the banner reads `readiness_count()`, one
+query on every staff page.
 """
 
 from __future__ import annotations
@@ -11,15 +11,11 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
 
 from ipm import roles
-from patients.models import Patient, Program
+from patients.models import Patient, Program, Site
 from patients.program import has_working_hours
-
-CACHE_KEY = "team:readiness-count"
-CACHE_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -87,16 +83,31 @@ def readiness_problems(program: Program | None = None) -> list[Problem]:
 
 
 def readiness_count() -> int:
-    """How many problems remain (cached: the banner shows on every staff page)."""
-    count = cache.get(CACHE_KEY)
-    if count is None:
-        count = len(readiness_problems())
-        cache.set(CACHE_KEY, count, CACHE_SECONDS)
-    return count
+    """How many problems remain, in one query (the banner shows on every staff page; the
+    same rules as readiness_problems)."""
+    User = get_user_model()
+    clinicians = User.objects.filter(is_active=True, groups__name=roles.CLINICIAN)
+    unreachable = clinicians.filter(Q(email="") | Q(staff_profile__isnull=True)
+                                    | Q(staff_profile__phone=""))
+    staffed = Site.staff.through.objects.filter(site_id=OuterRef("pk"), user__is_active=True)
+    row = (Program.objects.order_by("pk").annotate(
+        lead_ok=Exists(User.objects.filter(pk=OuterRef("clinical_lead_id"), is_active=True)),
+        unreachable=Exists(unreachable),
+        empty_site=Exists(Site.objects.filter(program=OuterRef("pk")).exclude(Exists(staffed))),
+        orphans=Exists(Patient.objects.filter(program=OuterRef("pk"), clinician__isnull=True)),
+    ).values("lead_ok", "unreachable", "empty_site", "orphans", "escalation_mode",
+             "working_hours").first())
+    if row is None:
+        return 1  # no program yet: no clinical lead
+    count = (not row["lead_ok"]) + row["unreachable"] + row["empty_site"] + row["orphans"]
+    count += not sms_configured()
+    count += (row["escalation_mode"] == Program.EscalationMode.WORKING_HOURS
+              and not has_working_hours(row["working_hours"]))
+    return int(count)
 
 
 def readiness_changed() -> None:
-    cache.delete(CACHE_KEY)
+    """Kept for the services that change what readiness depends on (a hook for a cache)."""
 
 
 def readiness_context(request) -> dict:
