@@ -95,7 +95,7 @@ class StaffForm(forms.Form):
 
 class ReassignForm(forms.Form):
     from_user = PersonChoiceField(queryset=User.objects.all(), label="Move the caseload of")
-    to_user = PersonChoiceField(queryset=User.objects.none(), label="To")
+    to_user = PersonChoiceField(queryset=User.objects.none(), label="Give it to")
     clinician = forms.BooleanField(required=False, initial=True,
                                    label="as responsible clinician")
     care_manager = forms.BooleanField(required=False, initial=True, label="as care manager")
