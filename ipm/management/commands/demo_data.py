@@ -19,7 +19,7 @@ DEMO_USERS = [
     ("coordinator", roles.COORDINATOR, "coordinator-demo-pass", "Colin", "Osei"),
     ("admin", roles.ADMIN, "admin-demo-pass", "Adaeze", "Walker"),
 ]
-APPS_WITH_DEMO = ["referrals", "visits", "outcomes", "reminders", "metrics"]
+APPS_WITH_DEMO = ["referrals", "visits", "outcomes", "reminders", "metrics", "team"]
 
 NAMES = [("Maya", "Patel"), ("Tom", "Fletcher"), ("Aisha", "Khan"), ("Liam", "O'Brien"),
          ("Sofia", "Rossi"), ("Kwame", "Mensah"), ("Hannah", "Schmidt"), ("Yusuf", "Demir"),
@@ -70,6 +70,8 @@ class Command(BaseCommand):
         self.stdout.write("\nDemo logins (http://127.0.0.1:8000/accounts/login/):")
         for username, role, password, *_ in DEMO_USERS:
             self.stdout.write(f"  {role:<12} username: {username:<12} password: {password}")
+        self.stdout.write("  clinician    username: east_clinician password: east-clinician-demo-pass"
+                          "  (East clinic only)")
 
     def _users(self) -> dict:
         User = get_user_model()
