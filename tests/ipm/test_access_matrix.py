@@ -73,6 +73,11 @@ def _pages(w):
         ("/audit/", {ADMIN}, False),
         ("/reminders/", STAFF, True),
         ("/metrics/", {ADMIN}, False),
+        ("/team/", {ADMIN}, False),
+        ("/team/program/", {ADMIN}, False),
+        ("/team/sites/", {ADMIN}, False),
+        ("/team/staff/", {ADMIN}, False),
+        ("/team/reassign/", {ADMIN}, False),
     ]
 
 
@@ -90,6 +95,9 @@ def _apis(w):
         ("/api/alerts/", STAFF, True),
         ("/api/reminders/", STAFF, True),
         ("/api/metrics/program/", {ADMIN}, False),
+        ("/api/program/", {ADMIN}, False),
+        ("/api/sites/", {ADMIN}, False),
+        ("/api/staff/", {ADMIN}, False),
         (f"/fhir/Patient/{p}", STAFF, True),
         (f"/fhir/QuestionnaireResponse?patient={p}", STAFF, True),
         (f"/fhir/Observation?patient={p}", STAFF, True),
