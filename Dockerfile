@@ -5,8 +5,9 @@ RUN apt-get update && apt-get install -y --no-install-recommends curl && rm -rf 
 COPY pyproject.toml ./
 COPY . .
 RUN pip install --no-cache-dir . \
-    && SECRET_KEY=build ALLOWED_HOSTS=localhost python manage.py collectstatic --noinput
-RUN useradd --create-home ipm && mkdir -p /app/var && chown -R ipm /app/var
+    && SECRET_KEY=build AUDIT_HMAC_KEY=build-only-not-a-real-audit-key-0123456789 \
+       ALLOWED_HOSTS=localhost python manage.py collectstatic --noinput
+RUN useradd --create-home ipm && mkdir -p /app/var/audit && chown -R ipm /app/var
 USER ipm
 EXPOSE 8000
 CMD ["gunicorn", "ipm.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]

@@ -70,6 +70,10 @@ class Session:
         self.token = json.loads(data)["token"]
 
 
+# A common family name, a given name, an MRN prefix and a two-letter prefix: what staff type.
+SEARCHES = ["Patel", "Maya", "S0000", "Ok"]
+
+
 def measure(make_session, paths, requests, concurrency, warmup=10):
     """paths: list of paths (cycled). Returns latencies in ms and error count."""
     latencies, errors, lock = [], [0], threading.Lock()
@@ -135,8 +139,14 @@ def main():
     def anon():
         return Session(args.base)
 
+    # Two floors: F1 a constant response with no session or database work; F2 a logged-in
+    # request that reads one patient (session, auth, audit and one patient row), the least a
+    # page can cost. Every endpoint is reported as a ratio to F2 as well as to F1.
     targets = [
         ("floor (GET /livez)", anon, ["/livez"]),
+        ("floor F2 (one patient, session)", page_session, [f"/api/patients/{i}/" for i in ids]),
+        ("patient search page", page_session, [f"/patients/?q={q}" for q in SEARCHES]),
+        ("patient search API", api_session, [f"/api/patients/?q={q}" for q in SEARCHES]),
         ("triage queue page", page_session, ["/referrals/"]),
         ("triage queue API", api_session, ["/api/referrals/"]),
         ("patient page", page_session, [f"/patients/{i}/" for i in ids]),
@@ -152,8 +162,10 @@ def main():
         print(f"{name:<26} p50 {r['p50_ms']} ms  p95 {r['p95_ms']} ms  "
               f"errors {r['errors']}", flush=True)
     floor = results.get("floor (GET /livez)", {}).get("p95_ms") or 1
+    f2 = results.get("floor F2 (one patient, session)", {}).get("p95_ms") or 1
     for r in results.values():
         r["p95_ratio_to_floor"] = round(r["p95_ms"] / floor, 1) if r["p95_ms"] else None
+        r["p95_ratio_to_f2"] = round(r["p95_ms"] / f2, 1) if r["p95_ms"] else None
     if args.out:
         with open(args.out, "w") as fh:
             json.dump(results, fh, indent=2)

@@ -1,4 +1,4 @@
-"""Combine the HTTP and background-job figures into one table against SPEC §5."""
+"""Combine the HTTP and background-job figures into one table against docs/product.md §5."""
 
 import argparse
 import json
@@ -11,6 +11,20 @@ TARGETS = {
     "triage queue page": 100, "triage queue API": 100, "patient page": 100,
     "patient responses API": 100, "dashboard": None, "floor (GET /livez)": None,
 }
+# Issue 24's goals as multiples of F2 (the logged-in one-patient floor).
+F2_GOALS = {"patient search page": 3, "patient search API": 3, "triage queue page": 4}
+
+
+def _previous(out: Path, patients: int) -> dict | None:
+    """The newest earlier report at a different size, for cost growth per endpoint."""
+    for path in sorted(out.parent.glob("bench-*.json"), reverse=True):
+        try:
+            report = json.loads(path.read_text())
+        except ValueError:
+            continue
+        if report.get("patients") and report["patients"] != patients:
+            return report
+    return None
 
 
 def main():
@@ -26,13 +40,29 @@ def main():
                          capture_output=True, text=True).stdout.strip()
     machine = f"{platform.node()} · {cpu} · {subprocess.run(['nproc'], capture_output=True, text=True).stdout.strip()} cores"
     print(f"\nIPM benchmark · {a.patients:,} patients · {machine}")
-    print(f"{'measure':<28}{'p50':>10}{'p95':>10}{'p95/floor':>11}{'target':>14}  ok")
+    previous = _previous(Path(a.out), a.patients) if a.out else None
+    grow = f"vs {previous['patients']:,}" if previous else ""
+    print(f"{'measure':<34}{'p50':>10}{'p95':>10}{'/F1':>7}{'/F2':>7}{grow:>12}{'target':>16}  ok")
     for name, r in http.items():
-        target = TARGETS.get(name)
-        ok = "" if target is None else ("yes" if r["p95_ms"] < target else "NO")
-        tgt = "" if target is None else f"p95 < {target} ms"
-        print(f"{name:<28}{r['p50_ms']:>8.1f}ms{r['p95_ms']:>8.1f}ms{r['p95_ratio_to_floor']:>10}x"
-              f"{tgt:>14}  {ok}")
+        if r.get("p95_ms") is None:
+            print(f"{name:<34} no answers ({r.get('errors')} errors)")
+            continue
+        target, goal = TARGETS.get(name), F2_GOALS.get(name)
+        verdicts, tgt = [], []
+        if target is not None:
+            verdicts.append(r["p95_ms"] < target)
+            tgt.append(f"<{target}ms")
+        if goal is not None:
+            verdicts.append((r.get("p95_ratio_to_f2") or 0) <= goal)
+            tgt.append(f"<={goal}xF2")
+        ok = "" if not verdicts else ("yes" if all(verdicts) else "NO")
+        growth = ""
+        before = (previous or {}).get("http", {}).get(name, {}).get("p95_ms")
+        if before:
+            growth = f"{r['p95_ms'] / before:.2f}x"
+            r["p95_growth"] = {"from_patients": previous["patients"], "ratio": round(r["p95_ms"] / before, 2)}
+        print(f"{name:<34}{r['p50_ms']:>8.1f}ms{r['p95_ms']:>8.1f}ms{r['p95_ratio_to_floor']:>6}x"
+              f"{r.get('p95_ratio_to_f2') or '':>6}x{growth:>12}{' '.join(tgt):>16}  {ok}")
     m = jobs.get("metrics_whole_program_s")
     d = jobs.get("dispatch_s")
     if m is not None:

@@ -9,6 +9,7 @@ export DATABASE_URL=${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/ipm
 export CELERY_BROKER_URL=${BENCH_BROKER_URL:-redis://127.0.0.1:6379/14}
 export DJANGO_SETTINGS_MODULE=ipm.settings.production
 export SECRET_KEY=bench-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz
+export AUDIT_HMAC_KEY=bench-only-audit-key-0123456789-abcdefghijklmnopqrstuvwxyz
 export ALLOWED_HOSTS=127.0.0.1,localhost SECURE_SSL_REDIRECT=false IPM_ADMIN_2FA_REQUIRED=false
 export EMAIL_BACKEND=django.core.mail.backends.dummy.EmailBackend SMS_BACKEND=reminders.sms.FileBackend
 export SMS_FILE_PATH=var/bench/sms STATIC_ROOT=var/bench/static DATABASE_POOL=false

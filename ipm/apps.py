@@ -9,11 +9,12 @@ class IpmConfig(AppConfig):
     def ready(self):
         from django.contrib.auth.signals import user_logged_in
 
-        from . import roles
+        from . import redact, roles
         from .middleware import remember_otp_enrolment
-        from .reference_data import ensure_reference_data
 
+        # Logging is configured before apps load: mask tokens and search terms in every
+        # handler (Django's defaults included) and in every record created from now on.
+        redact.install_record_factory()
+        redact.install_on_handlers()
         user_logged_in.connect(remember_otp_enrolment, dispatch_uid="ipm-otp-enrolment")
         post_migrate.connect(roles.ensure_role_groups, dispatch_uid="ipm-role-groups")
-        post_migrate.connect(ensure_reference_data, sender=self,
-                             dispatch_uid="ipm-reference-data")

@@ -1,4 +1,4 @@
-"""Program metric definitions (SPEC §3.6), in one place.
+"""Program metric definitions (docs/product.md §3.6), in one place.
 
 Each metric is a function of a :class:`Scope` (an inclusive date range in the program's time
 zone and an optional service) that aggregates in the database: counts, averages and medians
@@ -50,7 +50,7 @@ from django.db.models.functions import Abs, Cast, Coalesce, Round
 from django.db.models.lookups import GreaterThan, GreaterThanOrEqual, LessThanOrEqual
 from django.utils import timezone
 
-from outcomes.instruments import mcid_rule, spec
+from outcomes.instruments import all_instruments, mcid_rule, spec
 from outcomes.instruments._common import round_half_up
 from outcomes.models import QuestionnaireResponse, SafetyAlert
 from patients.models import Intake, Patient, RiskGroup
@@ -469,9 +469,10 @@ def followup_completion_rate_12w(scope: Scope) -> float | None:
 class Measure:
     """A responder measure: an instrument's headline score and how to read it in SQL.
 
-    `scale` makes every stored value an integer (PEG is a mean of 3 integer items, reported
-    to 2 decimals: x3 recovers the item sum; PROMIS T-scores have 1 decimal: x10), so the
-    MCID comparison is exact integer arithmetic, as `outcomes.instruments.change` does it.
+    `scale` (from the instrument's spec) makes every stored value an integer (PEG is a mean of
+    3 integer items, reported to 2 decimals: x3 recovers the item sum; PROMIS T-scores have 1
+    decimal: x10), so the MCID comparison is exact integer arithmetic, as
+    `outcomes.instruments.change` does it.
     """
 
     key: str
@@ -489,15 +490,13 @@ class Measure:
         return Round(raw * self.scale)
 
 
-MEASURES = (
-    Measure("peg", "PEG", "peg", "score", 3),
-    Measure("phq9", "PHQ-9", "phq9", "total", 1),
-    Measure("gad7", "GAD-7", "gad7", "total", 1),
-    Measure("promis_pain_interference", "PROMIS pain interference", "promis29",
-            "pain_interference.t_score", 10, "pain_interference__t_score"),
-    Measure("promis_physical_function", "PROMIS physical function", "promis29",
-            "physical_function.t_score", 10, "physical_function__t_score"),
-)
+# Every responder measure the instruments declare, in registry order. A top-level primary score
+# is read from the indexed `primary_score` column; a nested one (PROMIS) from the scores JSON.
+MEASURES = tuple(
+    Measure(m.key, m.label, i.code, m.score_key, m.scale,
+            "" if m.score_key == i.primary_key and "." not in m.score_key
+            else m.score_key.replace(".", "__"))
+    for i in all_instruments() for m in i.measures)
 
 
 def _scored(measure: Measure):

@@ -7,6 +7,8 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
+from ipm.db.replica import on_replica
+
 from . import definitions
 from .definitions import Scope
 from .models import MetricSnapshot
@@ -50,7 +52,7 @@ def program_metrics(scope: Scope) -> dict:
         values, computed_at, source = (normalise(snapshot.values), snapshot.computed_at,
                                        "snapshot")
     else:
-        values, computed_at, source = definitions.compute(scope), scope.now, "live"
+        values, computed_at, source = on_replica(definitions.compute, scope), scope.now, "live"
     return {
         "from": scope.start, "to": scope.end,
         "service": scope.service.code if scope.service else None,

@@ -25,6 +25,11 @@ equianalgesic conversion — do not use it to convert one opioid to another.
 
 Results are rounded half-up to 1 decimal. :func:`total_mme` sums the unrounded line values and
 rounds once, so the total does not depend on how the regimen is split into lines.
+
+Input is parsed here too, and only here: :func:`parse_mme` for an MME/day typed in (intake,
+medication review total: 0-100000, rounded half-up to 1 decimal like every MME) and
+:func:`parse_amount` for a line's dose and doses a day (above 0, 2 decimals as stored). Forms,
+services and the API hand raw values to these and show their message.
 """
 
 from __future__ import annotations
@@ -33,19 +38,19 @@ from collections.abc import Iterable, Mapping
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, NamedTuple
 
+from patients.flags import MME_FLAG_THRESHOLDS
+
 Number = Decimal | int | float | str
 
 MG = "mg"
 MCG_PER_HOUR = "mcg/h"
 ONE_DECIMAL = Decimal("0.1")
+TWO_DECIMALS = Decimal("0.01")
+MAX_AMOUNT = Decimal(100_000)  # above any real daily dose; keeps typos out of the flags
 
-# The program's dose-risk screening flags. 50 and 90 MME/day are the levels of the 2016 CDC
-# guideline (reassess at >= 50, avoid or justify >= 90); the 2022 guideline keeps the dose-risk
-# evidence but no longer states them as fixed limits, so these are flags for review, not caps.
-FLAG_THRESHOLDS: tuple[tuple[str, Decimal], ...] = (
-    ("mme_50", Decimal(50)),
-    ("mme_90", Decimal(90)),
-)
+# The program's dose-risk screening flags (>= 50 and >= 90 MME/day): a patient fact, kept
+# with the patient flags (patients/flags.py says where the levels come from).
+FLAG_THRESHOLDS: tuple[tuple[str, Decimal], ...] = MME_FLAG_THRESHOLDS
 
 BUPRENORPHINE_NOTE = (
     "Buprenorphine is not converted to MME: it is not in the CDC 2022 conversion table (partial "
@@ -106,6 +111,40 @@ def total_mme(lines: Iterable[Any]) -> Decimal:
         if exact is not None:
             total += exact
     return _round(total)
+
+
+class InvalidAmount(ValueError):
+    """A typed MME or dose that is not acceptable; ``str(exc)`` is the message for the user."""
+
+
+def parse_mme(value: Any) -> Decimal | None:
+    """An MME/day as typed: ``None`` when blank (unknown), else a number from 0 to 100000
+    rounded half-up to 1 decimal. Raises :class:`InvalidAmount` with the message to show."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    return parse_amount(value, what="MME", places=ONE_DECIMAL, allow_zero=True)
+
+
+def parse_amount(value: Any, *, what: str = "The dose", places: Decimal = TWO_DECIMALS,
+                 allow_zero: bool = False) -> Decimal:
+    """A finite number in (0, 100000] (or [0, 100000] with ``allow_zero``), rounded half-up to
+    ``places``. Raises :class:`InvalidAmount` (blank included) with the message to show."""
+    not_a_number = InvalidAmount(f"{what} must be a number, e.g. 40 or 12.5.")
+    if isinstance(value, bool) or not isinstance(value, Decimal | int | float | str):
+        raise not_a_number
+    try:
+        number = Decimal(str(value).strip())  # floats through str: 0.1 stays 0.1
+    except InvalidOperation:
+        raise not_a_number from None
+    if not number.is_finite():
+        raise not_a_number
+    if number < 0:
+        raise InvalidAmount(f"{what} must be greater than or equal to 0.")
+    if number > MAX_AMOUNT:
+        raise InvalidAmount(f"{what} must be at most {MAX_AMOUNT}.")
+    if number == 0 and not allow_zero:
+        raise InvalidAmount(f"{what} must be above 0.")
+    return number.quantize(places, rounding=ROUND_HALF_UP)
 
 
 def mme_flags(total: Number | None) -> list[str]:

@@ -11,11 +11,14 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from ipm.pagination import CappedPaginator
+from patients.models import Intake, Patient
 from patients.scoping import visible
+from referrals.models import Referral
 
 from . import instruments, schedule
 from .instruments.change import mcid_rule
 from .links import token_hash
+from .mme import mme_flags
 from .models import (
     MedicationReview,
     QuestionnaireLink,
@@ -37,6 +40,12 @@ def alerts_list(*, status: str | None = None, user=None):
     if status:
         qs = qs.filter(status=status)
     return qs.order_by("-opened_at", "-pk")
+
+
+def open_alert_exists():
+    """EXISTS, not COUNT: no GROUP BY over the whole patient table (and a cheap list count).
+    Registered as the patient rows' `has_open_alert` (outcomes.apps)."""
+    return Exists(SafetyAlert.objects.filter(patient=OuterRef("pk"), status="open"))
 
 
 def open_alerts_for_home(user) -> list[SafetyAlert]:
@@ -82,23 +91,9 @@ def change_from_baseline(response) -> dict | None:
 
 # --- Trends (patient page partial) -------------------------------------------------------
 
-TREND_SERIES = (
-    # (chart id, title, instrument, [(headline key, label, draw MCID band)], y range)
-    ("peg", "PEG: pain, enjoyment of life, general activity", "peg",
-     [("score", "PEG score", True)], (0, 10)),
-    ("phq9", "PHQ-9: depression", "phq9", [("total", "PHQ-9 total", True)], (0, 27)),
-    ("gad7", "GAD-7: anxiety", "gad7", [("total", "GAD-7 total", True)], (0, 21)),
-    ("promis29", "PROMIS-29 T-scores", "promis29", [
-        ("pain_interference.t_score", "Pain interference", True),
-        ("physical_function.t_score", "Physical function", True),
-        ("depression.t_score", "Depression", False),
-        ("anxiety.t_score", "Anxiety", False),
-        ("fatigue.t_score", "Fatigue", False),
-        ("sleep_disturbance.t_score", "Sleep disturbance", False),
-        ("social_roles.t_score", "Social roles", False),
-    ], (20, 80)),
-)
-TREND_INSTRUMENTS = tuple(series[2] for series in TREND_SERIES)
+# The charted instruments: those whose spec names trend series (registry order).
+TRENDED = tuple(i for i in instruments.all_instruments() if i.trend)
+TREND_INSTRUMENTS = tuple(i.code for i in TRENDED)
 DIRECTION_WORDS = {1: "higher is better", -1: "lower is better"}
 
 
@@ -137,7 +132,9 @@ def patient_trends(patient) -> dict:
         by_code[response.instrument].append(response)
 
     charts, summary, rows = [], [], []
-    for chart_id, title, code, keys, y_range in TREND_SERIES:
+    for instrument in TRENDED:
+        code, title, y_range = instrument.code, instrument.label, instrument.display_range
+        keys = [(s.key, s.label, s.mcid_band) for s in instrument.trend]
         items = by_code.get(code, [])
         if not items:
             continue
@@ -154,21 +151,21 @@ def patient_trends(patient) -> dict:
             latest = items[-1]
             change = (instruments.compare(code, baseline.scores, latest.scores)[key]
                       if latest.pk != baseline.pk else None)
-            summary.append({"measure": label if code == "promis29" else title.split(":")[0],
+            summary.append({"measure": label if len(keys) > 1 else instrument.short_label,
                             "code": code, "key": key, "baseline": base_value,
                             "latest": change["value"] if change else base_value,
                             "change": change["change"] if change else None,
                             "classification": change["classification"] if change else None,
                             "direction": band["direction"] if band else "",
                             "latest_date": timezone.localdate(latest.answered_at)})
-        charts.append({"id": chart_id, "title": title, "y_min": y_range[0], "y_max": y_range[1],
+        charts.append({"id": code, "title": title, "y_min": y_range[0], "y_max": y_range[1],
                        "series": series})
         for response in items:
             comparison = (instruments.compare(code, baseline.scores, response.scores)
                           if response.pk != baseline.pk else None)
             values = instruments.headline(code, response.scores)
             rows.append({"response_id": response.pk, "code": code,
-                         "measure": title.split(":")[0],
+                         "measure": instrument.short_label,
                          "date": timezone.localdate(response.answered_at),
                          "week": _weeks_since(start, response.answered_at),
                          "is_baseline": response.pk == baseline.pk,
@@ -178,10 +175,6 @@ def patient_trends(patient) -> dict:
                                                         if comparison else None)}
                                     for key, label, _ in keys]})
     rows.sort(key=lambda row: (row["date"], row["response_id"]))
-
-    from patients.models import Intake
-
-    from .mme import mme_flags
 
     doses = [(i.created_at, i.mme, "intake") for i in
              Intake.objects.filter(patient_id=patient.pk, mme__isnull=False)
@@ -243,8 +236,6 @@ def rules_for(program_id, default, own) -> tuple[schedule.Rule, ...]:
 
 
 def _discharge_annotations():
-    from referrals.models import Referral
-
     final = ("discharged", "declined", "cancelled")
     discharged = (Referral.objects.filter(patient_id=OuterRef("pk"), status="discharged")
                   .order_by("-closed_at").values("closed_at")[:1])
@@ -285,8 +276,6 @@ def _caseload_of(person):
 
 def patients_with_measures_due(*, today=None, clinician=None, user=None):
     """Patients with at least one measure due or overdue today (a queryset, for paging)."""
-    from patients.models import Patient
-
     today = today or timezone.localdate()
     default, own = schedule_rules_by_program()
     condition = Q(pk__in=[])
@@ -340,8 +329,6 @@ def attach_measures_due(patients, *, today=None) -> None:
 def links_to_plan_today(today) -> list[tuple]:
     """(patient, instrument codes) for patients whose week-N measures fall due today, who
     can be contacted, and who have no open link covering them yet."""
-    from patients.models import Patient
-
     default, own = schedule_rules_by_program()
     all_rules = [*default, *(rule for rules in own.values() for rule in rules)]
     intake_dates = {today - timedelta(weeks=rule.weeks) for rule in all_rules
@@ -369,8 +356,6 @@ def worklist(*, today=None, page: int | str = 1, per_page: int = 25, clinician=N
     measures due/overdue (paged), open safety alerts, patients not improving, patients who
     stopped reminders. Only patients ``user`` may see; ``clinician``: that person's caseload
     (responsible clinician or care manager)."""
-    from patients.models import Patient
-
     today = today or timezone.localdate()
     due_qs = patients_with_measures_due(today=today, clinician=clinician, user=user).select_related(
         "clinician").order_by("intake_date", "pk")

@@ -1,28 +1,34 @@
 """Writes for outcomes. A response is validated whole before anything is saved; a PHQ-9
-with item 9 above 0 opens its SafetyAlert in the same transaction (SPEC §3.4)."""
+with item 9 above 0 opens its SafetyAlert in the same transaction (docs/product.md §3.4)."""
 
 import logging
 from datetime import timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from ipm.audit import audit_record
-from ipm.errors import InvalidInput
+from ipm.errors import Conflict, Gone, InvalidInput
+from patients.services import patient_for_update, patient_mme_set
+from reminders.services import reminder_schedule, reminders_cancel
 
-from . import instruments
-from .models import QuestionnaireResponse, SafetyAlert
+from . import instruments, links, mme, schedule, tracking
+from .models import (
+    MedicationLine,
+    MedicationReview,
+    QuestionnaireLink,
+    QuestionnaireResponse,
+    SafetyAlert,
+    ScheduleRule,
+)
+from .working_hours import add_working_hours, program_calendar
 
 logger = logging.getLogger(__name__)
 
-PRIMARY_KEY = {"startback": "total", "peg": "score", "phq9": "total", "gad7": "total",
-               "nps": "score", "promis29": "pain_interference.t_score",
-               "promis_gh": "gph.t_score"}
-
-
 def _primary(code: str, scores: dict) -> Decimal | None:
-    value = instruments.headline(code, scores).get(PRIMARY_KEY.get(code, ""))
+    value = instruments.get(code).primary(scores)
     return None if value is None else Decimal(str(value))
 
 
@@ -37,10 +43,29 @@ def validate_answers(instrument: str, answers) -> dict:
 
 
 def score_or_raise(instrument: str, answers):
-    errors = validate_answers(instrument, answers)
+    """Validate once and score (the engine's validator); InvalidInput with per-item errors."""
+    try:
+        return instruments.score_response(instrument, answers)
+    except instruments.UnknownInstrument:
+        raise InvalidInput("The response has invalid or missing answers.",
+                           validate_answers(instrument, answers)) from None
+    except instruments.InvalidAnswers as exc:
+        raise InvalidInput("The response has invalid or missing answers.",
+                           {"answers": exc.errors}) from None
+
+
+def responses_score(answers_by_instrument: dict) -> dict:
+    """Validate and score several instruments, each once: {code: ScoredResponse}.
+    Raises InvalidInput with every error at once, keyed by instrument code, then item."""
+    errors, scored = {}, {}
+    for code, answers in answers_by_instrument.items():
+        try:
+            scored[code] = score_or_raise(code, answers)
+        except InvalidInput as exc:
+            errors[code] = exc.errors.get("answers", exc.errors.get("instrument"))
     if errors:
-        raise InvalidInput("The response has invalid or missing answers.", errors)
-    return instruments.score_response(instrument, answers)
+        raise InvalidInput("Some answers are invalid or missing.", errors)
+    return scored
 
 
 def _store(*, patient, instrument, scored, actor, context, answered_at) -> QuestionnaireResponse:
@@ -53,23 +78,16 @@ def _store(*, patient, instrument, scored, actor, context, answered_at) -> Quest
         entered_by=actor if getattr(actor, "pk", None) else None,
     )
     response.alerts = []
-    if instrument == "phq9" and scored.scores.get("item9_positive"):
+    flag = instruments.get(instrument).safety_flag
+    if flag and scored.scores.get(flag.score_key):
         alert = SafetyAlert.objects.create(patient=patient, response=response,
-                                           kind=SafetyAlert.Kind.PHQ9_ITEM9)
+                                           kind=flag.alert_kind)
         response.alerts.append(alert)
-        transaction.on_commit(lambda: _notify_alert(alert.pk))  # parked if the broker is down
+        # The clinician's notification is an outbox row written in the alert's own
+        # transaction: both exist or neither; reminders' dispatch sends it.
+        alert_notify(alert=alert)
     audit_record(actor=actor, action="create", obj=response)
     return response
-
-
-def _notify_alert(alert_id: int) -> None:
-    """Queue the clinician's notification (reminders outbox) once the alert is committed."""
-    from ipm.queue import enqueue
-
-    from .tasks import notify_safety_alert
-
-
-    enqueue(notify_safety_alert, alert_id)
 
 
 @transaction.atomic
@@ -86,20 +104,15 @@ def response_create(*, patient, instrument: str, answers, actor=None,
 
 
 @transaction.atomic
-def responses_create_many(*, patient, answers_by_instrument: dict, actor=None,
+def responses_create_many(*, patient, answers_by_instrument: dict | None = None,
+                          scored: dict | None = None, actor=None,
                           context: str = QuestionnaireResponse.Context.CLINICIAN,
                           answered_at=None) -> list[QuestionnaireResponse]:
     """Several instruments at once (intake, patient link): all valid and saved, or none.
-    Errors are keyed by instrument code, then item key."""
-    errors, scored = {}, {}
-    for code, answers in answers_by_instrument.items():
-        problem = validate_answers(code, answers)
-        if problem:
-            errors[code] = problem.get("answers", problem.get("instrument"))
-        else:
-            scored[code] = instruments.score_response(code, answers)
-    if errors:
-        raise InvalidInput("Some answers are invalid or missing.", errors)
+    Errors are keyed by instrument code, then item key. A caller that has already checked the
+    answers with `responses_score` (the intake, with its other sections) passes `scored`."""
+    if scored is None:
+        scored = responses_score(answers_by_instrument)
     out = [_store(patient=patient, instrument=code, scored=s, actor=actor, context=context,
                   answered_at=answered_at) for code, s in scored.items()]
     for response in out:
@@ -108,11 +121,21 @@ def responses_create_many(*, patient, answers_by_instrument: dict, actor=None,
 
 
 def _after_response(patient, response) -> None:
-    """Follow-on state (responder / not_improving flags, cancelling reminders), kept in
-    outcomes.tracking; imported here because tracking imports this module's models."""
-    from .tracking import response_recorded
+    """Follow-on state (responder / not_improving flags), kept in outcomes.tracking."""
+    tracking.response_recorded(patient=patient, response=response)
 
-    response_recorded(patient=patient, response=response)
+
+# --- The default follow-up schedule -----------------------------------------------------
+
+def default_schedule_ensure(sender=None, **kwargs) -> None:
+    """post_migrate: put the default schedule rows (the ones data migration 0003 writes) back
+    when none are left, after a test database flush or a fresh `flush`, without touching
+    rows an administrator edited."""
+    if ScheduleRule.objects.filter(program__isnull=True).exists():
+        return
+    ScheduleRule.objects.bulk_create([
+        ScheduleRule(program=None, instrument=rule.instrument, weeks_after_intake=rule.weeks,
+                     at_discharge=rule.at_discharge) for rule in schedule.DEFAULT_SCHEDULE])
 
 
 # --- Patient questionnaire links ---------------------------------------------------------
@@ -141,13 +164,6 @@ def questionnaire_link_create(*, patient, instruments: list[str], actor=None,
                               expires_in_days: int | None = None, now=None):
     """Create a single-use link for `instruments` and schedule its questionnaire-due
     reminders (now, +3 and +7 days, while the link is open). Returns (link, url)."""
-    from django.conf import settings
-
-    from reminders.services import reminder_schedule
-
-    from . import links
-    from .models import QuestionnaireLink
-
     codes = _clean_link_instruments(instruments)
     days = settings.IPM_QUESTIONNAIRE_LINK_DAYS if expires_in_days is None else expires_in_days
     if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_LINK_DAYS:
@@ -181,11 +197,6 @@ def questionnaire_link_submit(*, link, answers_by_instrument) -> list[Questionna
     410, so nothing is ever saved twice. Bad answers raise InvalidInput (errors keyed by
     instrument, then item) and roll the claim back: the link stays usable.
     """
-    from ipm.errors import Gone
-    from reminders.services import reminders_cancel
-
-    from .models import QuestionnaireLink
-
     if not isinstance(answers_by_instrument, dict):
         raise InvalidInput("Answers must be an object keyed by instrument code.",
                            {"answers": ["Give {instrument code: {item key: value}}."]})
@@ -217,19 +228,13 @@ def _alert_recipient(alert):
     return patient.clinician or patient.program.clinical_lead
 
 
-def alert_notify(*, alert_id: int):
-    """Queue the email to the patient's clinician (or the program's clinical lead when the
-    patient has none). Idempotent: the outbox key is unique per alert and recipient."""
-    from reminders.services import reminder_schedule
-
-    alert = (SafetyAlert.objects.select_related("patient__clinician",
-                                                "patient__program__clinical_lead")
-             .filter(pk=alert_id).first())
-    if alert is None:
-        return None
+def alert_notify(*, alert):
+    """Schedule the email to the patient's clinician (or the program's clinical lead when
+    the patient has none) in the outbox, in the caller's transaction. Idempotent: the outbox
+    key is unique per alert and recipient."""
     recipient = _alert_recipient(alert)
     if recipient is None:
-        logger.warning("Safety alert %s: no clinician or clinical lead to notify", alert_id)
+        logger.warning("Safety alert %s: no clinician or clinical lead to notify", alert.pk)
         return None
     return reminder_schedule(kind="safety_alert", target_type="safety_alert", target_id=alert.pk,
                              recipient_user=recipient, channel="email", offset="0",
@@ -239,9 +244,6 @@ def alert_notify(*, alert_id: int):
 @transaction.atomic
 def alert_acknowledge(*, alert, actor, note: str):
     """Acknowledge an open alert with an action note. A second acknowledgement gets 409."""
-    from ipm.errors import Conflict
-    from reminders.services import reminders_cancel
-
     note = (note or "").strip() if isinstance(note, str) else ""
     if not note:
         raise InvalidInput("Say what was done: an action note is required.",
@@ -265,8 +267,6 @@ def alert_escalation_due_at(alert, program):
     """When an alert opened at `alert.opened_at` escalates: the program's `escalation_hours`
     on its working calendar (hours per weekday, public holidays, time zone), or clock hours
     in `24_7` mode."""
-    from .working_hours import add_working_hours, program_calendar
-
     return add_working_hours(alert.opened_at, program.escalation_hours, program_calendar(program))
 
 
@@ -274,8 +274,6 @@ def alert_escalation_due_at(alert, program):
 def alert_escalate(*, alert, now=None) -> bool:
     """Escalate an open alert to the program's clinical lead, once: the conditional UPDATE
     on `escalated_at IS NULL` is the claim, so overlapping sweeps escalate it a single time."""
-    from reminders.services import reminder_schedule
-
     now = now or timezone.now()
     lead = alert.patient.program.clinical_lead
     if lead is None:
@@ -301,11 +299,6 @@ def medication_review_create(*, patient, lines=(), total_mme=None, note: str = "
     """Record an opioid review: itemised lines (daily MME per line, CDC 2022 factors) or a
     total MME entered directly. Updates patient.current_mme when this is the latest review,
     and patient.baseline_mme when it has none."""
-    from patients.models import Patient
-
-    from . import mme
-    from .models import MedicationLine, MedicationReview
-
     lines = list(lines or [])
     if lines and total_mme not in (None, ""):
         raise InvalidInput("Enter the opioids or a total MME, not both.",
@@ -319,12 +312,14 @@ def medication_review_create(*, patient, lines=(), total_mme=None, note: str = "
         drug = line.get("drug")
         if drug not in mme.OPIOIDS:
             problems["drug"] = [f"Choose one of {', '.join(mme.OPIOIDS)}."]
-        dose = _positive_decimal(line.get("dose"))
-        if dose is None:
-            problems["dose"] = ["Enter a dose above 0 (at most 100000)."]
-        per_day = _positive_decimal(line.get("doses_per_day", 1))
-        if per_day is None:
-            problems["doses_per_day"] = ["Enter how many doses a day (above 0)."]
+        try:
+            dose = mme.parse_amount(line.get("dose"), what="The dose")
+        except mme.InvalidAmount as exc:
+            problems["dose"] = [str(exc)]
+        try:
+            per_day = mme.parse_amount(line.get("doses_per_day", 1), what="Doses a day")
+        except mme.InvalidAmount as exc:
+            problems["doses_per_day"] = [str(exc)]
         route = line.get("route") or ""
         if route and route not in MedicationLine.Route.values:
             problems["route"] = [f"Choose one of {', '.join(MedicationLine.Route.values)}."]
@@ -341,11 +336,14 @@ def medication_review_create(*, patient, lines=(), total_mme=None, note: str = "
     if lines:
         total = mme.total_mme((row.drug, row.dose, row.doses_per_day) for row in rows)
     else:
-        total = _positive_decimal(total_mme, allow_zero=True)
-        if total is None:
+        try:
+            total = mme.parse_mme(total_mme)
+        except mme.InvalidAmount as exc:
             raise InvalidInput("The total MME must be a number of 0 or more.",
-                               {"total_mme": ["Enter a number from 0 to 100000."]})
-        total = total.quantize(mme.ONE_DECIMAL)
+                               {"total_mme": [str(exc)]}) from None
+        if total is None:  # blank after all (spaces)
+            raise InvalidInput("List the opioids, or enter a total MME (0 for none).",
+                               {"total_mme": ["Enter a total MME, or list the opioids."]})
     reviewed_at = reviewed_at or timezone.now()
     review = MedicationReview.objects.create(
         patient=patient, reviewed_at=reviewed_at, total_mme=total,
@@ -355,34 +353,11 @@ def medication_review_create(*, patient, lines=(), total_mme=None, note: str = "
         row.review = review
     MedicationLine.objects.bulk_create(rows)
     # Serialise concurrent reviews of one patient while its current dose is decided.
-    locked = Patient.objects.select_for_update().only("pk", "current_mme", "baseline_mme").get(
-        pk=patient.pk)
-    changed = []
+    patient_for_update(patient.pk)
     latest = MedicationReview.objects.filter(patient_id=patient.pk).order_by(
         "-reviewed_at", "-pk").values_list("pk", flat=True).first()
-    if latest == review.pk:
-        locked.current_mme = patient.current_mme = total
-        changed.append("current_mme")
-    if locked.baseline_mme is None:
-        locked.baseline_mme = patient.baseline_mme = total
-        changed.append("baseline_mme")
-    if changed:
-        locked.save(update_fields=[*changed, "updated_at"])
+    patient_mme_set(patient=patient, mme=total, current=latest == review.pk, actor=actor,
+                    source="medication_review")
     audit_record(actor=actor, action="create", obj=review,
                  detail={"total_mme": str(total), "lines": len(rows)})
     return review
-
-
-def _positive_decimal(value, *, allow_zero: bool = False, limit: int = 100_000) -> Decimal | None:
-    """A finite Decimal in (0, limit] (or [0, limit]), rounded to 2 places; None otherwise."""
-    from decimal import InvalidOperation
-
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        number = Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
-        return None
-    if not number.is_finite() or number > limit or number < 0 or (number == 0 and not allow_zero):
-        return None
-    return number.quantize(Decimal("0.01"))

@@ -1,4 +1,5 @@
-"""The working calendar behind every "working hours" rule (SPEC §6, §7): pure Python, no ORM.
+"""The working calendar behind every "working hours" rule (docs/product.md §6, §3.4): pure
+Python, no ORM.
 
 A program works the hours it sets per weekday (``{"mon": ["09:00", "17:00"], ..., "sun":
 null}``) in its time zone, except on the public holidays of its country and region (the

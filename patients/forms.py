@@ -2,8 +2,6 @@ import zoneinfo
 
 from django import forms
 
-from outcomes.instruments import get as get_instrument
-
 from . import pathways
 from .models import Pathway, Patient
 
@@ -54,30 +52,6 @@ class RedFlagsForm(forms.Form):
 
     def as_red_flags(self) -> dict[str, bool]:
         return {k: self.cleaned_data[k] == "yes" for k in pathways.RED_FLAG_KEYS}
-
-
-class InstrumentForm(forms.Form):
-    """A form generated from the instrument registry: one radio group per item."""
-
-    def __init__(self, code: str, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.instrument = get_instrument(code)
-        for item in self.instrument.items:
-            self.fields[item.key] = forms.TypedChoiceField(
-                label=item.text, coerce=int, required=item.required,
-                empty_value=None,
-                choices=[(o.value, o.label) for o in item.options],
-                widget=forms.RadioSelect,
-                error_messages={"required": "Please answer this question."})
-
-    def answers(self) -> dict[str, int]:
-        return {k: v for k, v in self.cleaned_data.items() if v is not None}
-
-
-class MmeForm(forms.Form):
-    mme = forms.DecimalField(label="Current daily opioid dose (MME)", required=False,
-                             min_value=0, max_value=100000, decimal_places=1,
-                             help_text="Morphine milligram equivalents per day. 0 if none; leave empty if unknown.")
 
 
 class PathwayForm(forms.Form):

@@ -5,6 +5,10 @@ from datetime import datetime, timedelta
 from django import forms
 from django.utils import timezone
 
+from ipm.validators import validate_care_date
+from patients.models import Patient
+from patients.scoping import visible
+
 from . import selectors
 from . import transitions as t
 from .models import MdtAgendaItem, MdtMeeting, Referral, Service
@@ -78,9 +82,6 @@ class ReferralCreateForm(forms.Form):
         super().__init__(*args, **kwargs)
 
     def clean_patient(self):
-        from patients.models import Patient
-        from patients.scoping import visible
-
         pk = self.cleaned_data["patient"]
         try:
             return visible(Patient.objects.all(), self.user, "").get(pk=pk)
@@ -89,7 +90,8 @@ class ReferralCreateForm(forms.Form):
 
 
 class MdtMeetingForm(forms.Form):
-    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}),
+                           validators=[validate_care_date])
     time = forms.TimeField(widget=forms.TimeInput(attrs={"type": "time"}))
     duration_minutes = forms.IntegerField(min_value=15, max_value=480, initial=60,
                                           label="Duration (minutes)")

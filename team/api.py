@@ -6,7 +6,7 @@ from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ipm import roles
+from ipm import accounts, roles
 from ipm.api import ErrorSerializer
 from ipm.roles import HasRole
 from patients.models import Program, Site
@@ -200,8 +200,9 @@ class StaffTwoFactorResetApi(AdminOnly, generics.GenericAPIView):
 
     def post(self, request, pk):
         user = self.get_object()
-        return Response({"devices_removed": services.two_factor_reset(user=user,
-                                                                      actor=request.user)})
+        removed = selectors.second_factor_devices(user)
+        accounts.two_factor_reset(user=user, actor=request.user)
+        return Response({"devices_removed": removed})
 
 
 @extend_schema(tags=["team"], request=None, responses={202: inline_serializer(

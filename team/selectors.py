@@ -4,6 +4,7 @@ list in a fixed number of queries)."""
 from django.contrib.auth import get_user_model
 from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
+from django_otp import devices_for_user
 
 from ipm import roles
 from patients.models import Patient, Program, Site
@@ -54,3 +55,9 @@ def people_for(*role_names: str, site: Site | None = None):
 
 def clinicians():
     return people_for(roles.CLINICIAN)
+
+
+def second_factor_devices(user) -> int:
+    """How many second-factor devices (an authenticator app, a set of recovery codes) the
+    person holds."""
+    return sum(1 for _ in devices_for_user(user, confirmed=None))

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from ipm import roles
+from ipm import accounts, roles
 from ipm.audit import audit_record
 from ipm.errors import Conflict, InvalidInput
 from patients import program as program_rules
@@ -21,7 +21,7 @@ from reminders.services import reminder_schedule
 
 from .models import StaffProfile
 from .readiness import readiness_changed
-from .reminders import KIND as INVITE_KIND
+from .reminder_kinds import KIND as INVITE_KIND
 
 User = get_user_model()
 
@@ -144,8 +144,6 @@ def _validate_staff(*, roles_: list[str] | None, sites: list[Site] | None, email
     if sites is not None and not sites and not (roles_ and set(roles_) <= {roles.ADMIN, roles.INTEGRATION}):
         errors["sites"] = ["Give at least one site (clinical staff see only their sites' patients)."]
     if email is not None and email:
-        from django.core.validators import validate_email
-
         try:
             validate_email(email)
         except ValidationError:
@@ -278,9 +276,8 @@ def staff_update(*, user, actor, **data):
     if model_fields:
         user.save(update_fields=model_fields)
     if deactivating:
-        ended = staff_sessions_end(user)
-        audit_record(actor=actor, action="staff.deactivate", object_type="auth.user",
-                     object_id=str(user.pk), detail=ended)
+        # is_active is saved above; user_deactivate ends every session and API token, audited.
+        accounts.user_deactivate(user=user, actor=actor)
     if changed:
         audit_record(actor=actor, action="staff.update", object_type="auth.user",
                      object_id=str(user.pk), detail={"fields": changed,
@@ -289,49 +286,6 @@ def staff_update(*, user, actor, **data):
                                                         if "sites" in changed else {})})
         readiness_changed()
     return user
-
-
-def staff_sessions_end(user) -> dict:
-    """End every way ``user`` is logged in, at once: their browser sessions and their API
-    tokens. The one place that knows the token model (DRF authtoken today; knox's
-    AuthToken when the security branch lands: delete ``user.auth_token_set`` here)."""
-    ended_sessions = 0
-    uid = str(user.pk)
-    # Sessions store the user id inside the encoded data: decode the live ones.
-    for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
-        if session.get_decoded().get("_auth_user_id") == uid:
-            session.delete()
-            ended_sessions += 1
-    tokens = 0
-    try:
-        from rest_framework.authtoken.models import Token
-
-        tokens += Token.objects.filter(user=user).delete()[0]
-    except ImportError:  # pragma: no cover - the token app is always installed today
-        pass
-    try:
-        from knox.models import AuthToken  # type: ignore[import-not-found]
-
-        tokens += AuthToken.objects.filter(user=user).delete()[0]
-    except ImportError:
-        pass
-    return {"sessions_ended": ended_sessions, "tokens_deleted": tokens}
-
-
-@transaction.atomic
-def two_factor_reset(*, user, actor) -> int:
-    """Remove every second-factor device of ``user`` (they enrol again at next login) and
-    end their sessions, audited. Returns how many devices were removed."""
-    from django_otp import devices_for_user
-
-    removed = 0
-    for device in list(devices_for_user(user, confirmed=None)):
-        device.delete()
-        removed += 1
-    ended = staff_sessions_end(user)
-    audit_record(actor=actor, action="2fa.reset", object_type="auth.user",
-                 object_id=str(user.pk), detail={"devices_removed": removed, **ended})
-    return removed
 
 
 @transaction.atomic

@@ -13,7 +13,7 @@ from django.utils.http import urlsafe_base64_decode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 
-from ipm.audit import audit_record
+from ipm import accounts
 from ipm.errors import Conflict, InvalidInput
 from ipm.roles import ADMIN, role_required
 from patients.models import Program
@@ -146,7 +146,8 @@ def staff_reset_2fa(request, pk: int):
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
     person = get_object_or_404(User, pk=pk)
-    removed = services.two_factor_reset(user=person, actor=request.user)
+    removed = selectors.second_factor_devices(person)
+    accounts.two_factor_reset(user=person, actor=request.user)
     messages.success(request, f"Second factor reset for {person.username} ({removed} device(s) "
                               "removed): they set it up again at their next login.")
     return redirect("team:staff-edit", pk=pk)
@@ -202,9 +203,10 @@ def set_password(request, uidb64: str, token: str):
     status = 200
     if request.method == "POST":
         if form.is_valid():
-            form.save()
-            audit_record(actor=user, action="staff.password_set", object_type="auth.user",
-                         object_id=str(user.pk), request=request)
+            # Validated by the form; user_password_set ends any other session and token
+            # and writes the audit row (ipm.accounts, every password change goes there).
+            accounts.user_password_set(user=user, password=form.cleaned_data["new_password1"],
+                                       actor=user, validate=False)
             readiness.readiness_changed()
             messages.success(request, "Your password is set. Log in with your username "
                                       f"{user.username}.")

@@ -6,12 +6,14 @@ import os
 
 import pytest
 from django.db import connection
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from ipm import roles
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+# Production settings require AUDIT_HMAC_KEY: tests that start the app with them in a
+# subprocess inherit this one (test_audit_chain.py checks the requirement itself).
+os.environ.setdefault("AUDIT_HMAC_KEY", "tests-only-audit-hmac-key-0123456789-abcdefgh")
 _skipped_for_service: list[str] = []
 
 
@@ -28,6 +30,8 @@ def pytest_collection_modifyitems(config, items):
             missing = "PostgreSQL"
         if item.get_closest_marker("redis") and not (redis_url and on_pg):
             missing = "Redis and PostgreSQL" if not on_pg else "Redis"
+        if item.get_closest_marker("replica") and not (on_pg and _standby_answers()):
+            missing = "a PostgreSQL streaming standby (bash scripts/replica.sh)"
         if item.get_closest_marker("e2e") and not os.path.exists(
                 os.environ.get("IPM_CHROMIUM", "/usr/bin/chromium")):
             missing = "Chromium (/usr/bin/chromium)"
@@ -40,6 +44,18 @@ def pytest_collection_modifyitems(config, items):
         else:
             _skipped_for_service.append(f"{item.nodeid} ({reason})")
             item.add_marker(pytest.mark.skip(reason=reason))
+
+
+def _standby_answers() -> bool:
+    import socket
+    from urllib.parse import urlparse
+
+    url = urlparse(os.environ.get("IPM_TEST_REPLICA_URL", "postgres://postgres@127.0.0.1:5433/"))
+    try:
+        socket.create_connection((url.hostname, url.port or 5432), timeout=1).close()
+    except OSError:
+        return False
+    return True
 
 
 @pytest.fixture
@@ -89,10 +105,17 @@ def nobody(db):
     return make_user("nora")
 
 
+def token_for(user) -> str:
+    """A real API token (django-rest-knox: stored hashed, with an expiry) for `user`."""
+    from knox.models import AuthToken
+
+    _, token = AuthToken.objects.create(user=user)
+    return token
+
+
 def api_client_for(user) -> APIClient:
     client = APIClient()
-    token, _ = Token.objects.get_or_create(user=user)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token_for(user)}")
     return client
 
 

@@ -25,8 +25,6 @@ from .forms import CapacityForm, SeriesForm, SessionForm, WeeklySessionsForm
 from .models import Attendance, Enrolment, GroupSeries, GroupSession
 from .recurrence import weekly_sessions
 
-group_roles = roles.role_required(*roles.PATIENT_ROLES)
-
 STATUS_BUTTONS = [  # (status, label, Bootstrap colour) in the order they appear on the sheet
     (Attendance.Status.PRESENT, "Present", "success"),
     (Attendance.Status.ABSENT, "Absent", "danger"),
@@ -48,7 +46,7 @@ def _plan(form) -> list:
 
 # --- Series list, agenda, create -------------------------------------------------------------
 
-@group_roles
+@roles.requires("group.view")
 @require_GET
 def series_list(request):
     ended = request.GET.get("show") == "ended"
@@ -61,7 +59,7 @@ def series_list(request):
     })
 
 
-@group_roles
+@roles.requires("group.view")
 @require_GET
 def agenda(request):
     days: OrderedDict = OrderedDict()
@@ -70,7 +68,7 @@ def agenda(request):
     return render(request, "visits/agenda.html", {"days": days})
 
 
-@group_roles
+@roles.requires("group.manage")
 def series_create(request):
     form = SeriesForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -93,7 +91,7 @@ def series_create(request):
     return render(request, "visits/series_form.html", {"form": form})
 
 
-@group_roles
+@roles.requires("group.manage")
 @require_GET
 def sessions_preview(request):
     """htmx: the dates a weekly plan gives, shown under the form before saving."""
@@ -104,7 +102,7 @@ def sessions_preview(request):
 
 # --- One series: sessions, roster, enrolment ------------------------------------------------
 
-@group_roles
+@roles.requires("group.view")
 @require_GET
 def series_detail(request, pk):
     try:
@@ -141,7 +139,7 @@ def _search_patients(request, series, q: str) -> list:
     return patients
 
 
-@group_roles
+@roles.requires("group.manage")
 @require_GET
 def patient_search(request, pk):
     """htmx: patients matching a name or MRN, each with its status in this series."""
@@ -157,7 +155,7 @@ def _patient_from(request):
             if pid.isdigit() else None)
 
 
-@group_roles
+@roles.requires("group.manage")
 @require_POST
 def enrol(request, pk):
     series = get_object_or_404(visible(GroupSeries.objects.all(), request.user, None), pk=pk)
@@ -180,7 +178,7 @@ def enrol(request, pk):
     return redirect("visits:series-detail", pk=series.pk)
 
 
-@group_roles
+@roles.requires("group.manage")
 @require_POST
 def withdraw(request, pk):
     series = get_object_or_404(visible(GroupSeries.objects.all(), request.user, None), pk=pk)
@@ -202,7 +200,7 @@ def withdraw(request, pk):
     return redirect("visits:series-detail", pk=series.pk)
 
 
-@group_roles
+@roles.requires("group.manage")
 @require_POST
 def sessions_add(request, pk):
     series = get_object_or_404(visible(GroupSeries.objects.all(), request.user, None), pk=pk)
@@ -220,7 +218,7 @@ def sessions_add(request, pk):
     return redirect("visits:series-detail", pk=series.pk)
 
 
-@group_roles
+@roles.requires("group.manage")
 @require_POST
 def series_capacity(request, pk):
     series = get_object_or_404(visible(GroupSeries.objects.all(), request.user, None), pk=pk)
@@ -238,7 +236,7 @@ def series_capacity(request, pk):
     return redirect("visits:series-detail", pk=series.pk)
 
 
-@group_roles
+@roles.requires("group.view")
 @require_GET
 def billing_csv(request, pk):
     """Linked visits for billing: one row per person per attended session, with the
@@ -291,7 +289,7 @@ def _sheet_context(session, rows) -> dict:
             "cancelled": session.status == GroupSession.Status.CANCELLED}
 
 
-@group_roles
+@roles.requires("group.view")
 @require_GET
 def attendance_sheet(request, pk):
     session = _session(pk, request.user)
@@ -301,7 +299,7 @@ def attendance_sheet(request, pk):
     return render(request, "visits/attendance_sheet.html", _sheet_context(session, rows))
 
 
-@group_roles
+@roles.requires("attendance.mark")
 @require_POST
 def attendance_mark(request, pk):
     session = _session(pk, request.user)
@@ -324,7 +322,7 @@ def attendance_mark(request, pk):
     return render(request, "visits/_attendance_row.html", ctx)
 
 
-@group_roles
+@roles.requires("group.manage")
 def session_edit(request, pk):
     session = _session(pk, request.user)
     initial = {"starts_at": timezone.localtime(session.starts_at),
@@ -347,7 +345,7 @@ def session_edit(request, pk):
     return render(request, "visits/session_form.html", {"form": form, "session": session})
 
 
-@group_roles
+@roles.requires("group.manage")
 @require_POST
 def session_cancel(request, pk):
     session = _session(pk, request.user)

@@ -20,6 +20,9 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False) if (BASE_DIR / ".env").
 
 SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-key-change-me-in-production")
 DEBUG = env.bool("DEBUG", default=False)
+# True only in ipm.settings.production: commands that must never run there check it
+# (demo_data creates users with known passwords).
+IPM_PRODUCTION = False
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -31,7 +34,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",  # API tokens stored hashed, with an expiry (ipm.api_auth)
     "django_filters",
     "drf_spectacular",
     "crispy_forms",
@@ -41,6 +44,7 @@ INSTALLED_APPS = [
     "axes",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",  # single-use recovery codes (stored as keyed hashes)
     "csp",
     "ipm",
     "patients",
@@ -49,6 +53,8 @@ INSTALLED_APPS = [
     "outcomes",
     "reminders",
     "metrics",
+    "clinic",
+    "fhir_api",
     "team",
 ]
 
@@ -66,6 +72,8 @@ MIDDLEWARE = [
     "ipm.middleware.TwoFactorMiddleware",
     "ipm.middleware.IntegrationOnlyMiddleware",
     "ipm.audit.AuditContextMiddleware",
+    "ipm.db.replica.PrimaryPinMiddleware",  # read-your-writes when a replica serves reads
+    "ipm.middleware.NoStoreMiddleware",  # Cache-Control: no-store on patient data
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -110,6 +118,9 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
 elif _db["ENGINE"] == "django.db.backends.postgresql":
     # Django's backend, subclassed to wait out a brief database restart (see its docstring).
     _db["ENGINE"] = "ipm.db.backends.postgresql"
+    # PostgreSQL's JIT compiles the metric queries' plans for longer than it saves (2.3 s of
+    # 5.0 s at 100k patients); the app's statements are OLTP-sized or pre-aggregated.
+    _db.setdefault("OPTIONS", {})["options"] = env("DATABASE_PG_OPTIONS", default="-c jit=off")
     if env.bool("DATABASE_POOL", default=False):
         # psycopg 3's pool through Django's native support (Django >= 5.1).
         _db.setdefault("OPTIONS", {})["pool"] = {
@@ -121,6 +132,16 @@ elif _db["ENGINE"] == "django.db.backends.postgresql":
     else:
         _db["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
         _db["CONN_HEALTH_CHECKS"] = True
+# A streaming replica for dashboards, exports and metric computation (ipm/db/replica.py).
+if env("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = env.db("DATABASE_REPLICA_URL")
+    DATABASES["replica"].update(ENGINE=_db["ENGINE"], CONN_MAX_AGE=_db.get("CONN_MAX_AGE", 0),
+                                CONN_HEALTH_CHECKS=True)
+DATABASE_ROUTERS = ["ipm.db.replica.ReplicaRouter"]
+DATABASE_REPLICA_MAX_LAG_SECONDS = env.float("DATABASE_REPLICA_MAX_LAG_SECONDS", default=30)
+DATABASE_REPLICA_PIN_SECONDS = env.float("DATABASE_REPLICA_PIN_SECONDS", default=10)
+DATABASE_REPLICA_RETRY_SECONDS = env.float("DATABASE_REPLICA_RETRY_SECONDS", default=30)
+DATABASE_REPLICA_CHECK_SECONDS = env.float("DATABASE_REPLICA_CHECK_SECONDS", default=5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth and sessions ----------------------------------------------------------------
@@ -139,14 +160,21 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-# Login throttling and lock-out (django-axes): 5 failures for one username from one
-# address lock that pair for 15 minutes.
+# Login throttling and lock-out (django-axes, ipm.lockout): 5 failures for one username from
+# one address lock that pair for 15 minutes; 20 failures from one address, whatever the
+# usernames, lock that address (credential stuffing).
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_TEMPLATE = "registration/locked.html"
-AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=0) or None
+AXES_HANDLER = "ipm.lockout.LockoutHandler"
+AXES_LOCKOUT_CALLABLE = "ipm.lockout.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "ipm.net.client_address"
+IPM_LOGIN_ADDRESS_FAILURE_LIMIT = env.int("IPM_LOGIN_ADDRESS_FAILURE_LIMIT", default=20)
+# How many reverse proxies in front of the app append to X-Forwarded-For (ipm.net): 0 means
+# the header is ignored and the peer address is the client. Audit, lock-out and throttles
+# all read the client address through ipm.net.client_address.
+IPM_TRUSTED_PROXY_COUNT = env.int("IPM_TRUSTED_PROXY_COUNT", default=0)
 # Two-factor (django-otp TOTP): required for admins, optional for everyone else. The
 # local demo (make run) turns the requirement off so a first look needs no phone app.
 IPM_ADMIN_2FA_REQUIRED = env.bool("IPM_ADMIN_2FA_REQUIRED", default=True)
@@ -186,10 +214,18 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 REST_FRAMEWORK = {
     # Token first, so an unauthenticated API call gets 401 with WWW-Authenticate.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "ipm.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["ipm.roles.IsStaffMember"],
+    # The permission table (ipm.roles.PERMISSIONS) for every view; a view that names no
+    # permission falls back to "any role", never to "any signed-in user".
+    "DEFAULT_PERMISSION_CLASSES": ["ipm.roles.HasRole"],
+    # JSON with a nesting limit (a 5,000-deep body is a 400, not a RecursionError).
+    "DEFAULT_PARSER_CLASSES": [
+        "ipm.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "ipm.api.Pagination",
     "PAGE_SIZE": 25,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -202,6 +238,15 @@ REST_FRAMEWORK = {
         "questionnaire_link": env.str("THROTTLE_QUESTIONNAIRE_LINK", default="300/min"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+# API tokens (django-rest-knox): only a SHA-512 digest is stored; each expires after
+# API_TOKEN_TTL_HOURS and all of a user's end on password change or deactivation
+# (ipm.accounts). Clients keep sending `Authorization: Token <token>`.
+REST_KNOX = {
+    "AUTH_HEADER_PREFIX": "Token",
+    "TOKEN_TTL": timedelta(hours=env.int("API_TOKEN_TTL_HOURS", default=24)),
+    "TOKEN_LIMIT_PER_USER": None,
+    "AUTO_REFRESH": False,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "IPM API",
@@ -232,8 +277,8 @@ SPECTACULAR_SETTINGS = {
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# The Django admin gets the same policy: its templates carry no inline scripts.
 CONTENT_SECURITY_POLICY = {
-    "EXCLUDE_URL_PREFIXES": ["/admin/"],
     "DIRECTIVES": {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
@@ -251,8 +296,11 @@ CONTENT_SECURITY_POLICY = {
 # --- Cache (throttling, rate limits) ------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
+    # Short timeouts: with Redis unreachable, throttles fall back within a second
+    # (ipm.throttling) instead of holding the request.
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                          "LOCATION": REDIS_URL}}
+                          "LOCATION": REDIS_URL,
+                          "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1}}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache",
                           "LOCATION": "ipm_cache"}}
@@ -341,13 +389,46 @@ REMINDERS_SEND_DELAY_SECONDS = env.float("REMINDERS_SEND_DELAY_SECONDS", default
 IPM_QUESTIONNAIRE_LINK_DAYS = env.int("IPM_QUESTIONNAIRE_LINK_DAYS", default=14)
 # Safety-alert escalation delay, working hours and holidays are program settings now
 # (Program.escalation_hours, working_hours, holiday_country/region: /team/program/).
-IPM_USE_X_FORWARDED_FOR = env.bool("IPM_USE_X_FORWARDED_FOR", default=False)
 
+# --- Audit trail tamper evidence (ipm/audit.py, issue 16 §5) ------------------------------
+# The chain is keyed with HMAC-SHA256: whoever can write the database but does not hold this
+# key cannot re-hash an edited chain. Required in production; the default is for dev/tests.
+AUDIT_HMAC_KEY = env.str("AUDIT_HMAC_KEY", default="dev-only-audit-hmac-key-not-for-production")
+# Every seal appends the chain head (seal sequence, hash) here and logs it: a copy outside
+# the database that `verify_audit_chain --checkpoint` compares against.
+AUDIT_CHECKPOINT_FILE = env.str("AUDIT_CHECKPOINT_FILE",
+                                default=str(VAR_DIR / "audit-checkpoints.log"))
+# A committed row still unsealed after this long fails verification (beat seals every 60 s).
+AUDIT_SEAL_GRACE_SECONDS = env.int("AUDIT_SEAL_GRACE_SECONDS", default=600)
+
+# Every handler masks link tokens and search terms (ipm/redact.py). Django's own handlers
+# (runserver's django.server, mail_admins) are redefined here with the filter, so that a
+# second logging setup keeps it; "django" logs through the root console (no second copy in
+# DEBUG). IpmConfig.ready() also installs a record factory for handlers added later.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {
+        "redact": {"()": "ipm.redact.RedactingFilter"},
+        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+    },
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "django.server": {"()": "django.utils.log.ServerFormatter",
+                          "format": "[{server_time}] {message}", "style": "{"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain",
+                    "filters": ["redact"]},
+        "django.server": {"class": "logging.StreamHandler", "formatter": "django.server",
+                          "level": "INFO", "filters": ["redact"]},
+        "mail_admins": {"class": "django.utils.log.AdminEmailHandler", "level": "ERROR",
+                        "filters": ["require_debug_false", "redact"]},
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django": {"handlers": ["mail_admins"], "level": "INFO"},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+        "django.db.backends": {"level": "WARNING"},
+    },
 }

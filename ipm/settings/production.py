@@ -1,11 +1,18 @@
 """Production: secrets and hosts must come from the environment; HTTPS everywhere."""
 
+from django.core.exceptions import ImproperlyConfigured
+
 from .base import *  # noqa: F403
 from .base import env
 
 DEBUG = False
+IPM_PRODUCTION = True
 SECRET_KEY = env.str("SECRET_KEY")  # no default: fail loudly when it is missing
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
+# The audit chain's key lives outside the database: no default here.
+AUDIT_HMAC_KEY = env.str("AUDIT_HMAC_KEY")
+if len(AUDIT_HMAC_KEY) < 32:
+    raise ImproperlyConfigured("AUDIT_HMAC_KEY must be at least 32 characters of random data.")
 
 WHITENOISE_USE_FINDERS = False
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -20,3 +20,6 @@ if env.bool("IPM_WORKER_NOT_EAGER", default=False):  # noqa: F405 - a real worke
 # (tests/ipm/test_security.py); elsewhere client.login() and force_login() just work.
 AXES_ENABLED = False
 IPM_ADMIN_2FA_REQUIRED = False
+# The replica alias is added by tests/ipm/test_replica.py itself (pointing at the standby's
+# copy of the test database); pytest-django must not try to create a database on a standby.
+DATABASES.pop("replica", None)  # noqa: F405

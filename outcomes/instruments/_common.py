@@ -38,3 +38,12 @@ def round_half_up(value: Fraction | Decimal | int, places: int) -> Decimal:
     magnitude = math.floor(abs(scaled) + Fraction(1, 2))
     signed = -magnitude if scaled < 0 else magnitude
     return Decimal(signed).scaleb(-places)
+
+
+def t_score_summary(scores: Mapping[str, Any]) -> str:
+    """'pain interference T 62.5, ..., pain intensity 7' for PROMIS score dicts."""
+    parts = [f"{key.replace('_', ' ')} T {value['t_score']}" for key, value in scores.items()
+             if isinstance(value, Mapping) and "t_score" in value]
+    if "pain_intensity" in scores:
+        parts.append(f"pain intensity {scores['pain_intensity']}")
+    return ", ".join(parts)

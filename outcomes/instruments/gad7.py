@@ -16,14 +16,30 @@ from typing import Any
 
 from ._common import band, sum_items
 from .registry import spec
-from .validation import clean
+from .specs import InstrumentSpec, Measure, TrendSeries
 
 CODE = "gad7"
 
 
-def score(answers: Mapping[str, Any]) -> dict[str, Any]:
-    """``{total, severity}``."""
-    answers = clean(CODE, answers)
+def _score(answers: Mapping[str, int]) -> dict[str, Any]:
+    """``{total, severity}`` of validated answers."""
     rules = spec(CODE)["scoring"]
     total = sum_items(answers, rules["total"]["items"])
     return {"total": total, "severity": band(total, rules["severity"])}
+
+
+SPEC = InstrumentSpec(
+    code=CODE,
+    label="GAD-7: anxiety",
+    short_label="GAD-7",
+    scorer=_score,
+    headline_keys=("total",),
+    primary_key="total",
+    summary=lambda s: f"total {s['total']} ({s['severity'].replace('_', ' ')})",
+    display_range=(0, 21),
+    trend=(TrendSeries("total", "GAD-7 total"),),
+    measures=(Measure("gad7", "GAD-7", "total", scale=1),),
+    bands={"total": "severity"},
+    intake="baseline",
+)
+score = SPEC.score  # validates the whole response, then scores: {total, severity}

@@ -17,15 +17,15 @@ from typing import Any
 
 from ._common import band, round_half_up
 from .registry import spec
-from .validation import clean
+from .specs import InstrumentSpec
 
 CODE = "nps"
 ITEM = "q1"
 
 
-def score(answers: Mapping[str, Any]) -> dict[str, Any]:
-    """``{score, category}``."""
-    value = clean(CODE, answers)[ITEM]
+def _score(answers: Mapping[str, int]) -> dict[str, Any]:
+    """``{score, category}`` of a validated answer."""
+    value = answers[ITEM]
     return {"score": value, "category": category(value)}
 
 
@@ -46,3 +46,17 @@ def program_nps(categories: Iterable[str]) -> float | None:
         return None
     net = counted.count("promoter") - counted.count("detractor")
     return float(round_half_up(Fraction(100 * net, len(counted)), 1))
+
+
+SPEC = InstrumentSpec(
+    code=CODE,
+    label="Net Promoter Score",
+    short_label="NPS",
+    scorer=_score,
+    headline_keys=("score",),
+    primary_key="score",
+    summary=lambda s: f"{s['score']} ({s['category']})",
+    display_range=(0, 10),
+    bands={"score": "category"},
+)
+score = SPEC.score  # validates the whole response, then scores: {score, category}

@@ -17,15 +17,14 @@ from typing import Any
 
 from ._common import band, sum_items
 from .registry import spec
-from .validation import clean
+from .specs import InstrumentSpec, Measure, SafetyFlag, TrendSeries
 
 CODE = "phq9"
 SUICIDALITY_ITEM = "q9"  # JSON rule: "q9 > 0 (any answer other than 'Not at all')"
 
 
-def score(answers: Mapping[str, Any]) -> dict[str, Any]:
-    """``{total, severity, item9_positive}``."""
-    answers = clean(CODE, answers)
+def _score(answers: Mapping[str, int]) -> dict[str, Any]:
+    """``{total, severity, item9_positive}`` of validated answers."""
     rules = spec(CODE)["scoring"]
     total = sum_items(answers, rules["total"]["items"])
     return {
@@ -33,3 +32,21 @@ def score(answers: Mapping[str, Any]) -> dict[str, Any]:
         "severity": band(total, rules["severity"]),
         "item9_positive": answers[SUICIDALITY_ITEM] > 0,
     }
+
+
+SPEC = InstrumentSpec(
+    code=CODE,
+    label="PHQ-9: depression",
+    short_label="PHQ-9",
+    scorer=_score,
+    headline_keys=("total",),
+    primary_key="total",
+    summary=lambda s: f"total {s['total']} ({s['severity'].replace('_', ' ')})",
+    display_range=(0, 27),
+    trend=(TrendSeries("total", "PHQ-9 total"),),
+    measures=(Measure("phq9", "PHQ-9", "total", scale=1),),
+    bands={"total": "severity"},
+    intake="baseline",
+    safety_flag=SafetyFlag("item9_positive", alert_kind="phq9_item9"),
+)
+score = SPEC.score  # validates the whole response, then scores: {total, severity, item9_positive}

@@ -19,17 +19,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ._common import sum_items, t_score
+from ._common import sum_items, t_score, t_score_summary
 from .registry import spec
-from .validation import clean
+from .specs import InstrumentSpec, Measure, TrendSeries
 
 CODE = "promis29"
 PAIN_INTENSITY_ITEM = "Global07"  # JSON scoring.pain_intensity: "Global07 raw value 0-10"
 
 
-def score(answers: Mapping[str, Any]) -> dict[str, Any]:
+def _score(answers: Mapping[str, int]) -> dict[str, Any]:
     """``{<domain>: {raw, t_score, se}, ..., pain_intensity: int}`` in ``score_keys`` order."""
-    answers = clean(CODE, answers)
     domains = spec(CODE)["domains"]
     scores: dict[str, Any] = {
         name: t_score(domain["t_score_table"], sum_items(answers, domain["items"]))
@@ -37,3 +36,34 @@ def score(answers: Mapping[str, Any]) -> dict[str, Any]:
     }
     scores["pain_intensity"] = answers[PAIN_INTENSITY_ITEM]
     return {key: scores[key] for key in spec(CODE)["score_keys"]}
+
+
+SPEC = InstrumentSpec(
+    code=CODE,
+    label="PROMIS-29 T-scores",
+    short_label="PROMIS-29",
+    scorer=_score,
+    # T-score for each 4-item domain (data-file order), then raw pain intensity (0-10).
+    headline_keys=(*(f"{name}.t_score" for name in spec(CODE)["domains"]), "pain_intensity"),
+    primary_key="pain_interference.t_score",
+    summary=t_score_summary,
+    display_range=(20, 80),
+    trend=(
+        TrendSeries("pain_interference.t_score", "Pain interference"),
+        TrendSeries("physical_function.t_score", "Physical function"),
+        TrendSeries("depression.t_score", "Depression", mcid_band=False),
+        TrendSeries("anxiety.t_score", "Anxiety", mcid_band=False),
+        TrendSeries("fatigue.t_score", "Fatigue", mcid_band=False),
+        TrendSeries("sleep_disturbance.t_score", "Sleep disturbance", mcid_band=False),
+        TrendSeries("social_roles.t_score", "Social roles", mcid_band=False),
+    ),
+    # T-scores have 1 decimal: x10 makes them integers for the SQL MCID test.
+    measures=(
+        Measure("promis_pain_interference", "PROMIS pain interference",
+                "pain_interference.t_score", scale=10),
+        Measure("promis_physical_function", "PROMIS physical function",
+                "physical_function.t_score", scale=10),
+    ),
+    intake="baseline",
+)
+score = SPEC.score  # validates the whole response, then scores every domain

@@ -17,17 +17,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ._common import t_score
+from ._common import t_score, t_score_summary
 from .registry import spec
-from .validation import clean
+from .specs import InstrumentSpec
 
 CODE = "promis_gh"
 SUMMARY_SCORES = ("gph", "gmh")
 
 
-def score(answers: Mapping[str, Any]) -> dict[str, Any]:
-    """``{gph: {raw, t_score, se}, gmh: {raw, t_score, se}}``."""
-    answers = clean(CODE, answers)
+def _score(answers: Mapping[str, int]) -> dict[str, Any]:
+    """``{gph: {raw, t_score, se}, gmh: {raw, t_score, se}}`` of validated answers."""
     data = spec(CODE)
     item_scores = summed_values(answers, data)
     result = {}
@@ -49,3 +48,16 @@ def summed_values(
         recode = item.get("recode_for_gph")
         values[item["key"]] = recode[str(stored)] if recode else stored
     return values
+
+
+SPEC = InstrumentSpec(
+    code=CODE,
+    label="PROMIS Global Health",
+    short_label="PROMIS Global Health",
+    scorer=_score,
+    headline_keys=tuple(f"{name}.t_score" for name in SUMMARY_SCORES),
+    primary_key="gph.t_score",
+    summary=t_score_summary,
+    display_range=(20, 80),
+)
+score = SPEC.score  # validates the whole response, then scores: {gph, gmh}

@@ -1,9 +1,13 @@
-"""Instrument registry: the vetted scoring facts in ``data/instruments.json`` as frozen objects.
+"""Instrument facts: the vetted ``data/instruments.json`` as frozen objects.
 
 The JSON (an exact copy of the team's vetted ``instruments.json``; sources in ``data/README.md``)
-is read once, on first use, from this package — never from the shared folder. Scoring modules read
-their tables, bands and recodes through :func:`spec`, so the data file is the single source of
-scoring facts; nothing here or in the scorers retypes a table.
+is read from this package — never from the shared folder. Scoring modules read their tables,
+bands and recodes through :func:`spec`, so the data file is the single source of scoring facts;
+nothing here or in the scorers retypes a table.
+
+This module knows the facts only. What the program does with an instrument (scorer, headline
+and primary scores, summary line, trend series, metric scale, skip logic) is the instrument
+module's ``SPEC``; ``catalogue.py`` joins the two and is what the rest of the code uses.
 
 Pure Python: no Django, no database.
 """
@@ -18,15 +22,16 @@ from importlib import resources
 from types import MappingProxyType
 from typing import Any
 
-# Display/API order of the instruments. The data file must hold exactly these codes; a mismatch
-# is a packaging error and fails loudly at load time rather than silently hiding an instrument.
-CODES: tuple[str, ...] = ("startback", "peg", "phq9", "gad7", "promis29", "promis_gh", "nps")
-
 _DATA_FILE = "instruments.json"
 
 
 class UnknownInstrument(KeyError):
     """Raised by :func:`get` (and everything built on it) for a code not in :data:`CODES`."""
+
+
+def _load() -> Mapping[str, Any]:
+    text = resources.files(__package__).joinpath("data", _DATA_FILE).read_text(encoding="utf-8")
+    return freeze(json.loads(text))
 
 
 @dataclass(frozen=True)
@@ -114,6 +119,7 @@ class Instrument:
     source: tuple[str, ...]
     license_note: str
     recall_period: str
+    intro: str = ""  # instructions shown before the items (PSFS), when the facts give them
 
     @property
     def score_key_names(self) -> tuple[str, ...]:
@@ -143,17 +149,12 @@ class Instrument:
 
 
 def get(code: str) -> Instrument:
-    """The instrument for ``code``; raises :class:`UnknownInstrument` for anything else."""
+    """The facts of ``code``; raises :class:`UnknownInstrument` for anything else. (The rest of
+    the code uses ``catalogue.get``: the instrument's spec, which carries these facts.)"""
     try:
         return _catalogue()[code]
     except (KeyError, TypeError):  # TypeError: unhashable code such as a list
         raise UnknownInstrument(code) from None
-
-
-def all_instruments() -> list[Instrument]:
-    """Every instrument, in :data:`CODES` order."""
-    catalogue = _catalogue()
-    return [catalogue[code] for code in CODES]
 
 
 def spec(code: str) -> Mapping[str, Any]:
@@ -186,13 +187,8 @@ def thaw(value: Any) -> Any:
     return value
 
 
-@cache
 def _raw() -> Mapping[str, Any]:
-    text = resources.files(__package__).joinpath("data", _DATA_FILE).read_text(encoding="utf-8")
-    data = json.loads(text)
-    if set(data) != set(CODES):
-        raise RuntimeError(f"{_DATA_FILE} holds {sorted(data)}; expected {sorted(CODES)}")
-    return freeze(data)
+    return _DATA
 
 
 @cache
@@ -252,4 +248,11 @@ def _build_instrument(raw: Mapping[str, Any]) -> Instrument:
         source=tuple(raw.get("source", ())),
         license_note=raw.get("license_note", ""),
         recall_period=raw.get("recall_period", ""),
+        intro=raw.get("intro", ""),
     )
+
+
+# Read once at import (a few hundred kB, pure data). The facts file's order is the program's
+# display/API order, and its codes are the instruments that exist: each has its module.
+_DATA: Mapping[str, Any] = _load()
+CODES: tuple[str, ...] = tuple(_DATA)

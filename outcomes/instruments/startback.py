@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .registry import spec
-from .validation import clean
+from .specs import InstrumentSpec
 
 CODE = "startback"
 
@@ -37,9 +37,8 @@ _COMPARISONS: dict[str, Callable[[int, int], bool]] = {
 _CLAUSE = re.compile(r"\s*([a-z_]+)\s*(<=|>=|==|<|>)\s*(\d+)\s*")
 
 
-def score(answers: Mapping[str, Any]) -> dict[str, Any]:
-    """``{total, psychosocial, risk_group}`` for a complete STarT Back response."""
-    answers = clean(CODE, answers)
+def _score(answers: Mapping[str, int]) -> dict[str, Any]:
+    """``{total, psychosocial, risk_group}`` for a complete (validated) STarT Back response."""
     data = spec(CODE)
     points = item_points(answers, data)
     subscores = {
@@ -77,3 +76,20 @@ def _rule_holds(rule: str, subscores: Mapping[str, int]) -> bool:
         if not _COMPARISONS[op](subscores[name], int(bound)):
             return False
     return True
+
+
+SPEC = InstrumentSpec(
+    code=CODE,
+    label="STarT Back",
+    short_label="STarT Back",
+    scorer=_score,
+    # The risk group is a label, not a number: the subscores are what is trended.
+    headline_keys=("total", "psychosocial"),
+    primary_key="total",
+    summary=lambda s: (f"total {s['total']}, psychosocial {s['psychosocial']} "
+                       f"({s['risk_group']} risk)"),
+    display_range=(0, 9),
+    bands={"total": "risk_group"},
+    intake="screen",  # every intake stratifies with it (SPEC §3.1)
+)
+score = SPEC.score  # validates the whole response, then scores: {total, psychosocial, risk_group}

@@ -2,7 +2,12 @@
 
 Every instrument is scored from complete responses only: the vetted facts (``data/README.md``)
 give no prorating rule for any of them, so a missing required item is an error, never imputed.
-The only optional item is PHQ-9 ``q10`` (difficulty), which is never scored.
+Optional items: PHQ-9 ``q10`` (difficulty, never scored) and PSFS ``a2``-``a5``.
+
+Skip logic: an item may be asked only when another item has a given answer (C-SSRS q3-q5 when
+q2 = 1). The instrument's spec says so with :class:`AskedWhen`; such an item is required when it
+applies and must be absent when it does not (an answer there is an error on that item). When the
+controlling item itself has no valid answer, only the controlling item is reported.
 
 Answers arrive from JSON clients (ints) and HTML form posts (strings), so values are coerced:
 ``int`` as is, a string of ASCII digits (surrounding whitespace allowed) to its int, and a float
@@ -16,9 +21,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from .registry import Instrument, get
+from .registry import Instrument
 
 UNKNOWN_ITEM = "Unknown item."
 REQUIRED = "This item is required."
@@ -37,28 +43,57 @@ class InvalidAnswers(Exception):
         super().__init__(f"Invalid answers: {errors}")
 
 
+@dataclass(frozen=True)
+class AskedWhen:
+    """Skip logic: the item is asked only when item ``item`` was answered ``equals``."""
+
+    item: str
+    equals: int
+
+    def applies(self, answers: Mapping[str, Any]) -> bool | None:
+        """Whether the item is asked, given the coerced answers so far; ``None`` while the
+        controlling item has no valid answer (nothing can be said yet)."""
+        value = answers.get(self.item)
+        return None if value is None else value == self.equals
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"item": self.item, "equals": self.equals}
+
+
 def not_allowed_message(allowed: tuple[int, ...]) -> str:
     """Message for a value that is not one of the item's options."""
     return "Select a valid choice. Allowed values: " + ", ".join(map(str, allowed)) + "."
 
 
-def validate(code: str, answers: Any) -> dict[str, list[str]]:
-    """Per-item errors for ``answers`` to instrument ``code`` (empty dict when valid).
+def not_asked_message(condition: AskedWhen, instrument: Instrument) -> str:
+    """Message for an answer to an item the skip logic leaves out."""
+    label = next((o.label for o in instrument.item(condition.item).options
+                  if o.value == condition.equals), str(condition.equals))
+    return (f"Leave this unanswered: it is asked only when {condition.item} is "
+            f"{label} ({condition.equals}).")
 
-    Raises :class:`~outcomes.instruments.registry.UnknownInstrument` for an unknown code.
+
+def check(
+    instrument: Instrument, answers: Any, asked_when: Mapping[str, AskedWhen] | None = None
+) -> tuple[dict[str, int], dict[str, list[str]]]:
+    """``(coerced answers in item order, per-item errors)``; valid when the errors are empty.
+
+    Unanswered optional items (and items the skip logic leaves out) are not in the answers.
     """
-    return _check(get(code), answers)[1]
-
-
-def clean(code: str, answers: Any) -> dict[str, int]:
-    """Coerced answers, or raise :class:`InvalidAnswers` with the per-item errors.
-
-    Answers come back in item order; unanswered optional items are left out.
-    """
-    cleaned, errors = _check(get(code), answers)
+    cleaned, errors = _check(instrument, answers)
+    if not asked_when or not isinstance(answers, Mapping):
+        return cleaned, errors
+    for key, condition in asked_when.items():
+        applies = condition.applies(cleaned)
+        if applies is None or key in errors:
+            continue
+        if applies and key not in cleaned:
+            errors[key] = [REQUIRED]
+        elif not applies and key in cleaned:
+            errors[key] = [not_asked_message(condition, instrument)]
     if errors:
-        raise InvalidAnswers(errors)
-    return cleaned
+        cleaned = {key: value for key, value in cleaned.items() if key not in errors}
+    return cleaned, errors
 
 
 def coerce_value(raw: Any) -> int | None:

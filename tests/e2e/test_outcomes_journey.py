@@ -103,3 +103,38 @@ def test_it_takes_a_patient_link_answer_to_the_clinicians_trend_chart(
     response = phone_page.goto(path)
     assert response.status == 410
     expect(phone_page.get_by_role("heading", name="Already answered")).to_be_visible()
+
+
+def test_it_asks_the_c_ssrs_follow_ups_only_after_a_yes_by_keyboard(
+        page, login_as, patient_with_link, clinician_user):
+    """A clinician enters a C-SSRS screen with the keyboard: q3-q5 appear only when q2 is Yes,
+    q6_recent only when q6 is Yes; hidden items are skipped by Tab and not sent."""
+    patient, _ = patient_with_link
+    login_as(clinician_user)
+    page.goto(f"/patients/{patient.pk}/responses/new/?instrument=cssrs_screen")
+    q3 = page.locator("#f-cssrs_screen-q3")
+    expect(q3).to_be_hidden()
+    expect(page.locator("#f-cssrs_screen-q6_recent")).to_be_hidden()
+    page.locator("#f-cssrs_screen-q1-1").focus()
+    page.keyboard.press("Space")                      # q1: Yes
+    page.keyboard.press("Tab")                        # to the q2 radio group
+    page.keyboard.press("Space")                      # q2: No (the first option)
+    expect(q3).to_be_hidden()
+    page.keyboard.press("ArrowDown")                  # q2: Yes
+    expect(page.locator("#f-cssrs_screen-q2-1")).to_be_checked()
+    expect(q3).to_be_visible()
+    page.keyboard.press("Tab")                        # next: q3, now shown
+    expect(page.locator("#f-cssrs_screen-q3-0")).to_be_focused()
+    for key in ("q3", "q4", "q5"):
+        page.locator(f'label[for="f-cssrs_screen-{key}-0"]').click()
+    page.locator('label[for="f-cssrs_screen-q6-1"]').click()
+    expect(page.locator("#f-cssrs_screen-q6_recent")).to_be_visible()
+    page.locator('label[for="f-cssrs_screen-q6_recent-1"]').click()
+    # Back to q2 = No: the follow-ups hide again and their answers are not sent.
+    page.locator('label[for="f-cssrs_screen-q2-0"]').click()
+    expect(q3).to_be_hidden()
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("saved")).to_be_visible()
+    response = QuestionnaireResponse.objects.get(patient=patient, instrument="cssrs_screen")
+    assert response.answers == {"q1": 1, "q2": 0, "q6": 1, "q6_recent": 1}
+    assert response.scores["risk_level"] == "high" and response.scores["behavior_recent"]

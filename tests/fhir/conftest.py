@@ -30,8 +30,12 @@ def fhir_json(response, status=200):
 
 
 def answers(instrument, value_index=-1, **overrides):
-    """Every item answered with its option at ``value_index`` (last: the highest)."""
-    out = {item.key: item.options[value_index].value for item in instrument.items}
+    """Every item that is asked answered with its option at ``value_index`` (last: the
+    highest); items the skip logic leaves out stay unanswered."""
+    out = {}
+    for item in instrument.items:
+        if instrument.applies(item.key, out):
+            out[item.key] = item.options[value_index].value
     out.update(overrides)
     return out
 

@@ -8,16 +8,21 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ipm.fhir import codes, resources
+from fhir_api import codes, resources
 from outcomes.instruments import CODES, all_instruments, get, headline_keys, score_response
 from outcomes.models import QuestionnaireResponse
 
 
-def answers_for(code):
+@st.composite
+def answers_for(draw, code):
+    """Required items, and the items the skip logic then asks, with any of their options."""
     instrument = get(code)
-    return st.fixed_dictionaries({
-        item.key: st.sampled_from([o.value for o in item.options]) for item in instrument.items
-        if item.required})
+    out = {}
+    for item in instrument.items:
+        if (item.required or item.key in instrument.asked_when) and instrument.applies(item.key,
+                                                                                        out):
+            out[item.key] = draw(st.sampled_from([o.value for o in item.options]))
+    return out
 
 
 def response_of(code, answers):
@@ -61,3 +66,13 @@ def test_it_round_trips_observation_ids():
     assert codes.observation_id(12, "physical_function") == "12-physical-function"
     assert codes.parse_observation_id("12-physical-function") == (12, "physical_function")
     assert codes.parse_observation_id("abc") is None
+
+
+def test_it_carries_the_c_ssrs_skip_logic_as_enable_when():
+    items = {i.linkId: i for i in resources.questionnaire_resource("cssrs_screen").item}
+    for key, controller in (("q3", "q2"), ("q4", "q2"), ("q5", "q2"), ("q6_recent", "q6")):
+        (condition,) = items[key].enableWhen
+        assert (condition.question, condition.operator) == (controller, "=")
+        assert (condition.answerCoding.code, condition.answerCoding.display) == ("1", "Yes")
+        assert items[key].required is True  # required whenever it is enabled
+    assert items["q1"].enableWhen is None and items["q2"].enableWhen is None

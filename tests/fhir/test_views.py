@@ -218,8 +218,8 @@ def test_it_serves_a_questionnaire_response(api, patient, phq9):
     ("questionnaire=phq9", ["phq9"]),
     ("questionnaire=https://ipm.example/fhir/Questionnaire/promis-gh", ["promis_gh"]),
     ("authored=2024-02-03", ["phq9"]),
-    ("authored=ge2024-02-06", ["promis_gh", "nps"]),
-    ("authored=gt2024-02-06", ["nps"]),
+    ("authored=ge2024-02-06", ["promis_gh", "nps", "cssrs_screen", "psfs"]),
+    ("authored=gt2024-02-06", ["nps", "cssrs_screen", "psfs"]),
     ("authored=lt2024-02-02&authored=ge2024-01-01", ["startback"]),
 ])
 def test_it_searches_questionnaire_responses(api, patient, all_responses, query, instruments):
@@ -247,8 +247,11 @@ def test_it_makes_one_observation_per_score(api, patient, all_responses):
     assert f"{by_instrument['promis29']}-physical-function" in ids
     assert f"{by_instrument['promis29']}-pain-intensity" in ids
     assert f"{by_instrument['promis_gh']}-gmh" in ids
-    # STarT Back 2, PEG 1, PHQ-9 1, GAD-7 1, PROMIS-29 7 domains + intensity, GH 2, NPS 1
-    assert bundle["total"] == len(ids) == 16
+    assert f"{by_instrument['cssrs_screen']}-ideation-max" in ids
+    assert f"{by_instrument['psfs']}-score" in ids
+    # STarT Back 2, PEG 1, PHQ-9 1, GAD-7 1, PROMIS-29 7 domains + intensity, GH 2, NPS 1,
+    # C-SSRS 1 (ideation_max), PSFS 1 (mean)
+    assert bundle["total"] == len(ids) == 18
     assert all(o["derivedFrom"][0]["reference"].startswith("QuestionnaireResponse/")
                for o in entries(bundle))
 
@@ -422,14 +425,14 @@ def test_it_pages_with_count_and_offset(api, patient, all_responses):
     page = fhir_json(api.get(url))
     assert link(page, "previous") is None
     while True:
-        assert page["total"] == 16
+        assert page["total"] == 18  # one Observation per headline score (see above)
         seen += [o["id"] for o in entries(page)]
         nxt = link(page, "next")
         if nxt is None:
             break
         page = fhir_json(api.get(nxt))
         assert link(page, "previous")
-    assert len(seen) == len(set(seen)) == 16
+    assert len(seen) == len(set(seen)) == 18
     last = fhir_json(api.get(f"{url}&_offset=15"))
     assert link(last, "previous").endswith("_count=5&_offset=10")
     assert link(last, "self").endswith("_offset=15")
@@ -442,7 +445,7 @@ def test_it_answers_count_zero_with_the_total_only(api, patient, all_responses):
 
 def test_it_caps_the_page_size(api, patient, all_responses):
     bundle = fhir_json(api.get(f"/fhir/Observation?patient={patient.pk}&_count=5000"))
-    assert len(bundle["entry"]) == 16
+    assert len(bundle["entry"]) == 18
     assert link(bundle, "next") is None
 
 

@@ -14,7 +14,8 @@ def production_env(tmp_path_factory):
     var = tmp_path_factory.mktemp("var")
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "ipm.settings.production",
            "SECRET_KEY": "x" * 30 + "-a-long-random-production-secret-value-!",
-           "ALLOWED_HOSTS": "ipm.example.org", "IPM_VAR_DIR": str(var)}
+           "AUDIT_HMAC_KEY": "y" * 40, "ALLOWED_HOSTS": "ipm.example.org",
+           "IPM_VAR_DIR": str(var)}
     env.pop("DATABASE_URL", None)
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set by the browser tests' conftest
     manage(env, "migrate", "--noinput")

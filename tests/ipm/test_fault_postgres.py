@@ -85,6 +85,7 @@ def test_a_postgres_restart_costs_at_most_the_requests_in_flight(tmp_path):
         env = {**os.environ, "DATABASE_URL": pg.url,
                "DJANGO_SETTINGS_MODULE": "ipm.settings.production",
                "SECRET_KEY": "fault-test-secret-key-0123456789-abcdefghijklmnop",
+               "AUDIT_HMAC_KEY": "fault-test-audit-key-0123456789-abcdefghijklmnop",
                "ALLOWED_HOSTS": "127.0.0.1", "SECURE_SSL_REDIRECT": "false",
                "IPM_VAR_DIR": str(tmp_path), "STATIC_ROOT": str(tmp_path / "static"),
                "CELERY_BROKER_URL": "memory://"}

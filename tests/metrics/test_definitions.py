@@ -1,4 +1,4 @@
-"""Every metric of SPEC §3.6 on a small hand-built program; the right answer is worked out
+"""Every metric of docs/product.md §3.6 on a small hand-built program; the right answer is worked out
 beside each case. The period is February 2025 and "now" is 20 March 2025 (see conftest)."""
 
 import datetime as dt
@@ -270,6 +270,23 @@ def test_it_counts_promis_responders_by_3_t_points_in_each_domains_direction(bui
     assert result["promis_pain_interference"] == 33.3
     assert result["promis_physical_function"] == 33.3
     assert result["peg"] is None  # nobody answered a PEG: no rate, not 0 %
+
+
+def test_it_counts_psfs_responders_by_a_mean_rise_of_2_from_the_exact_means(build, february):
+    from outcomes.services import response_create
+
+    for before, after in [
+        ({"a1": 3, "a2": 4, "a3": 6}, {"a1": 5, "a2": 6, "a3": 8}),          # 4.33 -> 6.33: +2
+        ({"a1": 4}, {"a1": 5}),                                              # +1: no
+        ({"a1": 3, "a2": 4, "a3": 6}, {"a1": 6, "a2": 6, "a3": 6, "a4": 7}),  # 4.33 -> 6.25: no
+        ({"a1": 2, "a2": 3}, {"a1": 4, "a2": 5}),                            # 2.5 -> 4.5: yes
+    ]:
+        p = build.patient()
+        response_create(patient=p, instrument="psfs", answers=before, answered_at=at(1, 5),
+                        context="intake")
+        response_create(patient=p, instrument="psfs", answers=after, answered_at=feb(14))
+    assert d.responders(february)["psfs"] == 50.0
+    assert d.MEASURE_LABELS["psfs"] == "PSFS"
 
 
 def test_it_splits_responders_by_risk_group(build, february):

@@ -92,6 +92,52 @@ def test_it_reports_per_item_errors_and_saves_nothing(api, patient):
     assert not QuestionnaireResponse.objects.exists()
 
 
+def test_it_lists_the_c_ssrs_screen_and_psfs_with_their_skip_logic(api):
+    body = api.get("/api/instruments/").json()
+    by_code = {i["code"]: i for i in body["results"]}
+    items = {i["key"]: i for i in by_code["cssrs_screen"]["items"]}
+    assert items["q4"]["asked_when"] == {"item": "q2", "equals": 1}
+    assert items["q6_recent"]["asked_when"] == {"item": "q6", "equals": 1}
+    assert items["q2"]["asked_when"] is None
+    assert [i["key"] for i in by_code["psfs"]["items"]] == ["a1", "a2", "a3", "a4", "a5"]
+    assert [i["required"] for i in by_code["psfs"]["items"]] == [True] + [False] * 4
+    assert by_code["psfs"]["direction"] == "higher_is_better"
+
+
+@pytest.mark.parametrize(("code", "answers", "scores"), [
+    ("cssrs_screen", {"q1": 1, "q2": 1, "q3": 1, "q4": 0, "q5": 0, "q6": 1, "q6_recent": 0},
+     {"risk_level": "moderate", "ideation_max": 3, "behavior_recent": False}),
+    ("cssrs_screen", {"q1": 0, "q2": 0, "q6": 0},
+     {"risk_level": "none", "ideation_max": 0, "behavior_recent": False}),
+    ("psfs", {"a1": 3, "a2": 4, "a3": 4},
+     {"score": 3.67, "activities": {"a1": 3, "a2": 4, "a3": 4}}),
+])
+def test_it_records_the_c_ssrs_screen_and_psfs(api, patient, code, answers, scores):
+    r = api.post("/api/responses/", {"patient": patient.pk, "instrument": code,
+                                     "answers": answers}, format="json")
+    assert r.status_code == 201, r.json()
+    assert r.json()["scores"] == scores
+    response = QuestionnaireResponse.objects.get()
+    assert float(response.primary_score) == float(
+        scores["ideation_max"] if code == "cssrs_screen" else scores["score"])
+
+
+@pytest.mark.parametrize(("answers", "item", "message"), [
+    ({"q1": 1, "q2": 0, "q3": 1, "q6": 0}, "q3",
+     "Leave this unanswered: it is asked only when q2 is Yes (1)."),
+    ({"q1": 1, "q2": 1, "q3": 1, "q4": 0, "q6": 0}, "q5", "This item is required."),
+    ({"q1": 0, "q2": 0, "q6": 1}, "q6_recent", "This item is required."),
+    ({"q1": 0, "q2": 0, "q6": 0, "q6_recent": 1}, "q6_recent",
+     "Leave this unanswered: it is asked only when q6 is Yes (1)."),
+])
+def test_it_refuses_a_c_ssrs_screen_against_its_skip_logic(api, patient, answers, item, message):
+    r = api.post("/api/responses/", {"patient": patient.pk, "instrument": "cssrs_screen",
+                                     "answers": answers}, format="json")
+    assert r.status_code == 400
+    assert r.json()["errors"]["answers"] == {item: [message]}
+    assert not QuestionnaireResponse.objects.exists()
+
+
 @pytest.mark.parametrize(("body", "field"), [
     ({"patient": 999999, "instrument": "peg", "answers": {"q1": 1, "q2": 1, "q3": 1}}, "patient"),
     ({"patient": None, "instrument": "nope", "answers": {}}, "instrument"),

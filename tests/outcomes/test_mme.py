@@ -137,3 +137,75 @@ def test_it_rejects_bad_doses(bad):
         daily_mme("morphine", bad, 1)
     with pytest.raises(ValueError):
         daily_mme("morphine", 10, bad)
+
+
+# --- Parsing typed doses: one parser, one rounding rule (half up) -----------------------------
+
+@pytest.mark.parametrize(("typed", "parsed"), [
+    ("12.25", Decimal("12.3")),     # half up, not to even (12.2)
+    ("12.35", Decimal("12.4")),
+    (12.45, Decimal("12.5")),       # a float goes through str: 12.45 stays 12.45
+    (" 40 ", Decimal("40.0")),
+    ("0", Decimal("0.0")),
+    (0, Decimal("0.0")),
+    ("100000", Decimal("100000.0")),
+    ("", None),
+    ("   ", None),
+    (None, None),
+])
+def test_it_parses_a_typed_mme_rounding_half_up_to_one_decimal(typed, parsed):
+    from outcomes.mme import parse_mme
+
+    assert parse_mme(typed) == parsed
+
+
+@pytest.mark.parametrize(("typed", "message"), [
+    ("-3", "MME must be greater than or equal to 0."),
+    ("100000.1", "MME must be at most 100000."),
+    ("forty", "MME must be a number, e.g. 40 or 12.5."),
+    ("nan", "MME must be a number, e.g. 40 or 12.5."),
+    (True, "MME must be a number, e.g. 40 or 12.5."),
+    ([40], "MME must be a number, e.g. 40 or 12.5."),
+])
+def test_it_refuses_a_typed_mme_with_a_message_for_the_user(typed, message):
+    from outcomes.mme import InvalidAmount, parse_mme
+
+    with pytest.raises(InvalidAmount) as excinfo:
+        parse_mme(typed)
+    assert str(excinfo.value) == message
+
+
+def test_it_parses_doses_above_zero_to_two_decimals_half_up():
+    from outcomes.mme import InvalidAmount, parse_amount
+
+    assert parse_amount("0.125") == Decimal("0.13")
+    with pytest.raises(InvalidAmount, match="The dose must be above 0."):
+        parse_amount("0")
+    with pytest.raises(InvalidAmount, match="The dose must be a number"):
+        parse_amount("")
+
+
+@pytest.mark.django_db
+def test_every_entry_point_rounds_an_mme_the_same_way(patient, clinician, api):
+    """The intake API, a medication review total and the review page all give 12.3 for 12.25."""
+    from django.test import Client
+
+    from outcomes.models import MedicationReview
+    from outcomes.services import medication_review_create
+
+    NO_FLAGS = {k: False for k in ("cauda_equina", "cancer_history", "fever_or_infection",
+                                   "significant_trauma", "unexplained_weight_loss",
+                                   "progressive_neuro_deficit")}
+    low_risk = {f"q{i}": 0 for i in range(1, 10)}
+    r = api.post(f"/api/patients/{patient.pk}/intake/",
+                 {"red_flags": NO_FLAGS, "startback": low_risk, "mme": "12.25"}, format="json")
+    assert r.status_code == 201, r.json()
+    assert r.json()["mme"] == 12.3
+    review = medication_review_create(patient=patient, total_mme="12.25", actor=clinician)
+    assert review.total_mme == Decimal("12.3")
+    client = Client()
+    client.force_login(clinician)
+    r = client.post(f"/patients/{patient.pk}/medications/new/",
+                    {"lines-TOTAL_FORMS": "1", "lines-INITIAL_FORMS": "0", "total_mme": "12.25"})
+    assert r.status_code == 302
+    assert MedicationReview.objects.latest("pk").total_mme == Decimal("12.3")

@@ -30,13 +30,20 @@ def form_value(value: int) -> st.SearchStrategy[Any]:
 
 @st.composite
 def valid_answers(draw: st.DrawFn, code: str) -> dict[str, Any]:
+    """Any valid response; items under skip logic answered exactly when they are asked."""
+    instrument = get(code)
     answers: dict[str, Any] = {}
-    for item in get(code).items:
-        if not item.required and draw(st.booleans()):
+    given: dict[str, int] = {}
+    for item in instrument.items:
+        asked = instrument.applies(item.key, given)
+        if item.key in instrument.asked_when and not asked:
+            continue
+        if not item.required and item.key not in instrument.asked_when and draw(st.booleans()):
             if draw(st.booleans()):
                 answers[item.key] = None
             continue
-        answers[item.key] = draw(form_value(draw(st.sampled_from(item.allowed_values))))
+        given[item.key] = draw(st.sampled_from(item.allowed_values))
+        answers[item.key] = draw(form_value(given[item.key]))
     return answers
 
 
@@ -58,7 +65,16 @@ def invalid_answers(draw: st.DrawFn, code: str) -> tuple[dict[str, Any], str]:
     """A valid response with one defect; returns it and the key that must carry the error."""
     answers = draw(valid_answers(code))
     items = get(code).items
-    defect = draw(st.sampled_from(["unknown", "missing", "null", "bad"]))
+    conditional = get(code).asked_when
+    defect = draw(st.sampled_from(["unknown", "missing", "null", "bad",
+                                   *(["skip_logic"] if conditional else [])]))
+    if defect == "skip_logic":  # answer an item that is not asked, or leave an asked one out
+        key = draw(st.sampled_from(sorted(conditional)))
+        if key in answers:
+            answers.pop(key)
+        else:
+            answers[key] = draw(form_value(draw(st.sampled_from(get(code).item(key).allowed_values))))
+        return answers, key
     if defect == "unknown":
         key = draw(st.text(min_size=1).filter(lambda k: k not in {i.key for i in items}))
         answers[key] = 1
@@ -90,6 +106,21 @@ def check_ranges(code: str, scores: dict[str, Any]) -> None:
         assert scores["severity"] == band["value"]
     elif code == "nps":
         assert 0 <= scores["score"] <= 10
+    elif code == "cssrs_screen":
+        assert 0 <= scores["ideation_max"] <= 5
+        assert scores["risk_level"] in {"none", "low", "moderate", "high"}
+        if scores["risk_level"] == "none":
+            assert scores["ideation_max"] == 0
+        if scores["ideation_max"] >= 4:
+            assert scores["risk_level"] == "high"
+        assert isinstance(scores["behavior_recent"], bool)
+        if scores["behavior_recent"]:
+            assert scores["risk_level"] == "high"
+    elif code == "psfs":
+        assert 0.0 <= scores["score"] <= 10.0
+        assert 1 <= len(scores["activities"]) <= 5 and "a1" in scores["activities"]
+        assert min(scores["activities"].values()) <= scores["score"]
+        assert scores["score"] <= max(scores["activities"].values())
     else:
         for key, value in scores.items():
             if key == "pain_intensity":

@@ -26,7 +26,8 @@ ALLOWED_0_3 = "Select a valid choice. Allowed values: 0, 1, 2, 3."
 
 
 def test_it_lists_the_instruments_in_program_order():
-    assert CODES == ("startback", "peg", "phq9", "gad7", "promis29", "promis_gh", "nps")
+    assert CODES == ("startback", "peg", "phq9", "gad7", "promis29", "promis_gh", "nps",
+                     "cssrs_screen", "psfs")
     assert [instrument.code for instrument in all_instruments()] == list(CODES)
 
 
@@ -48,6 +49,8 @@ def test_it_raises_unknown_instrument_as_a_key_error(code):
         ("promis29", 29, 29),
         ("promis_gh", 10, 10),
         ("nps", 1, 1),
+        ("cssrs_screen", 7, 3),  # q3-q5 and q6_recent are required only when asked
+        ("psfs", 5, 1),
     ],
 )
 def test_it_builds_every_item(code, item_count, required_count):
@@ -66,7 +69,7 @@ def test_it_exposes_a_json_ready_api_shape():
         }  # fmt: skip
         assert set(shape["loinc"]) == {"panel", "scores"}
         for item in shape["items"]:
-            assert set(item) == {"key", "text", "required", "options", "loinc"}
+            assert set(item) == {"key", "text", "required", "options", "loinc", "asked_when"}
 
 
 def test_it_carries_the_verified_loinc_codes():

@@ -158,6 +158,45 @@ def test_it_lets_a_clinician_enter_a_questionnaire_with_errors_next_to_items(pat
     assert SafetyAlert.objects.filter(response=response).exists()
 
 
+def test_it_asks_the_c_ssrs_follow_up_items_only_when_q2_is_yes(patient, clinician):
+    c = logged_in(clinician)
+    url = f"/patients/{patient.pk}/responses/new/?instrument=cssrs_screen"
+    html = c.get(url).content.decode()
+    # The one partial: the script hides q3-q5 until q2 = Yes; without it the hint says so.
+    assert 'data-asked-when-name="cssrs_screen-q2" data-asked-when-value="1"' in html
+    assert "Answer only if you answered “Yes” to question 2." in html
+    assert "outcomes/questionnaire.js" in html
+    r = c.post(url, form("cssrs_screen", {"q1": 1, "q2": 1, "q3": 1, "q6": 0}))
+    assert r.status_code == 400  # re-asked: q4 and q5 are required once q2 is Yes
+    assert r.content.decode().count("This item is required.") == 2
+    assert 'id="f-cssrs_screen-q4-error"' in r.content.decode()
+    assert not QuestionnaireResponse.objects.exists()
+    r = c.post(url, form("cssrs_screen", {"q1": 1, "q2": 1, "q3": 1, "q4": 0, "q5": 0, "q6": 0}))
+    assert r.status_code == 302
+    assert QuestionnaireResponse.objects.get().scores["risk_level"] == "moderate"
+
+
+def test_it_ignores_a_form_answer_the_skip_logic_does_not_ask_for(patient, clinician):
+    # Without JavaScript a ticked radio cannot be cleared: q2 changed to No after q3 was ticked.
+    r = logged_in(clinician).post(
+        f"/patients/{patient.pk}/responses/new/?instrument=cssrs_screen",
+        form("cssrs_screen", {"q1": 1, "q2": 0, "q3": 1, "q6": 0, "q6_recent": 1}))
+    assert r.status_code == 302
+    response = QuestionnaireResponse.objects.get()
+    assert response.answers == {"q1": 1, "q2": 0, "q6": 0}
+    assert response.scores == {"risk_level": "low", "ideation_max": 1, "behavior_recent": False}
+
+
+def test_it_takes_a_psfs_on_the_patient_link(patient):
+    _, url = services.questionnaire_link_create(patient=patient, instruments=["psfs"])
+    html = Client().get(path_of(url)).content.decode()
+    assert "Today, are there any activities" in html and "(optional)" in html
+    r = Client().post(path_of(url), {**form("psfs", {"a1": 2, "a3": 5}), "action": "submit"})
+    assert r.status_code == 201
+    assert QuestionnaireResponse.objects.get().scores == {
+        "score": 3.5, "activities": {"a1": 2, "a3": 5}}
+
+
 def test_it_backdates_a_paper_questionnaire(patient, clinician, answers):
     day = timezone.localdate() - timedelta(days=3)
     r = logged_in(clinician).post(f"/patients/{patient.pk}/responses/new/?instrument=peg",

@@ -19,7 +19,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ("patients", "0004_sites_program_settings_caseload"),
-        ("visits", "0002_session_cancelled_at_waitlist_constraints"),
+        ("visits", "0003_plausible_dates"),
     ]
 
     operations = [

@@ -107,6 +107,15 @@ def _answer_coding(instrument, item, value) -> dict:
     return {"system": codes.answer_system(instrument.code), "code": str(value), "display": label}
 
 
+def _enable_when(instrument, key: str) -> list[dict] | None:
+    condition = instrument.asked_when.get(key)
+    if condition is None:
+        return None
+    controller = instrument.item(condition.item)
+    return [{"question": condition.item, "operator": "=",
+             "answerCoding": _answer_coding(instrument, controller, condition.equals)}]
+
+
 @cache
 def _questionnaire_data(code: str) -> dict:
     instrument = instruments.get(code)
@@ -128,7 +137,9 @@ def _questionnaire_data(code: str) -> dict:
             "linkId": item.key,
             "text": item.text,
             "type": "choice",
-            "required": item.required,
+            # An item under skip logic is required whenever it is enabled (asked).
+            "required": item.required or item.key in instrument.asked_when,
+            "enableWhen": _enable_when(instrument, item.key),
             "code": [item.loinc.as_dict()] if item.loinc else [],
             "answerOption": [{
                 # ordinalValue carries the stored (scored) value of each option.
@@ -174,11 +185,6 @@ def questionnaire_response_resource(response) -> QuestionnaireResponse:
 
 # --- Observation -----------------------------------------------------------------------------
 
-# Score key → the band that interprets it (stored next to it in the scores).
-BANDS = {("phq9", "total"): "severity", ("gad7", "total"): "severity",
-         ("startback", "total"): "risk_group", ("nps", "score"): "category"}
-
-
 @cache
 def observation_keys(code: str) -> tuple[str, ...]:
     """The scores that become Observations: every trendable number (totals, subscales,
@@ -188,7 +194,7 @@ def observation_keys(code: str) -> tuple[str, ...]:
 
 def score_display(code: str, key: str) -> str:
     instrument = instruments.get(code)
-    suffix = " T-score" if code in ("promis29", "promis_gh") and key != "pain_intensity" else ""
+    suffix = " T-score" if f"{key}.t_score" in instrument.headline_keys else ""
     return f"{instrument.name}: {humanise(key).lower()}{suffix}"
 
 
@@ -254,7 +260,7 @@ def observation_resource(response, key: str) -> Observation | None:
         if value is None:
             return None
     interpretation = []
-    band_key = BANDS.get((code, key))
+    band_key = instruments.get(code).bands.get(key)  # the score that interprets this one
     band = (response.scores or {}).get(band_key) if band_key else None
     if isinstance(band, str) and band:
         interpretation.append({

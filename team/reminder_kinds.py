@@ -1,11 +1,11 @@
-"""The staff invitation, a staff-directed reminder kind (registered from TeamConfig.ready()):
-an email with a single-use link to set a password.
+"""The reminder kind team schedules (registered by team.apps):
 
-Contract: kind `staff_invite`, target_type "user" / User.pk, recipient_user = the invitee,
-offset = when it was queued (a re-sent invite is a new row). Eligible while the person is
-active and has not set a password yet. The link is made at send time with Django's
-PasswordResetTokenGenerator, so it stops working once the password is set (single use) and
-after PASSWORD_RESET_TIMEOUT; the token is never stored.
+- staff_invite: "user" / User.pk / offset = when it was queued in ms (a re-sent invite is a
+  new row), recipient_user = the invitee (team.services.staff_invite). A staff-directed
+  email with a single-use link to set a password; eligible while the person is active and
+  has not set a password yet. The link is made at send time with Django's
+  PasswordResetTokenGenerator, so it stops working once the password is set (single use)
+  and after PASSWORD_RESET_TIMEOUT; the token is never stored.
 """
 
 from django.conf import settings
@@ -14,7 +14,8 @@ from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from reminders import kinds
+from patients.models import Program
+from reminders.kinds import Kind, absolute
 from reminders.models import Reminder
 
 KIND = Reminder.Kind.STAFF_INVITE
@@ -26,8 +27,7 @@ def invite_path(user) -> str:
     return reverse("team:set-password", kwargs={"uidb64": uid, "token": token})
 
 
-@kinds.register
-class StaffInviteKind(kinds.Kind):
+class StaffInviteKind(Kind):
     code = KIND
     subject = "You are invited to IPM: choose your password"
 
@@ -38,9 +38,7 @@ class StaffInviteKind(kinds.Kind):
         return ""
 
     def context(self, row, data, now):
-        from patients.models import Program
-
         user = row.recipient_user
-        return {"url": kinds.absolute(invite_path(user)), "username": user.username,
+        return {"url": absolute(invite_path(user)), "username": user.username,
                 "inviter": "Your program administrator", "program_name": Program.default().name,
                 "valid_days": max(1, settings.PASSWORD_RESET_TIMEOUT // 86400)}
