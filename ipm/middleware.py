@@ -1,4 +1,7 @@
 from django.contrib.auth.middleware import LoginRequiredMiddleware as DjangoLoginRequired
+from django.core.exceptions import PermissionDenied
+
+from . import roles
 
 
 class LoginRequiredMiddleware(DjangoLoginRequired):
@@ -60,8 +63,6 @@ class TwoFactorMiddleware:
     def _required(user) -> bool:
         from django.conf import settings
 
-        from . import roles
-
         return settings.IPM_ADMIN_2FA_REQUIRED and roles.has_role(user, roles.ADMIN)
 
 
@@ -82,10 +83,6 @@ class IntegrationOnlyMiddleware:
     def __call__(self, request):
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
-            from django.core.exceptions import PermissionDenied
-
-            from . import roles
-
             if (roles.is_integration_only(user)
                     and not roles.integration_may_call(request.method, request.path_info)):
                 raise PermissionDenied("Service accounts can only send referrals.")

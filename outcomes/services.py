@@ -236,9 +236,11 @@ def alert_notify(*, alert):
     if recipient is None:
         logger.warning("Safety alert %s: no clinician or clinical lead to notify", alert.pk)
         return None
+    # The row names the patient (a staff message still: it goes to `recipient`), so the
+    # outbox lists it only to staff of the patient's site (patients.scoping).
     return reminder_schedule(kind="safety_alert", target_type="safety_alert", target_id=alert.pk,
-                             recipient_user=recipient, channel="email", offset="0",
-                             scheduled_for=timezone.now())
+                             patient=alert.patient, recipient_user=recipient, channel="email",
+                             offset="0", scheduled_for=timezone.now())
 
 
 @transaction.atomic
@@ -285,7 +287,8 @@ def alert_escalate(*, alert, now=None) -> bool:
     if not claimed:
         return False
     reminder_schedule(kind="alert_escalation", target_type="safety_alert", target_id=alert.pk,
-                      recipient_user=lead, channel="email", offset="0", scheduled_for=now)
+                      patient=alert.patient, recipient_user=lead, channel="email", offset="0",
+                      scheduled_for=now)
     alert.escalated_at, alert.escalated_to = now, lead
     audit_record(action="update", obj=alert, detail={"escalated_to": lead.pk})
     return True

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import holidays
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MONDAY_TO_FRIDAY = frozenset(range(5))
 
@@ -77,8 +79,6 @@ def public_holidays(country: str, region: str = ""):
     a lazy date container filled year by year; empty when no country is set."""
     if not country:
         return frozenset()
-    import holidays
-
     return holidays.country_holidays(country, subdiv=region or None)
 
 

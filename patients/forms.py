@@ -1,6 +1,9 @@
 import zoneinfo
 
 from django import forms
+from django.contrib.auth import get_user_model
+
+from ipm.roles import CLINICIAN, COORDINATOR
 
 from . import pathways
 from .models import Pathway, Patient
@@ -79,10 +82,6 @@ class CareTeamForm(forms.Form):
                            widget=forms.Select(attrs={"class": "form-select"}))
 
     def __init__(self, data=None, *, patient: Patient):
-        from django.contrib.auth import get_user_model
-
-        from ipm.roles import CLINICIAN, COORDINATOR
-
         super().__init__(data, initial={"site": patient.site_id, "clinician": patient.clinician_id,
                                         "care_manager": patient.care_manager_id})
         people = get_user_model().objects.filter(is_active=True).order_by("last_name", "username")

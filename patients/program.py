@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+import holidays
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
@@ -80,8 +82,6 @@ def has_working_hours(value) -> bool:
 def validate_holiday_calendar(country: str, region: str) -> dict[str, list[str]]:
     """Field errors for a holiday country (ISO 3166 alpha-2) and region (its subdivision
     code), checked against the `holidays` library's supported calendars."""
-    import holidays
-
     supported = holidays.list_supported_countries()
     country = (country or "").upper()
     if not country:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from .models import Site
+from .models import Patient, Site
 
 
 def site_ids_of(user):
@@ -46,8 +46,6 @@ def visible(qs: QuerySet, user, via: str | None = "patient") -> QuerySet:
 
 def visible_patient_ids(user):
     """The ids of the patients ``user`` may see (a subquery), or None when unscoped."""
-    from .models import Patient
-
     if unscoped(user):
         return None
     return visible(Patient.objects.all(), user, "").values("pk")

@@ -4,11 +4,11 @@
 from django.core.checks import Error, Warning, register
 from django.db import DatabaseError
 
+from patients.models import Program
+
 
 @register("ipm", deploy=True)
 def clinical_lead_check(app_configs=None, **kwargs):
-    from patients.models import Program
-
     try:
         programs = list(Program.objects.select_related("clinical_lead"))
     except DatabaseError as exc:

@@ -15,7 +15,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from ipm import accounts
 from ipm.errors import Conflict, InvalidInput
-from ipm.roles import ADMIN, role_required
+from ipm.roles import requires
 from patients.models import Program
 from patients.program import crisis_message_for
 
@@ -38,14 +38,14 @@ def _form_errors(form, exc) -> None:
         form.add_error(None, exc.message)
 
 
-@role_required(ADMIN)
+@requires("program.configure")
 def setup(request):
     problems = readiness.readiness_problems()
     return render(request, "team/setup.html", {"problems": problems,
                                                "program": Program.default()})
 
 
-@role_required(ADMIN)
+@requires("program.configure")
 def program_settings(request):
     program = Program.default()
     form = ProgramForm(request.POST or None, program=program)
@@ -68,7 +68,7 @@ def program_settings(request):
             Program(holiday_country=program.holiday_country))}, status=status)
 
 
-@role_required(ADMIN)
+@requires("site.manage")
 def sites(request):
     form = SiteForm(request.POST or None)
     status = 200
@@ -87,7 +87,7 @@ def sites(request):
                                                "form": form}, status=status)
 
 
-@role_required(ADMIN)
+@requires("staff.manage")
 def staff_list(request):
     form = StaffForm(request.POST or None)
     status = 200
@@ -111,7 +111,7 @@ def staff_list(request):
                                                "q": request.GET.get("q", "")}, status=status)
 
 
-@role_required(ADMIN)
+@requires("staff.manage")
 def staff_edit(request, pk: int):
     person = get_object_or_404(selectors.staff_list(), pk=pk)
     initial = {"username": person.username, "email": person.email,
@@ -141,7 +141,7 @@ def staff_edit(request, pk: int):
                   status=status)
 
 
-@role_required(ADMIN)
+@requires("staff.manage")
 def staff_reset_2fa(request, pk: int):
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
@@ -153,7 +153,7 @@ def staff_reset_2fa(request, pk: int):
     return redirect("team:staff-edit", pk=pk)
 
 
-@role_required(ADMIN)
+@requires("staff.manage")
 def staff_invite(request, pk: int):
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
@@ -163,7 +163,7 @@ def staff_invite(request, pk: int):
     return redirect("team:staff-edit", pk=pk)
 
 
-@role_required(ADMIN)
+@requires("staff.manage")
 def reassign(request):
     form = ReassignForm(request.POST or None, initial={"from_user": request.GET.get("from")})
     status = 200

@@ -5,13 +5,13 @@ from django.contrib.sessions.models import Session
 from django.core import mail
 from django.test import Client
 from django_otp.plugins.otp_totp.models import TOTPDevice
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 
 from ipm.models import AuditEvent
 from patients.models import Program, Site
 from patients.services import patient_create
 from reminders.models import Reminder
-from tests.conftest import make_user
+from tests.conftest import api_client_for, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -187,7 +187,8 @@ def test_it_reassigns_a_caseload_then_deactivates_ending_sessions_and_tokens(
                        birth_date="1970-01-01", care_manager=clinician)
     browser = Client()
     browser.force_login(clinician)
-    token = Token.objects.create(user=clinician)
+    with_token = api_client_for(clinician)
+    assert with_token.get("/api/patients/").status_code == 200
     r = admin_api.post(f"/api/staff/{clinician.pk}/reassign/", {"to_user": other.pk},
                        format="json")
     assert r.json() == {"clinician": 1, "care_manager": 1}
@@ -196,11 +197,13 @@ def test_it_reassigns_a_caseload_then_deactivates_ending_sessions_and_tokens(
     assert AuditEvent.objects.filter(patient_id=p.pk, detail__via="caseload_reassign").count() == 2
     r = admin_api.patch(f"/api/staff/{clinician.pk}/", {"is_active": False}, format="json")
     assert r.status_code == 200 and r.json()["is_active"] is False
-    assert not Token.objects.filter(pk=token.pk).exists()
+    assert not AuthToken.objects.filter(user=clinician).exists()
+    assert with_token.get("/api/patients/").status_code == 401  # the token ended at once
     assert not any(s.get_decoded().get("_auth_user_id") == str(clinician.pk)
                    for s in Session.objects.all())
     assert browser.get("/patients/").status_code == 302  # logged out at once
-    assert AuditEvent.objects.filter(action="staff.deactivate", actor=admin_user).exists()
+    assert AuditEvent.objects.filter(action="user.deactivated", actor=admin_user,
+                                     object_id=str(clinician.pk)).exists()
 
 
 def test_it_changes_roles_and_sites(admin_api, coordinator):

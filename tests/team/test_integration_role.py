@@ -4,9 +4,8 @@ nothing: 403 on every page and every read API."""
 import pytest
 from django.core.management import call_command
 from django.test import Client
-from rest_framework.authtoken.models import Token
 
-from tests.conftest import make_user
+from tests.conftest import make_user, token_for
 
 pytestmark = pytest.mark.django_db
 
@@ -18,8 +17,7 @@ def test_it_refuses_every_page_and_read_api_to_a_service_account(clinician):
     for path in ("/", "/patients/", "/referrals/", "/alerts/", "/metrics/", "/team/",
                  "/worklist/", "/groups/"):
         assert pages.get(path).status_code == 403, path
-    token = Token.objects.create(user=robot)
-    api = Client(HTTP_AUTHORIZATION=f"Token {token.key}")
+    api = Client(HTTP_AUTHORIZATION=f"Token {token_for(robot)}")
     for path in ("/api/patients/", "/api/referrals/", "/api/services/", "/api/instruments/",
                  "/api/alerts/", "/api/reminders/", "/api/program/", "/api/staff/",
                  "/fhir/Patient", "/fhir/ServiceRequest"):
