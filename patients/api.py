@@ -5,9 +5,11 @@ from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 
+from ipm import roles
 from ipm.api import ErrorSerializer
 from ipm.audit import AuditedReadMixin
 from ipm.roles import HasRole
@@ -84,7 +86,7 @@ class PatientViewSet(AuditedReadMixin, mixins.CreateModelMixin, mixins.ListModel
     permission_classes = [HasRole]
     # The same permissions as the pages: intake, pathway and registration are clinicians'.
     permission = {"list": "patient.view", "retrieve": "patient.view",
-                  "create": "patient.register", "partial_update": "patient.register",
+                  "create": "patient.register", "partial_update": "patient.care_team",
                   "pathway": "patient.pathway"}
     filterset_class = PatientFilter
     audit_object_type = "patients.patient"
@@ -109,8 +111,17 @@ class PatientViewSet(AuditedReadMixin, mixins.CreateModelMixin, mixins.ListModel
         return Response(self.get_serializer(selectors.patient_get(patient.pk, request.user)).data,
                         status=status.HTTP_201_CREATED)
 
-    @extend_schema(responses={200: PatientSerializer, 400: ErrorSerializer, 409: ErrorSerializer})
+    @extend_schema(responses={200: PatientSerializer, 400: ErrorSerializer, 403: ErrorSerializer,
+                              409: ErrorSerializer})
     def partial_update(self, request, *args, **kwargs):
+        """Change the care team (`site`, `clinician`, `care_manager`: clinicians and
+        coordinators, as on the patient page) and/or demographics (clinicians, who register
+        patients)."""
+        body = request.data if isinstance(request.data, dict) else {}
+        if set(body) - set(services.CARE_TEAM_FIELDS) and not roles.can(request.user,
+                                                                       "patient.register"):
+            raise PermissionDenied("Only a clinician changes a patient's details; you may "
+                                   "change the care team (site, clinician, care_manager).")
         patient = self.get_object()
         ser = self.get_serializer(patient, data=request.data, partial=True)
         ser.is_valid(raise_exception=True)

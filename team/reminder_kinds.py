@@ -22,9 +22,10 @@ KIND = Reminder.Kind.STAFF_INVITE
 
 
 def invite_path(user) -> str:
+    """/team/invite/<uidb64>.<token>/: base64url and Django's token never hold a dot."""
     uid = urlsafe_base64_encode(force_bytes(user.pk))
     token = default_token_generator.make_token(user)
-    return reverse("team:set-password", kwargs={"uidb64": uid, "token": token})
+    return reverse("team:set-password", kwargs={"token": f"{uid}.{token}"})
 
 
 class StaffInviteKind(Kind):

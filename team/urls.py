@@ -12,5 +12,6 @@ urlpatterns = [
     path("staff/<int:pk>/reset-2fa/", views.staff_reset_2fa, name="staff-reset-2fa"),
     path("staff/<int:pk>/invite/", views.staff_invite, name="staff-invite"),
     path("reassign/", views.reassign, name="reassign"),
-    path("invite/<str:uidb64>/<str:token>/", views.set_password, name="set-password"),
+    # One path segment, "<uidb64>.<token>", so log redaction masks it whole (ipm.redact).
+    path("invite/<str:token>/", views.set_password, name="set-password"),
 ]

@@ -190,10 +190,11 @@ def reassign(request):
 @login_not_required
 @never_cache
 @sensitive_post_parameters()
-def set_password(request, uidb64: str, token: str):
+def set_password(request, token: str):
     """The invitation link: choose a password once. The token is Django's password-reset
     token, so it no longer works after the password is set, or after it expires."""
     try:
+        uidb64, token = token.split(".", 1)
         user = User.objects.get(pk=force_str(urlsafe_base64_decode(uidb64)))
     except (User.DoesNotExist, ValueError, TypeError, OverflowError):
         user = None

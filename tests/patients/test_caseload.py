@@ -97,3 +97,19 @@ def test_it_changes_the_care_team_on_the_patient_page(clinician, coordinator):
     assert r.status_code == 302
     p.refresh_from_db()
     assert p.care_manager == coordinator
+
+
+def test_a_coordinator_changes_the_care_team_but_not_the_details_through_the_api(
+        coordinator_api, clinician, coordinator):
+    """The page's care-team form is the coordinators' too; the API agrees. Demographics stay
+    clinicians' (patient registration)."""
+    p = patient_create(actor=clinician, **BODY)
+    r = coordinator_api.patch(f"/api/patients/{p.pk}/", {"care_manager": coordinator.pk},
+                              format="json")
+    assert r.status_code == 200 and r.json()["care_manager"] == coordinator.pk
+    r = coordinator_api.patch(f"/api/patients/{p.pk}/", {"care_manager": None,
+                                                         "family_name": "Changed"},
+                              format="json")
+    assert r.status_code == 403
+    p.refresh_from_db()
+    assert (p.family_name, p.care_manager) == ("Vale", coordinator)

@@ -38,7 +38,7 @@ NO_PATIENT = {
     "api/staff/<int:pk>/reset-2fa/", "api/staff/<int:pk>/invite/", "api/staff/<int:pk>/reassign/",
     "team/", "team/program/", "team/sites/", "team/staff/", "team/staff/<int:pk>/",
     "team/staff/<int:pk>/reset-2fa/", "team/staff/<int:pk>/invite/", "team/reassign/",
-    "team/invite/<str:uidb64>/<str:token>/", "referrals/mdt/<int:pk>/attendees/",
+    "team/invite/<str:token>/", "referrals/mdt/<int:pk>/attendees/",
     "referrals/mdt/attendees/<int:pk>/remove/", "referrals/mdt/<int:pk>/",
     "api/responses/",
     # One's own account, second factor and API tokens; an admin's 2FA reset of a person.
