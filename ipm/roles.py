@@ -5,7 +5,7 @@
 - coordinator: referral queue, group visits and attendance, reminders, questionnaire links
 - admin: program dashboard and configuration; aggregates only, never patient detail,
   unless the same user also holds a clinical role.
-- integration: a service account of a system around the program (SPEC §10): may send
+- integration: a service account of a system around the program (docs/product.md §1): may send
   referrals in (POST /fhir/ServiceRequest, POST /fhir/ transaction) and read nothing: no
   permission below names it, and IntegrationOnlyMiddleware refuses it the pages any
   signed-in person may open.

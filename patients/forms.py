@@ -71,7 +71,7 @@ class _Person(forms.ModelChoiceField):
 
 
 class CareTeamForm(forms.Form):
-    """Site, responsible clinician and care manager of one patient (SPEC §6); the choices
+    """Site, responsible clinician and care manager of one patient (docs/product.md §6); the choices
     are the program's sites and the active clinicians / coordinators of the patient's site.
     patients.services.patient_update checks the rules."""
 

@@ -1,4 +1,4 @@
-"""Program settings rules (SPEC §6), no ORM: the crisis message a patient sees after a
+"""Program settings rules (docs/product.md §6), no ORM: the crisis message a patient sees after a
 positive self-harm answer, and validation of working hours and the holiday calendar.
 
 Outcomes shows `crisis_message_for(program)`; the team app validates settings with the

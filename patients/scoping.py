@@ -1,4 +1,4 @@
-"""Row-level scoping by site (SPEC §6), written once: staff see and act on the patients of
+"""Row-level scoping by site (docs/product.md §6), written once: staff see and act on the patients of
 their own sites only. Every selector that reads patient rows, or rows reached through a
 patient (responses, alerts, referrals, enrolments, reminders ...), filters through here, so a
 site-B patient is absent from a site-A person's lists and 404 on detail.

@@ -1,4 +1,4 @@
-"""Team API (SPEC §11), admin only: program settings, sites, staff."""
+"""Team API (docs/product.md §6), admin only: program settings, sites, staff."""
 
 from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema, inline_serializer

@@ -4,7 +4,7 @@ from django.db import models
 
 class StaffProfile(models.Model):
     """What the team needs about a staff member beyond django.contrib.auth's User: a phone
-    for urgent notifications (safety alerts go by email and SMS, SPEC §7)."""
+    for urgent notifications (safety alerts go by email and SMS, docs/product.md §6)."""
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
                                 related_name="staff_profile")

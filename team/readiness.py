@@ -1,4 +1,4 @@
-"""Readiness (SPEC §6): what would make the program unsafe or silent, for the admin setup
+"""Readiness (docs/product.md §6): what would make the program unsafe or silent, for the admin setup
 page, the banner on every staff page and `check --deploy`.
 
 `readiness_problems()` runs a handful of queries; the banner reads `readiness_count()`, one

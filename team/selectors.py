@@ -30,7 +30,7 @@ def _caseload():
 
 
 def staff_list(*, q: str = "", active=None):
-    """Everyone who has or had a login (inactive people included, SPEC §6)."""
+    """Everyone who has or had a login (inactive people included, docs/product.md §6)."""
     qs = (User.objects.annotate(caseload=_caseload())
           .select_related("staff_profile").prefetch_related("groups", "sites")
           .order_by("-is_active", "last_name", "first_name", "username"))

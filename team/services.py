@@ -1,4 +1,4 @@
-"""Every write of the care team (SPEC §6): program settings, sites, staff (invite, roles,
+"""Every write of the care team (docs/product.md §6): program settings, sites, staff (invite, roles,
 sites, deactivate, second-factor reset) and caseload reassignment. Each is one transaction
 with its audit row; pages and the API call the same functions."""
 

@@ -21,7 +21,7 @@ class GroupSeries(models.Model):
     service = models.ForeignKey("referrals.Service", on_delete=models.PROTECT,
                                 related_name="group_series")
     capacity = models.PositiveSmallIntegerField()
-    # The clinic that runs it (SPEC §6): staff see the series of their own sites.
+    # The clinic that runs it (docs/product.md §6): staff see the series of their own sites.
     site = models.ForeignKey("patients.Site", on_delete=models.PROTECT, related_name="group_series",
                              default=_default_site)
     lead_clinician = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,

@@ -24,7 +24,7 @@ def coordinator_user(transactional_db):
 def outbox(coordinator_user):
     from patients.services import patient_create
 
-    # The responsible clinician must be a clinician (SPEC §6); the coordinator manages care.
+    # The responsible clinician must be a clinician (docs/product.md §6); the coordinator manages care.
     clinician = make_user("dr_cole", "clinician")
 
     def patient(mrn, family):

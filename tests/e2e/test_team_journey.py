@@ -1,4 +1,4 @@
-"""A new program set up entirely in the browser by its admin (SPEC §6): set the clinical
+"""A new program set up entirely in the browser by its admin (docs/product.md §6): set the clinical
 lead, add a site, invite a clinician who opens the set-password link from their email, sets
 a password and logs in, and give them a caseload."""
 

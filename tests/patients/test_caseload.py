@@ -1,4 +1,4 @@
-"""Caseload (SPEC §6): every patient has a responsible clinician and may have a care
+"""Caseload (docs/product.md §6): every patient has a responsible clinician and may have a care
 manager, set at intake and changed on the patient page and through the API, audited."""
 
 import pytest

@@ -1,4 +1,4 @@
-"""The team API (SPEC §11): program settings, sites, staff, with their errors."""
+"""The team API (docs/product.md §6): program settings, sites, staff, with their errors."""
 
 import pytest
 from django.contrib.sessions.models import Session

@@ -1,4 +1,4 @@
-"""The integration role (service accounts, SPEC §10): can log in for a token and read
+"""The integration role (service accounts, docs/product.md §1): can log in for a token and read
 nothing: 403 on every page and every read API."""
 
 import pytest

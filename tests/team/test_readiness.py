@@ -1,4 +1,4 @@
-"""Readiness (SPEC §6): the setup page lists what makes the program unsafe or silent, and a
+"""Readiness (docs/product.md §6): the setup page lists what makes the program unsafe or silent, and a
 banner shows on every staff page while anything remains."""
 
 import pytest

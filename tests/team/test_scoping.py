@@ -1,4 +1,4 @@
-"""Row-level scoping by site (SPEC §6): a person who works at site A never sees a site-B
+"""Row-level scoping by site (docs/product.md §6): a person who works at site A never sees a site-B
 patient, in pages, API and FHIR alike: absent from every list, 404 on every detail.
 
 The walk enumerates the URL patterns, so a new endpoint fails here until it is listed with

@@ -1,4 +1,4 @@
-"""Group series belong to a site (SPEC §6): existing series go to their program's first
+"""Group series belong to a site (docs/product.md §6): existing series go to their program's first
 site (there is one program; its first site is `main`)."""
 
 import django.db.models.deletion
