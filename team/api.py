@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 from ipm import accounts, roles
 from ipm.api import ErrorSerializer
 from ipm.roles import HasRole
-from patients.models import Program, Site
+from patients.models import PHONE_E164, Program, Site
 from patients.program import crisis_message_for
 
 from . import selectors, services
@@ -116,7 +116,8 @@ class StaffSerializer(serializers.ModelSerializer):
                                   required=False, help_text=f"Any of {', '.join(roles.ROLES)}.")
     sites = serializers.PrimaryKeyRelatedField(queryset=Site.objects.all(), many=True,
                                                required=False)
-    phone = serializers.CharField(allow_blank=True, required=False, max_length=32)
+    phone = serializers.RegexField(PHONE_E164.regex, allow_blank=True, required=False,
+                                   max_length=32, help_text="E.164, e.g. +447700900123.")
     caseload = serializers.IntegerField(read_only=True)
     invited = serializers.BooleanField(read_only=True,
                                        help_text="Invited and has not set a password yet.")
@@ -144,7 +145,8 @@ class StaffSerializer(serializers.ModelSerializer):
 
 class StaffCreateSerializer(StaffSerializer):
     roles = serializers.ListField(child=serializers.ChoiceField(choices=roles.ROLES),
-                                  allow_empty=False)
+                                  allow_empty=False, min_length=1)
+    email = serializers.EmailField(help_text="Where the invitation (a set-password link) goes.")
 
 
 @extend_schema(tags=["team"])
