@@ -20,6 +20,7 @@ api_patterns = [
     path("", include("reminders.api_urls")),
     path("", include("metrics.api_urls")),
     path("", include("care.api_urls")),
+    path("", include("team.api_urls")),
     # Anything else under /api/ is a JSON 404, also with DEBUG on.
     re_path(r"^.*$", views.api_not_found),
 ]
@@ -49,6 +50,7 @@ urlpatterns = [
     path("reminders/", include("reminders.urls")),
     path("metrics/", include("metrics.urls")),
     path("care/", include("care.urls")),
+    path("team/", include("team.urls")),
 ]
 
 handler403 = "ipm.views.permission_denied"
