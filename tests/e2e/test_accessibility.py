@@ -18,6 +18,7 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from care.models import Goal
 from metrics.models import MetricSnapshot
 from outcomes.links import token_for
 from outcomes.models import QuestionnaireLink, SafetyAlert, ScheduleRule
@@ -81,6 +82,11 @@ def _samples() -> dict[str, dict]:
         "metrics/snapshots/<int:pk>/": {"pk": first(MetricSnapshot).pk},
         "accounts/tokens/<str:token_key>/": {"token_key": "no-such-token"},
         "accounts/2fa/reset/<int:user_id>/": {"user_id": first(User, username="clinician").pk},
+        "care/patients/<int:pk>/": {"pk": patient.pk},
+        "care/goals/<int:pk>/": {"pk": first(Goal).pk},
+        "team/staff/<int:pk>/": {"pk": first(User, username="clinician").pk},
+        # An invitation link that is not (or no longer) valid: the page says so plainly.
+        "team/invite/<str:token>/": {"token": "MQ.expired-token"},
     }
 
 
