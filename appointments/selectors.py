@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from django.db.models import Exists, Min, OuterRef, QuerySet, Sum
 
 from patients.models import Site
+from patients.scoping import visible
 
 from . import availability, rules
 from .models import Appointment, AttendanceReview, VisitNote
@@ -25,10 +26,10 @@ def sites_of(user) -> QuerySet[Site]:
 
 
 def appointments_visible_to(user) -> QuerySet[Appointment]:
-    """Appointments of the sites `user` works at (none for strangers), with what lists show."""
-    qs = Appointment.objects.select_related("patient", "clinician", "service", "site")
-    if not getattr(user, "is_superuser", False):
-        qs = qs.filter(site__in=sites_of(user).values("pk"))
+    """Appointments of the patients `user` may see (their sites' patients, docs/product.md
+    §6; none for strangers), with what lists show."""
+    qs = visible(Appointment.objects.select_related("patient", "clinician", "service", "site"),
+                 user)
     return qs.annotate(
         has_note=Exists(VisitNote.objects.filter(appointment=OuterRef("pk"))),
         note_signed=Exists(VisitNote.objects.filter(appointment=OuterRef("pk"),

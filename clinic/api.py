@@ -11,6 +11,7 @@ from ipm.api import ErrorSerializer
 from ipm.roles import HasRole
 from patients import pathways
 from patients.models import Pathway, Patient, RiskGroup
+from patients.scoping import visible
 
 from . import services
 
@@ -64,7 +65,7 @@ class IntakeApi(APIView):
                    request={"application/json": INTAKE_REQUEST},
                    responses={201: IntakeResultSerializer, 400: ErrorSerializer})
     def post(self, request, pk: int):
-        patient = get_object_or_404(Patient, pk=pk)
+        patient = get_object_or_404(visible(Patient.objects.all(), request.user, ""), pk=pk)
         data = request.data if isinstance(request.data, dict) else {}
         intake = services.intake_record(
             patient=patient, red_flags=data.get("red_flags"), startback=data.get("startback"),

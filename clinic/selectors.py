@@ -18,7 +18,7 @@ def home_context(user) -> dict:
     if roles.has_role(user, roles.CLINICIAN, roles.COORDINATOR):
         ctx["open_alerts"] = open_alerts_for_home(user)
     if roles.has_role(user, roles.COORDINATOR):
-        ctx["queue_summary"] = queue_summary()
+        ctx["queue_summary"] = queue_summary(user=user)
     return ctx
 
 

@@ -20,8 +20,9 @@ from outcomes.forms import answers_from_post, instrument_fields
 from outcomes.selectors import patient_trends
 from patients import selectors as patient_selectors
 from patients import services as patient_services
-from patients.forms import DemographicsForm, PathwayForm, RedFlagsForm
+from patients.forms import CareTeamForm, DemographicsForm, PathwayForm, RedFlagsForm
 from patients.models import Intake, Patient, Program
+from patients.scoping import visible
 from referrals.models import Referral, Service
 
 from . import selectors, services
@@ -45,11 +46,13 @@ class PatientDetailView(roles.RoleRequiredMixin, AuditedReadMixin, DetailView):
         return super().get_object(queryset)
 
     def get_queryset(self):
-        return patient_selectors.patient_list()
+        return patient_selectors.patient_list(user=self.request.user)
 
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
         ctx.update(selectors.patient_page(self.object))
+        if roles.can(self.request.user, "patient.care_team"):
+            ctx["care_team_form"] = CareTeamForm(patient=self.object)
         ctx["trends"] = patient_trends(self.object)
         ctx["pathway_form"] = PathwayForm(initial={"pathway": self.object.pathway})
         return ctx
@@ -110,7 +113,8 @@ def _first_step(patient) -> str:
 def intake_wizard(request, pk=None):
     """One step per screen; answers are kept in the session until the final save, which
     writes the patient (if new) and the whole intake in one transaction."""
-    patient = get_object_or_404(Patient, pk=pk) if pk else None
+    patient = (get_object_or_404(visible(Patient.objects.all(), request.user, ""), pk=pk)
+               if pk else None)
     if patient:
         audit_record(action="read", obj=patient, detail={"page": "intake"})
     program = patient.program if patient else Program.default()
@@ -248,7 +252,8 @@ class IntakeResultView(roles.RoleRequiredMixin, DetailView):
     context_object_name = "intake"
 
     def get_queryset(self):
-        return Intake.objects.select_related("patient").filter(patient_id=self.kwargs["patient_pk"])
+        return visible(Intake.objects.select_related("patient"), self.request.user).filter(
+            patient_id=self.kwargs["patient_pk"])
 
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
@@ -273,7 +278,8 @@ class IntakeResultView(roles.RoleRequiredMixin, DetailView):
 @require_POST
 @roles.requires("referral.create")
 def create_suggested_referral(request, patient_pk, pk):
-    intake = get_object_or_404(Intake, pk=pk, patient_id=patient_pk)
+    intake = get_object_or_404(visible(Intake.objects.all(), request.user), pk=pk,
+                               patient_id=patient_pk)
     code = request.POST.get("service", "")
     try:
         referral = services.suggested_referral_create(intake=intake, service_code=code,

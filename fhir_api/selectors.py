@@ -9,6 +9,7 @@ from django.db.models import Q, QuerySet
 
 from outcomes.models import QuestionnaireResponse, SafetyAlert
 from patients.models import Patient
+from patients.scoping import visible
 from referrals.models import Referral
 from visits.models import Enrolment, GroupSession
 
@@ -19,16 +20,16 @@ from .search import Token
 PARTICIPATING = (Enrolment.Status.ENROLLED, Enrolment.Status.COMPLETED)
 
 
-def patients() -> QuerySet[Patient]:
-    return Patient.objects.select_related("program")
+def patients(user=None) -> QuerySet[Patient]:
+    return visible(Patient.objects.select_related("program"), user, "")
 
 
 def patients_search(*, identifiers: list[Token] | None = None, names: list[list[str]] = (),
-                    birthdate: Q | None = None) -> QuerySet[Patient]:
+                    birthdate: Q | None = None, user=None) -> QuerySet[Patient]:
     """``identifiers``: MRN tokens (``system|value`` or ``value``), any of them; ``names``:
     for each ``name`` parameter, alternatives matching the start of the given or family
     name (case-insensitive); every parameter must match."""
-    qs = patients()
+    qs = patients(user)
     if identifiers is not None:
         q = Q(pk__in=[])
         for token in identifiers:
@@ -51,13 +52,14 @@ def patients_search(*, identifiers: list[Token] | None = None, names: list[list[
     return qs
 
 
-def responses() -> QuerySet[QuestionnaireResponse]:
-    return QuestionnaireResponse.objects.select_related("entered_by").order_by("answered_at", "pk")
+def responses(user=None) -> QuerySet[QuestionnaireResponse]:
+    return visible(QuestionnaireResponse.objects.select_related("entered_by"), user).order_by(
+        "answered_at", "pk")
 
 
 def responses_search(*, patient_ids: list[int] | None, instruments: list[str] | None = None,
-                     authored: Q | None = None) -> QuerySet[QuestionnaireResponse]:
-    qs = responses()
+                     authored: Q | None = None, user=None) -> QuerySet[QuestionnaireResponse]:
+    qs = responses(user)
     if patient_ids is not None:
         qs = qs.filter(patient_id__in=patient_ids)
     if instruments is not None:
@@ -67,14 +69,14 @@ def responses_search(*, patient_ids: list[int] | None, instruments: list[str] | 
     return qs
 
 
-def referrals() -> QuerySet[Referral]:
-    return (Referral.objects.select_related("service", "referred_by", "assignee")
+def referrals(user=None) -> QuerySet[Referral]:
+    return (visible(Referral.objects.select_related("service", "referred_by", "assignee"), user)
             .order_by("referred_at", "pk"))
 
 
 def referrals_search(*, patient_ids: list[int] | None, statuses: list[str] | None = None,
-                     ) -> QuerySet[Referral]:
-    qs = referrals()
+                     user=None) -> QuerySet[Referral]:
+    qs = referrals(user)
     if patient_ids is not None:
         qs = qs.filter(patient_id__in=patient_ids)
     if statuses is not None:
@@ -82,16 +84,16 @@ def referrals_search(*, patient_ids: list[int] | None, statuses: list[str] | Non
     return qs
 
 
-def sessions() -> QuerySet[GroupSession]:
-    return (GroupSession.objects
+def sessions(user=None) -> QuerySet[GroupSession]:
+    return (visible(GroupSession.objects.all(), user, "series")
             .select_related("series__service", "series__lead_clinician", "lead_clinician")
             .prefetch_related("facilitators")
             .order_by("starts_at", "pk"))
 
 
 def sessions_search(*, patient_ids: list[int] | None, date: Q | None = None,
-                    ) -> QuerySet[GroupSession]:
-    qs = sessions()
+                    user=None) -> QuerySet[GroupSession]:
+    qs = sessions(user)
     if patient_ids is not None:
         series = (Enrolment.objects.filter(patient_id__in=patient_ids, status__in=PARTICIPATING)
                   .values("series_id"))
@@ -101,26 +103,26 @@ def sessions_search(*, patient_ids: list[int] | None, date: Q | None = None,
     return qs
 
 
-def session_participants(sessions_shown) -> dict[int, list[Patient]]:
+def session_participants(sessions_shown, user=None) -> dict[int, list[Patient]]:
     """Series id → its participating patients, for the series of ``sessions_shown``."""
     series_ids = {s.series_id for s in sessions_shown}
     out: dict[int, list[Patient]] = defaultdict(list)
     if not series_ids:
         return out
-    rows = (Enrolment.objects.filter(series_id__in=series_ids, status__in=PARTICIPATING)
+    rows = (visible(Enrolment.objects.all(), user).filter(series_id__in=series_ids, status__in=PARTICIPATING)
             .select_related("patient").order_by("series_id", "pk"))
     for enrolment in rows:
         out[enrolment.series_id].append(enrolment.patient)
     return out
 
 
-def alerts() -> QuerySet[SafetyAlert]:
-    return SafetyAlert.objects.order_by("opened_at", "pk")
+def alerts(user=None) -> QuerySet[SafetyAlert]:
+    return visible(SafetyAlert.objects.all(), user).order_by("opened_at", "pk")
 
 
 def alerts_search(*, patient_ids: list[int] | None, statuses: list[str] | None = None,
-                  ) -> QuerySet[SafetyAlert]:
-    qs = alerts()
+                  user=None) -> QuerySet[SafetyAlert]:
+    qs = alerts(user)
     if patient_ids is not None:
         qs = qs.filter(patient_id__in=patient_ids)
     if statuses is not None:

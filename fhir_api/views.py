@@ -206,7 +206,7 @@ class PatientSearchView(SearchView):
 
     def search(self, query, paging):
         identifier = search.single(query, "identifier")
-        qs = selectors.patients_search(
+        qs = selectors.patients_search(user=self.request.user,
             identifiers=(search.tokens(identifier, param="identifier")
                          if identifier is not None else None),
             names=[[v for v in value.split(",") if v] for value in query.getlist("name")],
@@ -218,7 +218,7 @@ class PatientSearchView(SearchView):
 
 class PatientReadView(ReadView):
     def read(self, ident):
-        patient = selectors.patients().filter(pk=self.pk(ident)).first()
+        patient = selectors.patients(self.request.user).filter(pk=self.pk(ident)).first()
         if patient is None:
             raise Http404
         resource = resources.patient_resource(patient)
@@ -271,7 +271,7 @@ class QuestionnaireResponseSearchView(SearchView):
 
     def search(self, query, paging):
         questionnaire = search.single(query, "questionnaire")
-        qs = selectors.responses_search(
+        qs = selectors.responses_search(user=self.request.user,
             patient_ids=self.patient_ids(query),
             instruments=(search.questionnaire_codes(questionnaire, param="questionnaire")
                          if questionnaire is not None else None),
@@ -284,7 +284,7 @@ class QuestionnaireResponseSearchView(SearchView):
 
 class QuestionnaireResponseReadView(ReadView):
     def read(self, ident):
-        response = selectors.responses().filter(pk=self.pk(ident)).first()
+        response = selectors.responses(self.request.user).filter(pk=self.pk(ident)).first()
         if response is None:
             raise Http404
         resource = resources.questionnaire_response_resource(response)
@@ -310,7 +310,7 @@ class ObservationSearchView(SearchView):
     def search(self, query, paging):
         patient_ids = self.patient_ids(query, required=True)
         keys = self.keys_by_instrument(search.single(query, "code"))
-        qs = selectors.responses_search(patient_ids=patient_ids, instruments=list(keys),
+        qs = selectors.responses_search(user=self.request.user, patient_ids=patient_ids, instruments=list(keys),
                                         authored=self.date_q(query, "date", "answered_at"))
         # Score list: (response id, key) in response order, then key order.
         scores = [(pk, key) for pk, instrument in qs.values_list("pk", "instrument")
@@ -341,7 +341,7 @@ class ObservationReadView(ReadView):
         if parsed is None:
             raise Http404
         response_id, key = parsed
-        response = selectors.responses().filter(pk=response_id).first()
+        response = selectors.responses(self.request.user).filter(pk=response_id).first()
         if response is None or key not in resources.observation_keys(response.instrument):
             raise Http404
         resource = resources.observation_resource(response, key)
@@ -368,7 +368,7 @@ class ServiceRequestSearchView(SearchView):
         if status_param is not None:
             statuses = [s for t in search.tokens(status_param, param="status") if t.code
                         for s in resources.fhir_referral_statuses(t.code)]
-        qs = selectors.referrals_search(patient_ids=self.patient_ids(query), statuses=statuses)
+        qs = selectors.referrals_search(user=self.request.user, patient_ids=self.patient_ids(query), statuses=statuses)
         total, rows = self.page_of(qs, paging)
         return (total, [resources.service_request_resource(r) for r in rows],
                 [r.patient_id for r in rows])
@@ -376,7 +376,7 @@ class ServiceRequestSearchView(SearchView):
 
 class ServiceRequestReadView(ReadView):
     def read(self, ident):
-        referral = selectors.referrals().filter(pk=self.pk(ident)).first()
+        referral = selectors.referrals(self.request.user).filter(pk=self.pk(ident)).first()
         if referral is None:
             raise Http404
         resource = resources.service_request_resource(referral)
@@ -396,10 +396,10 @@ class AppointmentSearchView(SearchView):
     )
 
     def search(self, query, paging):
-        qs = selectors.sessions_search(patient_ids=self.patient_ids(query),
+        qs = selectors.sessions_search(user=self.request.user, patient_ids=self.patient_ids(query),
                                        date=self.date_q(query, "date", "starts_at"))
         total, rows = self.page_of(qs, paging)
-        participants = selectors.session_participants(rows)
+        participants = selectors.session_participants(rows, self.request.user)
         shown = [resources.appointment_resource(s, participants[s.series_id]) for s in rows]
         patient_ids = [p.pk for s in rows for p in participants[s.series_id]]
         return total, shown, patient_ids
@@ -407,10 +407,10 @@ class AppointmentSearchView(SearchView):
 
 class AppointmentReadView(ReadView):
     def read(self, ident):
-        session = selectors.sessions().filter(pk=self.pk(ident)).first()
+        session = selectors.sessions(self.request.user).filter(pk=self.pk(ident)).first()
         if session is None:
             raise Http404
-        patients = selectors.session_participants([session])[session.series_id]
+        patients = selectors.session_participants([session], self.request.user)[session.series_id]
         resource = resources.appointment_resource(session, patients)
         self.audit_read(session, resource, patient_ids=[p.pk for p in patients])
         return resource
@@ -551,14 +551,14 @@ class FlagSearchView(SearchView):
         if status_param is not None:
             statuses = [s for t in search.tokens(status_param, param="status") if t.code
                         for s in FLAG_STATUS.get(t.code, [])]
-        qs = selectors.alerts_search(patient_ids=self.patient_ids(query), statuses=statuses)
+        qs = selectors.alerts_search(user=self.request.user, patient_ids=self.patient_ids(query), statuses=statuses)
         total, rows = self.page_of(qs, paging)
         return total, [resources.flag_resource(a) for a in rows], [a.patient_id for a in rows]
 
 
 class FlagReadView(ReadView):
     def read(self, ident):
-        alert = selectors.alerts().filter(pk=self.pk(ident)).first()
+        alert = selectors.alerts(self.request.user).filter(pk=self.pk(ident)).first()
         if alert is None:
             raise Http404
         resource = resources.flag_resource(alert)

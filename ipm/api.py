@@ -67,15 +67,18 @@ def _message_from(detail) -> str:
     return str(detail)
 
 
-def error_body(message: str, errors: dict | None = None) -> dict:
+def error_body(message: str, errors: dict | None = None, detail: dict | None = None) -> dict:
     """The one error shape: a human message and per-field details.
-    `detail` repeats the message for clients written against DRF's default."""
-    return {"message": message, "detail": message, "errors": errors or {}}
+    `detail` repeats the message for clients written against DRF's default, unless the
+    error carries structured facts (e.g. {"caseload": 12})."""
+    return {"message": message, "detail": detail if detail is not None else message,
+            "errors": errors or {}}
 
 
 def exception_handler(exc, context):
     if isinstance(exc, DomainError):
-        return Response(error_body(exc.message, exc.errors), status=exc.status_code)
+        return Response(error_body(exc.message, exc.errors, getattr(exc, "detail", None)),
+                        status=exc.status_code)
     if isinstance(exc, DjangoValidationError):
         errors = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         exc = exceptions.ValidationError(errors)
@@ -99,5 +102,6 @@ class ErrorSerializer(serializers.Serializer):
     """Documented error shape for the OpenAPI schema."""
 
     message = serializers.CharField()
-    detail = serializers.CharField()
+    detail = serializers.JSONField(help_text="The message again, or structured facts such as "
+                                             '{"caseload": 12} on a refused deactivation.')
     errors = serializers.DictField(child=serializers.JSONField())

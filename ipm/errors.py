@@ -6,9 +6,13 @@ class DomainError(Exception):
     status_code = 400
     default_message = "The request could not be processed."
 
-    def __init__(self, message: str | None = None, errors: dict | None = None):
+    def __init__(self, message: str | None = None, errors: dict | None = None,
+                 detail: dict | None = None):
         self.message = message or self.default_message
         self.errors = errors or {}
+        # Structured facts a client acts on (e.g. {"caseload": 12}); the API's `detail`
+        # repeats the message when there are none.
+        self.detail = detail
         super().__init__(self.message)
 
 

@@ -1,4 +1,7 @@
 from django.contrib.auth.middleware import LoginRequiredMiddleware as DjangoLoginRequired
+from django.core.exceptions import PermissionDenied
+
+from . import roles
 
 
 class LoginRequiredMiddleware(DjangoLoginRequired):
@@ -60,8 +63,6 @@ class TwoFactorMiddleware:
     def _required(user) -> bool:
         from django.conf import settings
 
-        from . import roles
-
         return settings.IPM_ADMIN_2FA_REQUIRED and roles.has_role(user, roles.ADMIN)
 
 
@@ -70,6 +71,22 @@ def redirect_with_next(request, url):
     from django.utils.http import urlencode
 
     return redirect(f"{url}?{urlencode({'next': request.get_full_path()})}")
+
+
+class IntegrationOnlyMiddleware:
+    """Service accounts (the integration role alone) can read nothing: every page is 403 to
+    them; the API and FHIR refuse them through their permission classes (ipm.roles)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            if (roles.is_integration_only(user)
+                    and not roles.integration_may_call(request.method, request.path_info)):
+                raise PermissionDenied("Service accounts can only send referrals.")
+        return self.get_response(request)
 
 
 def _reverse(name):
@@ -118,10 +135,12 @@ class RejectNulMiddleware:
         if not length or length > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
             return False  # Django refuses oversized bodies itself
         body = request.body
-        if b"\x00" in body or b"\\u0000" in body:
+        if b"\x00" in body:
             return True
-        return (request.content_type == "application/x-www-form-urlencoded"
-                and b"%00" in body)
+        content_type = request.content_type or ""
+        if content_type == "application/json" or content_type.endswith("+json"):
+            return b"\\u0000" in body  # JSON's escape of NUL; elsewhere it is six characters
+        return content_type == "application/x-www-form-urlencoded" and b"%00" in body
 
 
 def remember_otp_enrolment(sender=None, request=None, user=None, **kwargs) -> bool:

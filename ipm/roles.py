@@ -5,6 +5,10 @@
 - coordinator: referral queue, group visits and attendance, reminders, questionnaire links
 - admin: program dashboard and configuration; aggregates only, never patient detail,
   unless the same user also holds a clinical role.
+- integration: a service account of a system around the program (docs/product.md §1): may send
+  referrals in (POST /fhir/ServiceRequest, POST /fhir/ transaction) and read nothing: no
+  permission below names it, and IntegrationOnlyMiddleware refuses it the pages any
+  signed-in person may open.
 A Django superuser holds every role.
 
 `PERMISSIONS` is the only place that maps an action to roles. Pages name a permission
@@ -24,11 +28,16 @@ from rest_framework.permissions import BasePermission
 CLINICIAN = "clinician"
 COORDINATOR = "coordinator"
 ADMIN = "admin"
-ROLES = (CLINICIAN, COORDINATOR, ADMIN)
+INTEGRATION = "integration"
+STAFF_ROLES = (CLINICIAN, COORDINATOR, ADMIN)  # people; ALL_ROLES keeps its old meaning
+ROLES = (*STAFF_ROLES, INTEGRATION)
 
 # Who may see patient-level data at all.
 PATIENT_ROLES = (CLINICIAN, COORDINATOR)
-ALL_ROLES = ROLES
+ALL_ROLES = STAFF_ROLES
+# What an integration-only account may call (method, path prefix); everything else is 403.
+INTEGRATION_ALLOWED = (("POST", "/api/auth/token/"), ("POST", "/fhir/ServiceRequest"),
+                       ("POST", "/fhir/"), ("POST", "/accounts/logout/"))
 
 CLINICIANS = (CLINICIAN,)
 COORDINATORS = (COORDINATOR,)
@@ -44,6 +53,9 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "patient.register": CLINICIANS,
     "patient.intake": CLINICIANS,            # intake and stratification
     "patient.pathway": CLINICIANS,           # confirm or override the pathway
+    # Site, responsible clinician and care manager (docs/product.md §6): the care team of a
+    # patient, changed by the clinicians and coordinators who see them.
+    "patient.care_team": PATIENT_ROLES,
     "response.record": PATIENT_ROLES,        # enter a completed questionnaire
     "medication.review": CLINICIANS,         # opioid (MME) review
     "alert.view": PATIENT_ROLES,
@@ -76,7 +88,13 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "appointment.feed": PATIENT_ROLES,       # issue a clinician's private calendar-feed link
     "note.write": CLINICIANS,                # visit notes: write, sign, addenda
     "audit.view": ADMINS,
-    "staff.manage": ADMINS,                  # people: invite, roles, sites, 2FA reset
+    "staff.manage": ADMINS,                  # people: invite, roles, sites, 2FA reset,
+                                             # deactivation and caseload reassignment
+    "program.configure": ADMINS,             # program settings and the readiness checklist
+    "site.manage": ADMINS,                   # the program's sites (clinics)
+    # No permission names INTEGRATION: a service account is refused every page, API and
+    # FHIR read by the table (HasRole / requires) and by IntegrationOnlyMiddleware for the
+    # pages that any signed-in person may open.
     # Clinicians' weekly hours and leave (docs/product.md §8): staff planning, no patient
     # data, so coordinators (who book) and admins (who run the program) hold it.
     "staff.availability": (COORDINATOR, ADMIN),
@@ -128,6 +146,20 @@ def roles_for(permission: str) -> tuple[str, ...]:
 def can(user, permission: str) -> bool:
     """Whether the user holds a role that the table gives `permission`."""
     return has_role(user, *roles_for(permission))
+
+
+def is_integration_only(user) -> bool:
+    """A service account: the integration role and no staff role."""
+    held = user_roles(user)
+    return INTEGRATION in held and not (held & set(STAFF_ROLES))
+
+
+def integration_may_call(method: str, path: str) -> bool:
+    for allowed_method, prefix in INTEGRATION_ALLOWED:
+        if method == allowed_method and (path == prefix or (prefix != "/fhir/"
+                                                            and path.startswith(prefix))):
+            return True
+    return False
 
 
 class RoleRequiredMixin(LoginRequiredMixin):
@@ -232,7 +264,7 @@ def roles_context(request):
     """Template context: `roles` (set) and `is_clinician` etc. for navigation."""
     roles = user_roles(getattr(request, "user", None))
     return {
-        "roles": roles,
+        "roles": roles & set(STAFF_ROLES) if INTEGRATION in roles else roles,
         "is_clinician": CLINICIAN in roles,
         "is_coordinator": COORDINATOR in roles,
         "is_admin_role": ADMIN in roles,

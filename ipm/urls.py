@@ -21,6 +21,7 @@ api_patterns = [
     path("", include("appointments.api_urls")),
     path("", include("metrics.api_urls")),
     path("", include("care.api_urls")),
+    path("", include("team.api_urls")),
     # Anything else under /api/ is a JSON 404, also with DEBUG on.
     re_path(r"^.*$", views.api_not_found),
 ]
@@ -51,6 +52,7 @@ urlpatterns = [
     path("appointments/", include("appointments.urls")),
     path("metrics/", include("metrics.urls")),
     path("care/", include("care.urls")),
+    path("team/", include("team.urls")),
 ]
 
 handler403 = "ipm.views.permission_denied"

@@ -20,6 +20,7 @@ from ipm.errors import InvalidInput, NotFound
 from ipm.roles import HasRole
 from ipm.validators import validate_care_date
 from patients.models import Patient
+from patients.scoping import visible
 
 from . import instruments, selectors, services, views
 from .filters import AlertFilter, PatientResponseFilter
@@ -135,7 +136,7 @@ class ResponseCreateApi(APIView):
         data.is_valid(raise_exception=True)
         values = data.validated_data
         errors = {}
-        patient = Patient.objects.filter(pk=values["patient"]).first()
+        patient = visible(Patient.objects.all(), request.user, "").filter(pk=values["patient"]).first()
         if patient is None:
             errors["patient"] = [f"Unknown patient {values['patient']}."]
         if values["instrument"] not in instruments.CODES:
@@ -181,7 +182,8 @@ class PatientResponsesApi(AuditedReadMixin, generics.ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation
             return self.queryset
-        patient = get_object_or_404(Patient.objects.only("pk"), pk=self.kwargs["pk"])
+        patient = get_object_or_404(visible(Patient.objects.only("pk"), self.request.user, ""),
+                                    pk=self.kwargs["pk"])
         return selectors.patient_responses(patient=patient)
 
 
@@ -209,7 +211,7 @@ class QuestionnaireLinkCreateApi(APIView):
 
     @extend_schema(request=LinkInputSerializer, responses={201: LinkOutputSerializer, **ERRORS})
     def post(self, request, pk: int):
-        patient = get_object_or_404(Patient, pk=pk)
+        patient = get_object_or_404(visible(Patient.objects.all(), request.user, ""), pk=pk)
         data = LinkInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         link, url = services.questionnaire_link_create(
@@ -241,7 +243,7 @@ class AlertListApi(AuditedReadMixin, generics.ListAPIView):
     audit_object_type = "outcomes.safetyalert"
 
     def get_queryset(self):
-        return selectors.alerts_list()
+        return selectors.alerts_list(user=self.request.user)
 
 
 class AlertAcknowledgeApi(APIView):
@@ -254,7 +256,7 @@ class AlertAcknowledgeApi(APIView):
                                              {"note": serializers.CharField()}),
                    responses={200: AlertSerializer, 409: ErrorSerializer, **ERRORS})
     def post(self, request, pk: int):
-        alert = get_object_or_404(SafetyAlert, pk=pk)
+        alert = get_object_or_404(visible(SafetyAlert.objects.all(), request.user), pk=pk)
         alert = services.alert_acknowledge(alert=alert, actor=request.user,
                                            note=_field(request.data, "note"))
         return Response(AlertSerializer(alert).data)

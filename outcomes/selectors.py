@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from ipm.pagination import CappedPaginator
 from patients.models import Intake, Patient
+from patients.scoping import visible
 from referrals.models import Referral
 
 from . import instruments, schedule
@@ -35,8 +36,10 @@ FIRST_FOLLOW_UP_WEEKS = min(r.weeks for r in schedule.DEFAULT_SCHEDULE if r.week
 
 # --- Safety alerts -----------------------------------------------------------------------
 
-def alerts_list(*, status: str | None = None):
-    qs = SafetyAlert.objects.select_related("patient", "acknowledged_by", "escalated_to")
+def alerts_list(*, status: str | None = None, user=None):
+    """Alerts of the patients ``user`` may see (their sites')."""
+    qs = visible(SafetyAlert.objects.select_related("patient", "acknowledged_by", "escalated_to"),
+                 user)
     if status:
         qs = qs.filter(status=status)
     return qs.order_by("-opened_at", "-pk")
@@ -51,7 +54,7 @@ def open_alert_exists():
 def open_alerts_for_home(user) -> list[SafetyAlert]:
     """Open alerts for a clinician's or coordinator's home page (oldest first: the longest
     waiting needs action first), with the patient loaded."""
-    return list(SafetyAlert.objects.filter(status=SafetyAlert.Status.OPEN)
+    return list(visible(SafetyAlert.objects.filter(status=SafetyAlert.Status.OPEN), user)
                 .select_related("patient").order_by("opened_at", "pk")[:HOME_ALERT_LIMIT])
 
 
@@ -273,7 +276,11 @@ def _due_condition(rules, today) -> Q:
     return condition
 
 
-def patients_with_measures_due(*, today=None, clinician=None):
+def _caseload_of(person):
+    return Q(clinician=person) | Q(care_manager=person)
+
+
+def patients_with_measures_due(*, today=None, clinician=None, user=None):
     """Patients with at least one measure due or overdue today (a queryset, for paging)."""
     today = today or timezone.localdate()
     default, own = schedule_rules_by_program()
@@ -284,11 +291,11 @@ def patients_with_measures_due(*, today=None, clinician=None):
             condition |= Q(program_id=program_id) & _due_condition(rules, today)
     else:
         condition = _due_condition(default, today)
-    qs = (Patient.objects.annotate(**_discharge_annotations())
+    qs = (visible(Patient.objects.all(), user, "").annotate(**_discharge_annotations())
           .annotate(discharged_on=TruncDate("discharged_at"))
           .filter(condition))
     if clinician is not None:
-        qs = qs.filter(clinician=clinician)
+        qs = qs.filter(_caseload_of(clinician))
     return qs
 
 
@@ -349,12 +356,14 @@ def links_to_plan_today(today) -> list[tuple]:
 
 # --- Care-manager worklist ---------------------------------------------------------------
 
-def worklist(*, today=None, page: int | str = 1, per_page: int = 25, clinician=None) -> dict:
+def worklist(*, today=None, page: int | str = 1, per_page: int = 25, clinician=None,
+             user=None) -> dict:
     """The four sections of the worklist, each with its next action (constant query count):
     measures due/overdue (paged), open safety alerts, patients not improving, patients who
-    stopped reminders."""
+    stopped reminders. Only patients ``user`` may see; ``clinician``: that person's caseload
+    (responsible clinician or care manager)."""
     today = today or timezone.localdate()
-    due_qs = patients_with_measures_due(today=today, clinician=clinician).select_related(
+    due_qs = patients_with_measures_due(today=today, clinician=clinician, user=user).select_related(
         "clinician").order_by("intake_date", "pk")
     # Capped count: the due rule is evaluated per patient, so an exact total at 100k
     # patients would cost seconds; the ordered index on intake_date lets page 1 stop early.
@@ -362,16 +371,16 @@ def worklist(*, today=None, page: int | str = 1, per_page: int = 25, clinician=N
     due_patients = list(due_page.object_list)
     attach_measures_due(due_patients, today=today)
 
-    patients = Patient.objects.select_related("clinician")
+    patients = visible(Patient.objects.select_related("clinician"), user, "")
     if clinician is not None:
-        patients = patients.filter(clinician=clinician)
+        patients = patients.filter(_caseload_of(clinician))
     not_improving = list(patients.filter(not_improving=True)
                          .order_by("family_name", "given_name", "pk")[:WORKLIST_SECTION_LIMIT])
     stopped = list(patients.filter(consent_revoked_at__isnull=False, consent_to_contact=False)
                    .order_by("-consent_revoked_at", "pk")[:WORKLIST_SECTION_LIMIT])
-    alerts = alerts_list(status=SafetyAlert.Status.OPEN).order_by("opened_at", "pk")
+    alerts = alerts_list(status=SafetyAlert.Status.OPEN, user=user).order_by("opened_at", "pk")
     if clinician is not None:
-        alerts = alerts.filter(patient__clinician=clinician)
+        alerts = alerts.filter(Q(patient__clinician=clinician) | Q(patient__care_manager=clinician))
     open_alerts = list(alerts[:WORKLIST_SECTION_LIMIT])
     return {
         "today": today,

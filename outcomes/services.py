@@ -4,7 +4,6 @@ with item 9 above 0 opens its SafetyAlert in the same transaction (docs/product.
 import logging
 from datetime import timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
@@ -24,7 +23,7 @@ from .models import (
     SafetyAlert,
     ScheduleRule,
 )
-from .working_hours import add_working_hours
+from .working_hours import add_working_hours, program_calendar
 
 logger = logging.getLogger(__name__)
 
@@ -237,9 +236,11 @@ def alert_notify(*, alert):
     if recipient is None:
         logger.warning("Safety alert %s: no clinician or clinical lead to notify", alert.pk)
         return None
+    # The row names the patient (a staff message still: it goes to `recipient`), so the
+    # outbox lists it only to staff of the patient's site (patients.scoping).
     return reminder_schedule(kind="safety_alert", target_type="safety_alert", target_id=alert.pk,
-                             recipient_user=recipient, channel="email", offset="0",
-                             scheduled_for=timezone.now())
+                             patient=alert.patient, recipient_user=recipient, channel="email",
+                             offset="0", scheduled_for=timezone.now())
 
 
 @transaction.atomic
@@ -265,9 +266,10 @@ def alert_acknowledge(*, alert, actor, note: str):
 
 
 def alert_escalation_due_at(alert, program):
-    """When an alert opened at `alert.opened_at` escalates (working hours, program zone)."""
-    return add_working_hours(alert.opened_at, settings.IPM_ALERT_ESCALATION_WORKING_HOURS,
-                             ZoneInfo(program.time_zone), tuple(settings.IPM_WORKING_HOURS))
+    """When an alert opened at `alert.opened_at` escalates: the program's `escalation_hours`
+    on its working calendar (hours per weekday, public holidays, time zone), or clock hours
+    in `24_7` mode."""
+    return add_working_hours(alert.opened_at, program.escalation_hours, program_calendar(program))
 
 
 @transaction.atomic
@@ -285,7 +287,8 @@ def alert_escalate(*, alert, now=None) -> bool:
     if not claimed:
         return False
     reminder_schedule(kind="alert_escalation", target_type="safety_alert", target_id=alert.pk,
-                      recipient_user=lead, channel="email", offset="0", scheduled_for=now)
+                      patient=alert.patient, recipient_user=lead, channel="email", offset="0",
+                      scheduled_for=now)
     alert.escalated_at, alert.escalated_to = now, lead
     audit_record(action="update", obj=alert, detail={"escalated_to": lead.pk})
     return True

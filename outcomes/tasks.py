@@ -5,8 +5,10 @@ import logging
 from datetime import timedelta
 
 from celery import shared_task
-from django.conf import settings
+from django.db.models import Min
 from django.utils import timezone
+
+from patients.models import Program
 
 from .models import SafetyAlert
 from .selectors import links_to_plan_today
@@ -19,11 +21,13 @@ ESCALATION_BATCH = 500
 
 @shared_task(name="outcomes.tasks.escalate_alerts")
 def escalate_alerts() -> int:
-    """Escalate open alerts unacknowledged after IPM_ALERT_ESCALATION_WORKING_HOURS working
-    hours to the program's clinical lead. Returns how many were escalated by this run."""
+    """Escalate open alerts unacknowledged after their program's `escalation_hours` (on its
+    working calendar) to the program's clinical lead. Returns how many were escalated."""
     now = timezone.now()
-    # N working hours never pass in fewer than N wall-clock hours: a cheap indexed prefilter.
-    earliest = now - timedelta(hours=settings.IPM_ALERT_ESCALATION_WORKING_HOURS)
+    # N working hours never pass in fewer than N wall-clock hours: a cheap indexed prefilter
+    # (with the shortest delay any program sets).
+    shortest = Program.objects.aggregate(h=Min("escalation_hours"))["h"] or 0
+    earliest = now - timedelta(hours=shortest)
     candidates = (SafetyAlert.objects
                   .filter(status=SafetyAlert.Status.OPEN, escalated_at__isnull=True,
                           opened_at__lte=earliest,

@@ -22,6 +22,7 @@ from ipm.audit import audit_list, audit_record, client_ip
 from ipm.errors import Conflict, Gone, InvalidInput
 from ipm.roles import can, requires
 from patients.models import Patient
+from patients.scoping import visible
 
 from . import instruments, item_labels, selectors, services
 from .forms import (
@@ -212,7 +213,8 @@ def _submit_form(request, link):
 # --- Staff pages -------------------------------------------------------------------------
 
 def _patient(pk: int, request):
-    patient = get_object_or_404(Patient.objects.select_related("clinician", "program"), pk=pk)
+    patient = get_object_or_404(visible(Patient.objects.select_related("clinician", "program"),
+                                        request.user, ""), pk=pk)
     audit_record(request=request, actor=request.user, action="read", obj=patient,
                  detail={"page": request.path})
     return patient
@@ -314,7 +316,7 @@ def questionnaire_link_new(request, pk: int):
     """One click from the worklist or the trends page: create and send a link."""
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
-    patient = get_object_or_404(Patient, pk=pk)
+    patient = get_object_or_404(visible(Patient.objects.all(), request.user, ""), pk=pk)
     codes = [c for c in request.POST.getlist("instruments") if c]
     back = _next_url(request, f"/patients/{patient.pk}/trends/")
     try:
@@ -341,7 +343,7 @@ def alert_list(request):
     wanted = request.GET.get("status", SafetyAlert.Status.OPEN)
     if wanted not in (*SafetyAlert.Status.values, "all"):
         wanted = SafetyAlert.Status.OPEN
-    qs = selectors.alerts_list(status=None if wanted == "all" else wanted)
+    qs = selectors.alerts_list(status=None if wanted == "all" else wanted, user=request.user)
     if wanted == SafetyAlert.Status.OPEN:
         qs = qs.select_related("patient__program").order_by("opened_at", "pk")
     page = Paginator(qs, 25).get_page(request.GET.get("page"))
@@ -360,8 +362,9 @@ def alert_list(request):
 @requires("alert.view")
 def alert_detail(request, pk: int):
     alert = get_object_or_404(
-        SafetyAlert.objects.select_related("patient__program", "acknowledged_by", "escalated_to",
-                                           "response"), pk=pk)
+        visible(SafetyAlert.objects.select_related("patient__program", "acknowledged_by",
+                                                   "escalated_to", "response"), request.user),
+        pk=pk)
     if alert.status == SafetyAlert.Status.OPEN and alert.escalated_at is None:
         alert.escalates_at = services.alert_escalation_due_at(alert, alert.patient.program)
     audit_record(request=request, actor=request.user, action="read", obj=alert)
@@ -373,7 +376,8 @@ def alert_detail(request, pk: int):
 def alert_acknowledge(request, pk: int):
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
-    alert = get_object_or_404(SafetyAlert.objects.select_related("patient"), pk=pk)
+    alert = get_object_or_404(visible(SafetyAlert.objects.select_related("patient"), request.user),
+                              pk=pk)
     try:
         services.alert_acknowledge(alert=alert, actor=request.user,
                                    note=request.POST.get("note", ""))
@@ -388,7 +392,7 @@ def alert_acknowledge(request, pk: int):
 def worklist(request):
     mine = request.GET.get("mine") == "1"
     data = selectors.worklist(page=request.GET.get("page") or 1,
-                              clinician=request.user if mine else None)
+                              clinician=request.user if mine else None, user=request.user)
     audit_list(objects=data["shown_patients"], request=request, actor=request.user,
                object_type="patients.patient")
     return render(request, "outcomes/worklist.html", {

@@ -2,7 +2,7 @@
 
 import django_filters
 
-from ipm.filters import FilterSet
+from ipm.filters import BooleanFilter, FilterSet
 
 from . import selectors
 from .models import Pathway, Patient, RiskGroup
@@ -15,12 +15,17 @@ class PatientFilter(FilterSet):
     flag = django_filters.ChoiceFilter(
         choices=[(name, name) for name in selectors.FLAG_FILTERS],
         help_text="Only patients carrying this flag.")
+    mine = BooleanFilter(help_text="My caseload: patients whose responsible clinician or care "
+                                   "manager I am.")
 
     class Meta:
         model = Patient
-        fields = ["q", "risk_group", "pathway", "flag"]
+        fields = ["q", "risk_group", "pathway", "flag", "mine"]
 
     def filter_queryset(self, queryset):
-        # patient_list owns the search (MRN or name prefixes) and the flag conditions.
-        return selectors.patient_list(**{name: value or "" for name, value
-                                         in self.form.cleaned_data.items()})
+        # patient_list owns the search (MRN or name prefixes), the flag conditions, the
+        # caseload and the site scoping (only the requesting person's sites' patients).
+        data = dict(self.form.cleaned_data)
+        mine = bool(data.pop("mine", None))
+        return selectors.patient_list(user=getattr(self.request, "user", None), mine=mine,
+                                      **{name: value or "" for name, value in data.items()})

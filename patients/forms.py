@@ -1,6 +1,9 @@
 import zoneinfo
 
 from django import forms
+from django.contrib.auth import get_user_model
+
+from ipm.roles import CLINICIAN, COORDINATOR
 
 from . import pathways
 from .flags import flag_choices
@@ -61,6 +64,32 @@ class PathwayForm(forms.Form):
     reason = forms.CharField(required=False,
                              widget=forms.Textarea(attrs={"rows": 2, "class": "form-control"}),
                              help_text="Required when you choose a pathway other than the suggested one.")
+
+
+class _Person(forms.ModelChoiceField):
+    def label_from_instance(self, user):
+        return user.get_full_name() or user.username
+
+
+class CareTeamForm(forms.Form):
+    """Site, responsible clinician and care manager of one patient (docs/product.md §6); the choices
+    are the program's sites and the active clinicians / coordinators of the patient's site.
+    patients.services.patient_update checks the rules."""
+
+    site = forms.ModelChoiceField(queryset=None, widget=forms.Select(attrs={"class": "form-select"}))
+    clinician = _Person(queryset=None, widget=forms.Select(attrs={"class": "form-select"}),
+                        label="Responsible clinician")
+    care_manager = _Person(queryset=None, required=False, empty_label="— none —",
+                           widget=forms.Select(attrs={"class": "form-select"}))
+
+    def __init__(self, data=None, *, patient: Patient):
+        super().__init__(data, initial={"site": patient.site_id, "clinician": patient.clinician_id,
+                                        "care_manager": patient.care_manager_id})
+        people = get_user_model().objects.filter(is_active=True).order_by("last_name", "username")
+        self.fields["site"].queryset = patient.program.sites.all()
+        self.fields["clinician"].queryset = people.filter(groups__name=CLINICIAN).distinct()
+        self.fields["care_manager"].queryset = people.filter(
+            groups__name__in=(CLINICIAN, COORDINATOR)).distinct()
 
 
 class PatientSearchForm(forms.Form):

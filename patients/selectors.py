@@ -6,6 +6,7 @@ from django.db.models import Expression, Q
 
 from .flags import MME_FLAG_THRESHOLDS
 from .models import Patient
+from .scoping import visible
 
 FLAG_FILTERS = {
     "red_flag": Q(red_flag=True),
@@ -31,9 +32,17 @@ def _with_row_annotations(qs):
     return qs.annotate(**{name: build() for name, build in ROW_ANNOTATIONS.items()})
 
 
-def patient_list(*, q: str = "", risk_group: str = "", pathway: str = "", flag: str = ""):
-    """Patients matching a name/MRN search and filters, with what list rows show."""
-    qs = _with_row_annotations(Patient.objects.all())
+def patient_list(*, user=None, q: str = "", risk_group: str = "", pathway: str = "",
+                 flag: str = "", mine: bool = False, site=None):
+    """Patients ``user`` may see (their sites') matching a name/MRN search and filters, with
+    what list rows show. ``mine``: the user's caseload (responsible clinician or care
+    manager)."""
+    qs = _with_row_annotations(
+        visible(Patient.objects.select_related("clinician", "care_manager", "site"), user, ""))
+    if mine and user is not None:
+        qs = qs.filter(Q(clinician=user) | Q(care_manager=user))
+    if site:
+        qs = qs.filter(site_id=getattr(site, "pk", site))
     q = (q or "").strip()
     if q:
         cond = Q(mrn__iexact=q) | Q(mrn__istartswith=q)
@@ -52,5 +61,7 @@ def patient_list(*, q: str = "", risk_group: str = "", pathway: str = "", flag: 
     return qs.order_by("family_name", "given_name", "pk")
 
 
-def patient_get(pk: int) -> Patient:
-    return _with_row_annotations(Patient.objects.select_related("program", "clinician")).get(pk=pk)
+def patient_get(pk: int, user=None) -> Patient:
+    return _with_row_annotations(
+        visible(Patient.objects.select_related("program", "clinician", "care_manager", "site"),
+                user, "")).get(pk=pk)

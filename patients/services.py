@@ -5,11 +5,12 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from ipm.audit import audit_record
 from ipm.errors import Conflict, InvalidInput
-from ipm.roles import CLINICIAN, has_role
+from ipm.roles import CLINICIAN, COORDINATOR, STAFF_ROLES, has_role
 
 from . import pathways
 from .models import Intake, Pathway, PathwayDecision, Patient, Program, Site
@@ -52,20 +53,58 @@ def _duplicate_mrn(mrn: str) -> Conflict:
     return Conflict(msg, {"mrn": [msg]})
 
 
+def _validate_caseload(*, site: Site, clinician, care_manager, require_clinician=False) -> None:
+    """The responsible clinician must be an active clinician and the care manager an active
+    clinician or coordinator, both working at the patient's site (else they could not see
+    the patient): 400 naming the field."""
+    errors = {}
+    if clinician is None and require_clinician:
+        errors["clinician"] = ["Choose the patient's responsible clinician."]
+    for field, person, roles_ok, what in (
+            ("clinician", clinician, (CLINICIAN,), "an active clinician"),
+            ("care_manager", care_manager, (CLINICIAN, COORDINATOR),
+             "an active clinician or coordinator")):
+        if person is None:
+            continue
+        if not person.is_active or not has_role(person, *roles_ok):
+            errors[field] = [f"{person.get_username()} is not {what}."]
+        elif not person.is_superuser and not site.staff.filter(pk=person.pk).exists():
+            errors[field] = [f"{person.get_username()} does not work at {site.name}."]
+    if errors:
+        raise InvalidInput("Check the patient's care team: " + "; ".join(
+            f"{k}: {v[0]}" for k, v in errors.items()), errors)
+
+
+def _validate_site(site: Site, program: Program, actor) -> None:
+    if site.program_id != program.pk:
+        raise InvalidInput("That site belongs to another program.", {"site": ["Unknown site."]})
+    if getattr(actor, "pk", None) and not actor.is_superuser and not site.staff.filter(
+            pk=actor.pk).exists():
+        msg = f"You do not work at {site.name}: choose one of your sites."
+        raise InvalidInput(msg, {"site": [msg]})
+
+
 @transaction.atomic
 def patient_create(*, actor=None, program: Program | None = None, clinician=None,
                    site: Site | None = None, care_manager=None, **data) -> Patient:
+    """Create a patient at a site with their care team. The responsible clinician defaults
+    to the clinician doing the intake; anyone else (a coordinator) must choose one (400
+    naming `clinician`). Automated senders (actor None) may leave it for triage."""
     program = program or Program.default()
     site = site or site_for_new_record(program=program, actor=actor)
+    _validate_site(site, program, actor)
     data.setdefault("timezone", program.time_zone)
     patient = Patient(program=program, site=site, care_manager=care_manager,
                       **{k: v for k, v in data.items() if k in PATIENT_FIELDS})
-    if clinician is None and getattr(actor, "pk", None):
-        clinician = actor if has_role(actor, CLINICIAN) else None
+    person = getattr(actor, "pk", None) and has_role(actor, *STAFF_ROLES)
+    if clinician is None and person and has_role(actor, CLINICIAN):
+        clinician = actor
     patient.clinician = clinician
     if patient.consent_to_contact is None:
         patient.consent_to_contact = False
     _full_clean(patient)
+    _validate_caseload(site=site, clinician=clinician, care_manager=care_manager,
+                       require_clinician=bool(person))
     if _mrn_taken(program, patient.mrn):
         raise _duplicate_mrn(patient.mrn)
     try:
@@ -73,25 +112,101 @@ def patient_create(*, actor=None, program: Program | None = None, clinician=None
             patient.save()
     except IntegrityError:  # lost a race with another create of the same MRN
         raise _duplicate_mrn(patient.mrn)
-    audit_record(actor=actor, action="create", obj=patient)
+    audit_record(actor=actor, action="create", obj=patient,
+                 detail={"site": site.pk, "clinician": getattr(clinician, "pk", None),
+                         "care_manager": getattr(care_manager, "pk", None)})
     return patient
+
+
+CARE_TEAM_FIELDS = ("site", "clinician", "care_manager")
 
 
 @transaction.atomic
 def patient_update(*, patient: Patient, actor=None, **data) -> Patient:
+    """Change demographics and/or the care team (`site`, `clinician`, `care_manager`);
+    each change is audited with the before and after of the care team."""
     changed = [k for k in data if k in PATIENT_FIELDS and getattr(patient, k) != data[k]]
+    team = {k: data[k] for k in CARE_TEAM_FIELDS
+            if k in data and getattr(patient, f"{k}_id") != getattr(data[k], "pk", None)}
+    if "site" in team and team["site"] is None:
+        raise InvalidInput("A patient always belongs to a site.", {"site": ["This field may not be null."]})
+    if "clinician" in team and team["clinician"] is None:
+        raise InvalidInput("Every patient has a responsible clinician: choose another instead.",
+                           {"clinician": ["This field may not be null."]})
+    before = {k: getattr(patient, f"{k}_id") for k in team}
     for k in changed:
         setattr(patient, k, data[k])
+    for k, v in team.items():
+        setattr(patient, k, v)
     _full_clean(patient)
+    if "site" in team:
+        _validate_site(patient.site, patient.program, actor)
+    if team:
+        _validate_caseload(site=patient.site, clinician=patient.clinician,
+                           care_manager=patient.care_manager)
     if "mrn" in changed and _mrn_taken(patient.program, patient.mrn, exclude_pk=patient.pk):
         raise _duplicate_mrn(patient.mrn)
     if "consent_to_contact" in changed and patient.consent_to_contact:
         patient.consent_revoked_at = None
         changed.append("consent_revoked_at")
-    if changed:
-        patient.save(update_fields=[*changed, "updated_at"])
-        audit_record(actor=actor, action="update", obj=patient, detail={"fields": changed})
+    if changed or team:
+        patient.save(update_fields=[*changed, *team, "updated_at"])
+        detail = {"fields": [*changed, *team]}
+        if team:
+            detail["care_team"] = {k: {"from": before[k], "to": getattr(team[k], "pk", None)}
+                                   for k in team}
+        audit_record(actor=actor, action="update", obj=patient, detail=detail)
     return patient
+
+
+def caseload_count(user) -> int:
+    """Patients for whom ``user`` is the responsible clinician or the care manager."""
+    return Patient.objects.filter(Q(clinician=user) | Q(care_manager=user)).count()
+
+
+@transaction.atomic
+def caseload_reassign(*, from_user, to_user, actor, clinician: bool = True,
+                      care_manager: bool = True) -> dict:
+    """Move a caseload in bulk: every patient whose responsible clinician (and/or care
+    manager) is ``from_user`` gets ``to_user``, who must qualify for the role and work at
+    each patient's site (400 naming `to_user` otherwise; nothing is changed). One audit row
+    per patient. Returns {"clinician": n, "care_manager": m}."""
+    if to_user is None or to_user.pk == getattr(from_user, "pk", None):
+        raise InvalidInput("Choose someone else to take the caseload.",
+                           {"to_user": ["Choose another person."]})
+    if not to_user.is_active:
+        raise InvalidInput(f"{to_user.get_username()} is not active.",
+                           {"to_user": ["This person is not active."]})
+    moves = []
+    if clinician:
+        if not has_role(to_user, CLINICIAN) and Patient.objects.filter(clinician=from_user).exists():
+            raise InvalidInput(f"{to_user.get_username()} is not a clinician.",
+                               {"to_user": ["A responsible clinician must be a clinician."]})
+        moves.append("clinician")
+    if care_manager:
+        if (not has_role(to_user, CLINICIAN, COORDINATOR)
+                and Patient.objects.filter(care_manager=from_user).exists()):
+            raise InvalidInput(f"{to_user.get_username()} cannot be a care manager.",
+                               {"to_user": ["A care manager is a clinician or coordinator."]})
+        moves.append("care_manager")
+    their_sites = set(to_user.sites.values_list("pk", flat=True))
+    moved = {}
+    for field in moves:
+        rows = list(Patient.objects.select_for_update().filter(**{field: from_user})
+                    .only("pk", "site_id", field))
+        elsewhere = [p.pk for p in rows if p.site_id not in their_sites]
+        if elsewhere and not to_user.is_superuser:
+            msg = (f"{len(elsewhere)} of these patients are at sites where "
+                   f"{to_user.get_username()} does not work: add them to those sites first.")
+            raise InvalidInput(msg, {"to_user": [msg]})
+        Patient.objects.filter(pk__in=[p.pk for p in rows]).update(
+            **{field: to_user}, updated_at=timezone.now())
+        for p in rows:
+            audit_record(actor=actor, action="update", obj=p, detail={
+                "fields": [field], "care_team": {field: {"from": from_user.pk, "to": to_user.pk}},
+                "via": "caseload_reassign"})
+        moved[field] = len(rows)
+    return {"clinician": moved.get("clinician", 0), "care_manager": moved.get("care_manager", 0)}
 
 
 def patient_for_update(patient_id: int) -> Patient:

@@ -7,4 +7,5 @@ app_name = "patients"
 urlpatterns = [
     path("", views.PatientListView.as_view(), name="list"),
     path("<int:pk>/pathway/", views.decide_pathway, name="pathway"),
+    path("<int:pk>/care-team/", views.care_team, name="care-team"),
 ]

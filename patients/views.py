@@ -13,6 +13,7 @@ from ipm.errors import DomainError
 
 from . import forms, selectors, services
 from .models import Patient
+from .scoping import visible
 
 
 class PatientListView(roles.RoleRequiredMixin, AuditedReadMixin, ListView):
@@ -28,7 +29,9 @@ class PatientListView(roles.RoleRequiredMixin, AuditedReadMixin, ListView):
     def get_queryset(self):
         self.form = forms.PatientSearchForm(self.request.GET or None)
         data = self.form.cleaned_data if self.form.is_valid() else {}
-        return selectors.patient_list(**{k: data.get(k, "") for k in
+        return selectors.patient_list(user=self.request.user,
+                                      mine=self.request.GET.get("mine") == "1",
+                                      **{k: data.get(k, "") for k in
                                          ("q", "risk_group", "pathway", "flag")})
 
     def get_context_data(self, **kwargs):
@@ -36,9 +39,29 @@ class PatientListView(roles.RoleRequiredMixin, AuditedReadMixin, ListView):
 
 
 @require_POST
+@roles.requires("patient.care_team")
+def care_team(request, pk):
+    """Change the patient's site, responsible clinician or care manager (audited)."""
+    patient = get_object_or_404(visible(Patient.objects.select_related("program"), request.user, ""),
+                                pk=pk)
+    form = forms.CareTeamForm(request.POST, patient=patient)
+    if not form.is_valid():
+        messages.error(request, "Check the care team: " + "; ".join(
+            f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
+    else:
+        try:
+            services.patient_update(patient=patient, actor=request.user, **form.cleaned_data)
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, "Care team saved.")
+    return redirect("patients:detail", pk)
+
+
+@require_POST
 @roles.requires("patient.pathway")
 def decide_pathway(request, pk):
-    patient = get_object_or_404(Patient, pk=pk)
+    patient = get_object_or_404(visible(Patient.objects.all(), request.user, ""), pk=pk)
     form = forms.PathwayForm(request.POST)
     back = request.POST.get("next") or reverse("patients:detail", args=[pk])
     if not form.is_valid():

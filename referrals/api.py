@@ -3,6 +3,7 @@ and render. Clinicians and coordinators work with referrals; every role reads se
 admins get 403 on referrals (patient data)."""
 
 from django.contrib.auth import get_user_model
+from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
@@ -11,7 +12,8 @@ from rest_framework.views import APIView
 from ipm import roles
 from ipm.api import ErrorSerializer
 from ipm.audit import AuditedReadMixin
-from patients.models import Patient
+from patients.api import VisiblePatientField
+from patients.scoping import visible
 
 from . import selectors
 from . import transitions as t
@@ -43,8 +45,7 @@ class ServiceSerializer(serializers.ModelSerializer):
 
 
 class ReferralInputSerializer(serializers.Serializer):
-    patient = serializers.PrimaryKeyRelatedField(queryset=Patient.objects.all(),
-                                                 help_text="Patient id.")
+    patient = VisiblePatientField(help_text="Patient id.")
     service = serializers.SlugRelatedField(slug_field="code",
                                            queryset=Service.objects.filter(active=True),
                                            help_text="Service code, e.g. `physio`.")
@@ -148,10 +149,10 @@ class ReferralListCreateApi(PatientRolesMixin, AuditedReadMixin, generics.ListCr
     @extend_schema(request=ReferralInputSerializer,
                    responses={201: ReferralOutputSerializer, **_ERRORS})
     def post(self, request, *args, **kwargs):
-        data = ReferralInputSerializer(data=request.data)
+        data = ReferralInputSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         referral = referral_create(actor=request.user, **data.validated_data)
-        out = ReferralOutputSerializer(selectors.referral_get(referral.pk))
+        out = ReferralOutputSerializer(selectors.referral_get(referral.pk, user=request.user))
         return Response(out.data, status=status.HTTP_201_CREATED)
 
 
@@ -163,7 +164,7 @@ class ReferralDetailApi(PatientRolesMixin, AuditedReadMixin, generics.RetrieveAP
     audit_object_type = "referrals.referral"
 
     def get_queryset(self):
-        return selectors.referrals_with_history()
+        return selectors.referrals_with_history(user=self.request.user)
 
     @extend_schema(responses={200: ReferralDetailSerializer, **_ERRORS})
     def get(self, request, *args, **kwargs):
@@ -182,12 +183,13 @@ class ReferralTransitionApi(PatientRolesMixin, APIView):
     @extend_schema(request=ReferralTransitionInputSerializer,
                    responses={200: ReferralOutputSerializer, 409: ErrorSerializer, **_ERRORS})
     def post(self, request, pk: int):
+        get_object_or_404(visible(Referral.objects.all(), request.user), pk=pk)  # their sites'
         data = ReferralTransitionInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
         referral_transition(referral=pk, to=v["to"], note=v["note"], reason=v["reason"],
                             expected=v.get("from"), actor=request.user)
-        return Response(ReferralOutputSerializer(selectors.referral_get(pk)).data)
+        return Response(ReferralOutputSerializer(selectors.referral_get(pk, user=request.user)).data)
 
 
 class ReferralAssignApi(PatientRolesMixin, APIView):
@@ -198,11 +200,12 @@ class ReferralAssignApi(PatientRolesMixin, APIView):
     @extend_schema(request=ReferralAssignInputSerializer,
                    responses={200: ReferralOutputSerializer, 409: ErrorSerializer, **_ERRORS})
     def post(self, request, pk: int):
+        get_object_or_404(visible(Referral.objects.all(), request.user), pk=pk)  # their sites'
         data = ReferralAssignInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         referral_assign(referral=pk, assignee=data.validated_data["assignee"],
                         actor=request.user)
-        return Response(ReferralOutputSerializer(selectors.referral_get(pk)).data)
+        return Response(ReferralOutputSerializer(selectors.referral_get(pk, user=request.user)).data)
 
 
 class ServiceListApi(generics.ListAPIView):

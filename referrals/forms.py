@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from ipm.validators import validate_care_date
 from patients.models import Patient
+from patients.scoping import visible
 
 from . import selectors
 from . import transitions as t
@@ -76,10 +77,14 @@ class ReferralCreateForm(forms.Form):
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
     needs_mdt = forms.BooleanField(required=False, label="Ask for MDT review")
 
+    def __init__(self, *args, user=None, **kwargs):
+        self.user = user
+        super().__init__(*args, **kwargs)
+
     def clean_patient(self):
         pk = self.cleaned_data["patient"]
         try:
-            return Patient.objects.get(pk=pk)
+            return visible(Patient.objects.all(), self.user, "").get(pk=pk)
         except Patient.DoesNotExist:
             raise forms.ValidationError(f"No patient with id {pk}.")
 

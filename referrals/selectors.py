@@ -35,6 +35,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from ipm import roles
+from patients.scoping import visible
 
 from . import transitions as t
 from .models import MdtAgendaItem, MdtAttendee, MdtMeeting, Referral, ReferralEvent, Service
@@ -131,7 +132,7 @@ def referral_queue(*, user=None, status=None, service: str | None = None,
     row shows joined in (one query per page whatever its size).
 
     `assignee`: a user id, "me" (needs `user`), or "none" (unassigned)."""
-    qs = Referral.objects.all()
+    qs = visible(Referral.objects.all(), user)
     statuses = parse_statuses(status)
     if statuses:
         qs = qs.filter(status__in=statuses)
@@ -165,10 +166,11 @@ def referral_queue(*, user=None, status=None, service: str | None = None,
     return annotated.order_by(*order)
 
 
-def referral_get(pk: int, *, now=None) -> Referral:
-    """One referral with its SLA clock and the rows its page shows."""
+def referral_get(pk: int, *, now=None, user=None) -> Referral:
+    """One referral with its SLA clock and the rows its page shows (of ``user``'s sites)."""
     return referrals_with_sla(
-        Referral.objects.select_related("patient", "service", "assignee", "referred_by"),
+        visible(Referral.objects.select_related("patient", "service", "assignee", "referred_by"),
+                user),
         now=now,
     ).get(pk=pk)
 
@@ -177,10 +179,10 @@ def referral_events(referral: Referral) -> QuerySet:
     return ReferralEvent.objects.filter(referral=referral).select_related("actor")
 
 
-def referrals_with_history(*, now=None) -> QuerySet:
+def referrals_with_history(*, now=None, user=None) -> QuerySet:
     """For the API detail: referrals with their history, two queries for one referral."""
     return referrals_with_sla(
-        Referral.objects.select_related("service").prefetch_related(
+        visible(Referral.objects.select_related("service"), user).prefetch_related(
             Prefetch("events", queryset=ReferralEvent.objects.select_related("actor"))),
         now=now,
     )
@@ -193,9 +195,10 @@ def patient_other_referrals(referral: Referral, *, now=None) -> QuerySet:
     ).order_by("-referred_at")
 
 
-def queue_summary(*, now=None) -> dict:
+def queue_summary(*, now=None, user=None) -> dict:
     """For the coordinator's home page: new referrals, and open ones over their SLA."""
-    row = referrals_with_sla(Referral.objects.filter(status__in=t.AWAITING_FIRST_VISIT),
+    row = referrals_with_sla(visible(Referral.objects.filter(status__in=t.AWAITING_FIRST_VISIT),
+                                     user),
                              now=now).aggregate(
         new=Count("pk", filter=Q(status=t.NEW)),
         breached=Count("pk", filter=Q(sla_breached=True)),
@@ -253,13 +256,13 @@ def open_disciplines_count(referral: Referral) -> int:
             .values("service__discipline").distinct().count())
 
 
-def mdt_candidates(*, now=None) -> QuerySet:
+def mdt_candidates(*, now=None, user=None) -> QuerySet:
     """Referrals for the MDT agenda, on no undecided agenda yet: new referrals that are
     complex (red flags, high STarT Back risk, open referrals in two or more disciplines),
     and new or triaged ones for which someone requested MDT review."""
     pending = MdtAgendaItem.objects.filter(referral_id=OuterRef("pk"), decision="")
     qs = referrals_with_sla(
-        Referral.objects.filter(status__in=(t.NEW, t.TRIAGED))
+        visible(Referral.objects.filter(status__in=(t.NEW, t.TRIAGED)), user)
         .select_related("patient", "service"), now=now,
     ).annotate(open_disciplines=_open_disciplines_subquery(), on_agenda=Exists(pending))
     complex_new = Q(status=t.NEW) & (Q(patient__red_flag=True) | Q(patient__risk_group="high")
@@ -288,10 +291,10 @@ def mdt_meetings_past(*, now=None, limit: int = 10) -> list:
                 .order_by("-scheduled_for", "-pk")[:limit])
 
 
-def mdt_meeting_get(pk: int, *, now=None) -> MdtMeeting:
+def mdt_meeting_get(pk: int, *, now=None, user=None) -> MdtMeeting:
     """A meeting with attendees and agenda (referral, patient, service, decision details)
-    in a constant number of queries."""
-    items = (MdtAgendaItem.objects.select_related("referral__patient", "referral__service",
+    in a constant number of queries; only the agenda items of ``user``'s sites' patients."""
+    items = (visible(MdtAgendaItem.objects.all(), user, "referral__patient").select_related("referral__patient", "referral__service",
                                                   "referral__assignee", "decided_by")
              .prefetch_related("decided_services", "joint_clinicians",
                                "created_referrals__service")

@@ -13,6 +13,7 @@ from django.views.generic import DetailView, FormView, ListView, TemplateView
 from ipm import roles
 from ipm.audit import AuditedReadMixin, audit_list
 from ipm.errors import DomainError
+from patients.scoping import visible
 
 from . import selectors, services
 from . import transitions as t
@@ -89,6 +90,7 @@ class ReferralQueueView(roles.RoleRequiredMixin, AuditedReadMixin, ListView):
 @roles.requires("referral.triage")
 @require_POST
 def referral_transition_view(request, pk: int):
+    _visible_or_404(request, pk)
     to = request.POST.get("to", "")
     error = done = ""
     try:
@@ -106,6 +108,7 @@ def referral_transition_view(request, pk: int):
 @roles.requires("referral.triage")
 @require_POST
 def referral_assign_view(request, pk: int):
+    _visible_or_404(request, pk)
     raw = request.POST.get("assignee", "")
     assignee = request.user if raw == "me" else (raw or None)
     error = done = ""
@@ -120,9 +123,15 @@ def referral_assign_view(request, pk: int):
     return _after_row_action(request, pk, done=done, error=error)
 
 
+def _visible_or_404(request, pk: int) -> None:
+    """Act only on referrals of the user's sites' patients."""
+    if not visible(Referral.objects.filter(pk=pk), request.user).exists():
+        raise Http404("No such referral.")
+
+
 def _after_row_action(request, pk: int, *, done: str, error: str):
     if _is_htmx(request) and request.POST.get("row") == "queue":
-        referral = selectors.referral_get(pk)
+        referral = selectors.referral_get(pk, user=request.user)
         return render(request, "referrals/_queue_row.html",
                       _row_context(request, referral, row_done=done, row_error=error))
     if error:
@@ -137,6 +146,8 @@ def _after_row_action(request, pk: int, *, done: str, error: str):
 def referral_bulk_view(request):
     """Bulk actions on the rows ticked in the queue: triage, or assign to me."""
     ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
+    ids = list(visible(Referral.objects.filter(pk__in=ids), request.user)
+               .order_by("pk").values_list("pk", flat=True))
     action = request.POST.get("action")
     if not ids:
         messages.warning(request, "Tick the referrals first.")
@@ -174,7 +185,8 @@ class ReferralDetailView(roles.RoleRequiredMixin, AuditedReadMixin, DetailView):
 
     def get_queryset(self):
         return selectors.referrals_with_sla(
-            Referral.objects.select_related("patient", "service", "assignee", "referred_by"))
+            visible(Referral.objects.select_related("patient", "service", "assignee", "referred_by"),
+                    self.request.user))
 
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
@@ -196,7 +208,7 @@ class ReferralDetailView(roles.RoleRequiredMixin, AuditedReadMixin, DetailView):
 @require_POST
 def referral_request_mdt_view(request, pk: int):
     requested = request.POST.get("requested", "1") == "1"
-    get_object_or_404(Referral, pk=pk)
+    _visible_or_404(request, pk)
     services.referral_request_mdt(referral=pk, actor=request.user, requested=requested)
     messages.success(request, "MDT review requested." if requested else "MDT request withdrawn.")
     return _back(request, reverse("referrals:detail", args=[pk]))
@@ -208,6 +220,9 @@ class ReferralCreateView(roles.RoleRequiredMixin, FormView):
     permission = "referral.create"
     template_name = "referrals/create.html"
     form_class = ReferralCreateForm
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "user": self.request.user}
 
     def get_initial(self):
         initial = super().get_initial()
@@ -249,7 +264,7 @@ class MdtIndexView(roles.RoleRequiredMixin, TemplateView):
         except ValueError:
             number = 1
         size = self.candidates_per_page
-        rows = list(selectors.mdt_candidates()[(number - 1) * size:number * size + 1])
+        rows = list(selectors.mdt_candidates(user=self.request.user)[(number - 1) * size:number * size + 1])
         candidates = rows[:size]
         audit_list(objects=candidates, request=self.request, actor=self.request.user,
                    object_type="referrals.referral")
@@ -291,6 +306,8 @@ def mdt_meeting_create_view(request):
 def mdt_agenda_add_view(request):
     meeting = get_object_or_404(MdtMeeting, pk=request.POST.get("meeting") or 0)
     referral_id = request.POST.get("referral", "")
+    if referral_id.isdigit():
+        _visible_or_404(request, int(referral_id))
     try:
         services.mdt_agenda_add(meeting=meeting, referral=int(referral_id or 0),
                                 actor=request.user, note=request.POST.get("note", ""))
@@ -303,7 +320,8 @@ def mdt_agenda_add_view(request):
 @roles.requires("mdt.plan")
 @require_POST
 def mdt_agenda_remove_view(request, pk: int):
-    item = get_object_or_404(MdtAgendaItem, pk=pk)
+    item = get_object_or_404(visible(MdtAgendaItem.objects.all(), request.user, "referral__patient"),
+                             pk=pk)
     try:
         services.mdt_agenda_remove(item=item, actor=request.user)
         messages.success(request, f"Referral {item.referral_id} taken off the agenda.")
@@ -322,7 +340,7 @@ class MdtMeetingView(roles.RoleRequiredMixin, DetailView):
 
     def get_object(self, queryset=None):
         try:
-            return selectors.mdt_meeting_get(self.kwargs["pk"])
+            return selectors.mdt_meeting_get(self.kwargs["pk"], user=self.request.user)
         except MdtMeeting.DoesNotExist:
             raise Http404("No such meeting.")
 
@@ -349,7 +367,7 @@ class MdtMeetingView(roles.RoleRequiredMixin, DetailView):
             attendee_form=kwargs.get("attendee_form") or MdtAttendeeForm(staff=staff),
             disciplines=sorted({s.discipline for s in service_list} | {"General practice",
                                                                         "Nursing"}),
-            candidates=list(selectors.mdt_candidates()[:50]),
+            candidates=list(selectors.mdt_candidates(user=self.request.user)[:50]),
             can_plan=roles.can(self.request.user, "mdt.plan"),
         )
         return ctx
@@ -387,7 +405,8 @@ def mdt_attendee_remove_view(request, pk: int):
 @require_POST
 def mdt_decision_view(request, pk: int):
     """Record the team's decision on one agenda item (clinicians and coordinators)."""
-    item = get_object_or_404(MdtAgendaItem, pk=pk)
+    item = get_object_or_404(visible(MdtAgendaItem.objects.all(), request.user, "referral__patient"),
+                             pk=pk)
     service_list = list(Service.objects.all())
     clinician_list = list(selectors.clinicians())
     form = MdtDecisionForm(request.POST, prefix=f"item{pk}", services=service_list,

@@ -49,7 +49,7 @@ class ReminderListApi(AuditedReadMixin, generics.ListAPIView):
     audit_object_type = "reminders.reminder"
 
     def get_queryset(self):
-        return selectors.reminder_list()
+        return selectors.reminder_list(user=self.request.user)
 
 
 class ReminderResendApi(APIView):
@@ -63,6 +63,7 @@ class ReminderResendApi(APIView):
                    responses={200: ReminderOutputSerializer, 403: ErrorSerializer,
                               404: ErrorSerializer, 409: ErrorSerializer})
     def post(self, request, pk: int):
-        row = get_object_or_404(Reminder, pk=pk)
+        row = get_object_or_404(selectors.visible_reminders(Reminder.objects.all(), request.user),
+                                pk=pk)
         row = services.reminder_resend(reminder=row, actor=request.user)
         return Response(ReminderOutputSerializer(row).data)

@@ -13,6 +13,7 @@ class Reminder(models.Model):
         ALERT_ESCALATION = "alert_escalation", "Safety alert escalation (clinical lead)"
         CONSENT_REVOKED = "consent_revoked", "Patient stopped reminders (clinician)"
         SLA_DIGEST = "sla_digest", "SLA-breach digest (coordinators)"
+        STAFF_INVITE = "staff_invite", "Staff invitation (set-password link)"
         # Registered by the appointments app (appointments/reminder_kinds.py).
         APPOINTMENT = "appointment", "Individual appointment"
 

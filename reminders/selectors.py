@@ -2,15 +2,26 @@
 
 from django.db.models import Count, Q, QuerySet
 
+from patients.scoping import site_ids_of, unscoped
+
 from .models import Reminder
 
 
+def visible_reminders(qs: QuerySet, user) -> QuerySet:
+    """Rows about patients of ``user``'s sites, plus staff messages that name no patient."""
+    if unscoped(user):
+        return qs
+    if not getattr(user, "is_authenticated", False):
+        return qs.none()
+    return qs.filter(Q(patient__isnull=True) | Q(patient__site_id__in=site_ids_of(user)))
+
+
 def reminder_list(*, status: str = "", kind: str = "", reason: str = "",
-                  patient: str | int | None = None) -> QuerySet[Reminder]:
+                  patient: str | int | None = None, user=None) -> QuerySet[Reminder]:
     """Outbox rows, newest schedule first, filtered. `patient` is a patient id, or (on the
     page) an MRN. Patient and recipient come in the same query."""
-    qs = Reminder.objects.select_related("patient", "recipient_user").order_by(
-        "-scheduled_for", "-pk")
+    qs = visible_reminders(Reminder.objects.select_related("patient", "recipient_user"), user
+                           ).order_by("-scheduled_for", "-pk")
     if status:
         qs = qs.filter(status=status)
     if kind:

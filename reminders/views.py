@@ -38,11 +38,11 @@ class OutboxView(roles.RoleRequiredMixin, AuditedReadMixin, ListView):
         return values
 
     def get_queryset(self):
-        return selectors.reminder_list(**self.filter_values())
+        return selectors.reminder_list(user=self.request.user, **self.filter_values())
 
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
-        counts = selectors.reminder_counts_by_status(**self.filter_values())
+        counts = selectors.reminder_counts_by_status(user=self.request.user, **self.filter_values())
         ctx.update(filters=self.filter_values(), statuses=Reminder.Status.choices,
                    kinds=Reminder.Kind.choices, reasons=Reminder.Reason.choices,
                    status_tabs=[(v, label, counts[v]) for v, label in Reminder.Status.choices],
@@ -53,7 +53,7 @@ class OutboxView(roles.RoleRequiredMixin, AuditedReadMixin, ListView):
 @roles.requires("reminder.resend")
 @require_POST
 def resend(request, pk: int):
-    row = get_object_or_404(Reminder, pk=pk)
+    row = get_object_or_404(selectors.visible_reminders(Reminder.objects.all(), request.user), pk=pk)
     try:
         services.reminder_resend(reminder=row, actor=request.user)
         messages.success(request, f"Reminder #{row.pk} is pending again and will be sent "

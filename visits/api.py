@@ -11,7 +11,8 @@ from rest_framework.response import Response
 from ipm import roles
 from ipm.api import ErrorSerializer
 from ipm.validators import validate_care_date
-from patients.models import Patient
+from patients.api import VisiblePatientField
+from patients.scoping import visible
 from referrals.models import Service
 
 from . import selectors, services
@@ -96,8 +97,7 @@ class SeriesOutputSerializer(serializers.ModelSerializer):
 
 
 class PatientInputSerializer(serializers.Serializer):
-    patient = serializers.PrimaryKeyRelatedField(queryset=Patient.objects.all(),
-                                                 help_text="Patient id.")
+    patient = VisiblePatientField(help_text="Patient id.")
 
 
 class _EnrolmentBody(serializers.Serializer):
@@ -124,7 +124,7 @@ ATTENDANCE_MARK_CHOICES = [(s.value, s.label) for s in services.MARKABLE]
 
 
 class AttendanceInputSerializer(serializers.Serializer):
-    patient = serializers.PrimaryKeyRelatedField(queryset=Patient.objects.all())
+    patient = VisiblePatientField()
     status = serializers.ChoiceField(choices=ATTENDANCE_MARK_CHOICES)
 
 
@@ -155,7 +155,7 @@ class GroupSeriesViewSet(_GroupRoles, mixins.ListModelMixin, mixins.RetrieveMode
     serializer_class = SeriesOutputSerializer
 
     def get_queryset(self):
-        return selectors.series_for_api()
+        return selectors.series_for_api(self.request.user)
 
     @extend_schema(summary="Create a group series and its sessions",
                    request=SeriesInputSerializer,
@@ -197,12 +197,15 @@ class GroupSeriesViewSet(_GroupRoles, mixins.ListModelMixin, mixins.RetrieveMode
 
     def _series(self, pk) -> GroupSeries:
         # The plain row: the services lock and count it themselves.
-        return get_object_or_404(GroupSeries, pk=pk)
+        return get_object_or_404(visible(GroupSeries.objects.all(), self.request.user, None), pk=pk)
 
 
 class GroupSessionViewSet(_GroupRoles, viewsets.GenericViewSet):
     queryset = GroupSession.objects.all()
     serializer_class = SessionOutputSerializer
+
+    def get_queryset(self):
+        return visible(GroupSession.objects.all(), self.request.user, "series")
 
     @extend_schema(summary="Mark a patient's attendance at a session",
                    request=AttendanceInputSerializer,
@@ -224,7 +227,7 @@ class GroupSessionViewSet(_GroupRoles, viewsets.GenericViewSet):
 
 
 def _valid(serializer_class, request) -> dict:
-    serializer = serializer_class(data=request.data)
+    serializer = serializer_class(data=request.data, context={"request": request})
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
 

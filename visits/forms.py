@@ -27,7 +27,7 @@ def _clinicians():
 
 
 def _staff():
-    return (User.objects.filter(is_active=True, groups__name__in=roles.ROLES)
+    return (User.objects.filter(is_active=True, groups__name__in=roles.STAFF_ROLES)
             .order_by("first_name", "last_name", "username").distinct())
 
 

@@ -7,6 +7,12 @@ from django.utils import timezone
 from ipm.validators import CARE_MOMENTS_BEFORE, EARLIEST_CARE_MOMENT, validate_care_date
 
 
+def _default_site() -> int:
+    from patients.models import Site
+
+    return Site.default_pk()
+
+
 class GroupSeries(models.Model):
     """A group programme (shared medical appointments): a cohort meets for a series of
     sessions led by a billable clinician with non-billable facilitators."""
@@ -15,6 +21,9 @@ class GroupSeries(models.Model):
     service = models.ForeignKey("referrals.Service", on_delete=models.PROTECT,
                                 related_name="group_series")
     capacity = models.PositiveSmallIntegerField()
+    # The clinic that runs it (docs/product.md §6): staff see the series of their own sites.
+    site = models.ForeignKey("patients.Site", on_delete=models.PROTECT, related_name="group_series",
+                             default=_default_site)
     lead_clinician = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                        on_delete=models.SET_NULL, related_name="led_series",
                                        help_text="Billable lead clinician.")

@@ -16,6 +16,8 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from patients.scoping import visible
+
 from .completion import attendance_percent
 from .models import Attendance, Enrolment, GroupSeries, GroupSession
 from .services import PLACE_HOLDING
@@ -34,12 +36,12 @@ def _count(qs) -> _SubqueryCount:
     return _SubqueryCount(qs.order_by().values("pk"))
 
 
-def series_queryset(*, now=None) -> QuerySet[GroupSeries]:
+def series_queryset(*, now=None, user=None) -> QuerySet[GroupSeries]:
     """Series with `enrolled_count` (people holding a place), `waitlisted_count`,
     `session_count` (not cancelled), `next_session_at` and `first_session_at`."""
     now = now or timezone.now()
     sessions = GroupSession.objects.filter(series=OuterRef("pk"), status=SCHEDULED)
-    return (GroupSeries.objects.select_related("service", "lead_clinician")
+    return (visible(GroupSeries.objects.select_related("service", "lead_clinician"), user, None)
             .annotate(
                 enrolled_count=Count("enrolments", filter=Q(enrolments__status__in=PLACE_HOLDING)),
                 waitlisted_count=Count("enrolments",
@@ -51,26 +53,26 @@ def series_queryset(*, now=None) -> QuerySet[GroupSeries]:
             ))
 
 
-def series_list(*, ended: bool = False) -> QuerySet[GroupSeries]:
-    """Running and upcoming series (soonest first), or ended ones (latest first)."""
-    qs = series_queryset()
+def series_list(*, ended: bool = False, user=None) -> QuerySet[GroupSeries]:
+    """Running and upcoming series of ``user``'s sites (soonest first), or ended ones."""
+    qs = series_queryset(user=user)
     if ended:
         return qs.filter(completed_at__isnull=False).order_by("-completed_at", "-pk")
     return qs.filter(completed_at__isnull=True).order_by(
         Coalesce("next_session_at", "first_session_at").asc(nulls_last=True), "-pk")
 
 
-def series_for_api() -> QuerySet[GroupSeries]:
+def series_for_api(user=None) -> QuerySet[GroupSeries]:
     """As `series_queryset`, with sessions and facilitators prefetched."""
-    return series_queryset().prefetch_related(
+    return series_queryset(user=user).prefetch_related(
         "facilitators",
         Prefetch("sessions", queryset=GroupSession.objects.order_by("starts_at", "pk")
                  .prefetch_related("facilitators")),
     ).order_by("-created_at", "-pk")
 
 
-def series_detail(pk: int) -> GroupSeries:
-    return series_queryset().prefetch_related("facilitators").get(pk=pk)
+def series_detail(pk: int, user=None) -> GroupSeries:
+    return series_queryset(user=user).prefetch_related("facilitators").get(pk=pk)
 
 
 def available_places(series: GroupSeries) -> int:
@@ -88,10 +90,10 @@ def series_sessions(series: GroupSeries) -> list[GroupSession]:
                 .order_by("starts_at", "pk"))
 
 
-def roster(series: GroupSeries) -> dict[str, list[Enrolment]]:
+def roster(series: GroupSeries, user=None) -> dict[str, list[Enrolment]]:
     """Enrolments by status: `enrolled` (incl. completed) by name, `waitlisted` in
-    waitlist order with `position` set, `withdrawn`."""
-    rows = list(Enrolment.objects.filter(series=series).select_related("patient")
+    waitlist order with `position` set, `withdrawn` (patients of ``user``'s sites only)."""
+    rows = list(visible(Enrolment.objects.filter(series=series), user).select_related("patient")
                 .order_by("patient__family_name", "patient__given_name", "pk"))
     out = {"enrolled": [], "waitlisted": [], "withdrawn": []}
     for e in rows:
@@ -108,7 +110,7 @@ def roster(series: GroupSeries) -> dict[str, list[Enrolment]]:
 
 
 def upcoming_sessions(*, now=None, days: int = 56, series: GroupSeries | None = None,
-                      limit: int | None = None) -> list[GroupSession]:
+                      limit: int | None = None, user=None) -> list[GroupSession]:
     """Scheduled sessions from the start of today (program time) for `days` days, with
     their series, service and lead, and the series' `enrolled_count`."""
     now = now or timezone.now()
@@ -119,17 +121,18 @@ def upcoming_sessions(*, now=None, days: int = 56, series: GroupSeries | None = 
           .select_related("series", "series__service", "lead_clinician")
           .annotate(enrolled_count=_count(enrolled))
           .order_by("starts_at", "pk"))
+    qs = visible(qs, user, "series")  # series carry their own site: series__site_id
     if series is not None:
         qs = qs.filter(series=series)
     return list(qs[:limit] if limit else qs)
 
 
-def attendance_sheet(session: GroupSession) -> list[dict]:
+def attendance_sheet(session: GroupSession, user=None) -> list[dict]:
     """One row per person on the session's roster: everyone holding a place in the series,
     plus anyone whose attendance was marked before they withdrew. Each row: `enrolment`,
     `patient`, `status` (`unresolved` until marked), `attendance` (or None), `markable`."""
     marked_here = Attendance.objects.filter(session=session, patient=OuterRef("patient_id"))
-    enrolments = (Enrolment.objects.filter(series_id=session.series_id)
+    enrolments = (visible(Enrolment.objects.filter(series_id=session.series_id), user)
                   .filter(Q(status__in=PLACE_HOLDING) | Q(Exists(marked_here)))
                   .select_related("patient")
                   .order_by("patient__family_name", "patient__given_name", "pk"))

@@ -69,7 +69,7 @@ def _check_sessions(sessions: Iterable[PlannedSession]) -> list[PlannedSession]:
 @transaction.atomic
 def series_create(*, name: str, service, capacity: int, actor, lead_clinician=None,
                   facilitators: Iterable = (), location: str = "", video_link: str = "",
-                  sessions: Iterable[PlannedSession] = ()) -> GroupSeries:
+                  sessions: Iterable[PlannedSession] = (), site=None) -> GroupSeries:
     """A new series and its sessions. Each session's billable lead and non-billable
     facilitators default from the series."""
     name = (name or "").strip()
@@ -83,8 +83,13 @@ def series_create(*, name: str, service, capacity: int, actor, lead_clinician=No
     _check_lead(lead_clinician)
     sessions = _check_sessions(sessions)
     facilitators = list(facilitators)
+    if site is None:
+        from patients.models import Program
+        from patients.services import site_for_new_record
+
+        site = site_for_new_record(program=Program.default(), actor=actor)
     series = GroupSeries.objects.create(
-        name=name, service=service, capacity=int(capacity), lead_clinician=lead_clinician,
+        name=name, service=service, capacity=int(capacity), lead_clinician=lead_clinician, site=site,
         location=(location or "").strip(), video_link=(video_link or "").strip())
     if facilitators:
         series.facilitators.set(facilitators)

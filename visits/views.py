@@ -18,6 +18,7 @@ from ipm import roles
 from ipm.audit import audit_list, audit_record
 from ipm.errors import DomainError, InvalidInput
 from patients.models import Patient
+from patients.scoping import visible
 
 from . import selectors, services
 from .forms import CapacityForm, SeriesForm, SessionForm, WeeklySessionsForm
@@ -49,12 +50,12 @@ def _plan(form) -> list:
 @require_GET
 def series_list(request):
     ended = request.GET.get("show") == "ended"
-    page = Paginator(selectors.series_list(ended=ended), 20).get_page(request.GET.get("page"))
+    page = Paginator(selectors.series_list(ended=ended, user=request.user), 20).get_page(request.GET.get("page"))
     for series in page.object_list:
         series.available = selectors.available_places(series)
     return render(request, "visits/series_list.html", {
         "page_obj": page, "object_list": page.object_list, "is_paginated": page.has_other_pages(),
-        "ended": ended, "upcoming": selectors.upcoming_sessions(days=14, limit=10),
+        "ended": ended, "upcoming": selectors.upcoming_sessions(days=14, limit=10, user=request.user),
     })
 
 
@@ -62,7 +63,7 @@ def series_list(request):
 @require_GET
 def agenda(request):
     days: OrderedDict = OrderedDict()
-    for session in selectors.upcoming_sessions(days=56):
+    for session in selectors.upcoming_sessions(days=56, user=request.user):
         days.setdefault(timezone.localdate(session.starts_at), []).append(session)
     return render(request, "visits/agenda.html", {"days": days})
 
@@ -105,10 +106,10 @@ def sessions_preview(request):
 @require_GET
 def series_detail(request, pk):
     try:
-        series = selectors.series_detail(pk)
+        series = selectors.series_detail(pk, request.user)
     except GroupSeries.DoesNotExist:
         raise Http404("No such group series.") from None
-    people = selectors.roster(series)
+    people = selectors.roster(series, request.user)
     q = request.GET.get("q", "").strip()
     audit_list(objects=people["enrolled"] + people["waitlisted"] + people["withdrawn"],
                request=request, object_type="visits.enrolment")
@@ -128,7 +129,7 @@ def _search_patients(request, series, q: str) -> list:
     name = Q()
     for term in q.split():
         name &= Q(given_name__istartswith=term) | Q(family_name__istartswith=term)
-    patients = list(Patient.objects.filter(Q(mrn__istartswith=q) | name)
+    patients = list(visible(Patient.objects.all(), request.user, "").filter(Q(mrn__istartswith=q) | name)
                     .order_by("family_name", "given_name", "pk")[:10])
     audit_list(objects=patients, request=request)
     status = dict(Enrolment.objects.filter(series=series, patient__in=patients)
@@ -142,7 +143,7 @@ def _search_patients(request, series, q: str) -> list:
 @require_GET
 def patient_search(request, pk):
     """htmx: patients matching a name or MRN, each with its status in this series."""
-    series = get_object_or_404(GroupSeries, pk=pk)
+    series = get_object_or_404(visible(GroupSeries.objects.all(), request.user, None), pk=pk)
     q = request.GET.get("q", "").strip()
     return render(request, "visits/_patient_results.html",
                   {"series": series, "patients": _search_patients(request, series, q), "q": q})
@@ -150,13 +151,14 @@ def patient_search(request, pk):
 
 def _patient_from(request):
     pid = request.POST.get("patient", "")
-    return Patient.objects.filter(pk=pid).first() if pid.isdigit() else None
+    return (visible(Patient.objects.all(), request.user, "").filter(pk=pid).first()
+            if pid.isdigit() else None)
 
 
 @roles.requires("group.manage")
 @require_POST
 def enrol(request, pk):
-    series = get_object_or_404(GroupSeries, pk=pk)
+    series = get_object_or_404(visible(GroupSeries.objects.all(), request.user, None), pk=pk)
     patient = _patient_from(request)
     if patient is None:
         messages.error(request, "Choose a patient to enrol.")
@@ -179,7 +181,7 @@ def enrol(request, pk):
 @roles.requires("group.manage")
 @require_POST
 def withdraw(request, pk):
-    series = get_object_or_404(GroupSeries, pk=pk)
+    series = get_object_or_404(visible(GroupSeries.objects.all(), request.user, None), pk=pk)
     patient = _patient_from(request)
     if patient is None:
         messages.error(request, "Choose a patient to withdraw.")
@@ -201,7 +203,7 @@ def withdraw(request, pk):
 @roles.requires("group.manage")
 @require_POST
 def sessions_add(request, pk):
-    series = get_object_or_404(GroupSeries, pk=pk)
+    series = get_object_or_404(visible(GroupSeries.objects.all(), request.user, None), pk=pk)
     form = WeeklySessionsForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Give the first start, number of weeks and duration.")
@@ -219,7 +221,7 @@ def sessions_add(request, pk):
 @roles.requires("group.manage")
 @require_POST
 def series_capacity(request, pk):
-    series = get_object_or_404(GroupSeries, pk=pk)
+    series = get_object_or_404(visible(GroupSeries.objects.all(), request.user, None), pk=pk)
     form = CapacityForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Capacity must be a whole number of at least 1.")
@@ -240,10 +242,10 @@ def billing_csv(request, pk):
     """Linked visits for billing: one row per person per attended session, with the
     session's billable lead and non-billable facilitators. `?status=all` adds every
     marked attendance (absent, late cancel, excused) with its status."""
-    series = get_object_or_404(GroupSeries, pk=pk)
+    series = get_object_or_404(visible(GroupSeries.objects.all(), request.user, None), pk=pk)
     statuses = ([Attendance.Status.PRESENT] if request.GET.get("status") != "all"
                 else list(services.MARKABLE))
-    rows = list(Attendance.objects.filter(session__series=series, status__in=statuses,
+    rows = list(visible(Attendance.objects.all(), request.user).filter(session__series=series, status__in=statuses,
                                           session__status=GroupSession.Status.SCHEDULED)
                 .select_related("session", "session__lead_clinician",
                                 "session__series__lead_clinician", "patient")
@@ -282,9 +284,9 @@ def _person(user) -> str:
 
 # --- One session: attendance sheet, edit, cancel -------------------------------------------
 
-def _session(pk) -> GroupSession:
-    return get_object_or_404(GroupSession.objects.select_related("series", "series__service",
-                                                                 "lead_clinician"), pk=pk)
+def _session(pk, user) -> GroupSession:
+    return get_object_or_404(visible(GroupSession.objects.select_related(
+        "series", "series__service", "lead_clinician"), user, "series"), pk=pk)
 
 
 def _sheet_context(session, rows) -> dict:
@@ -298,8 +300,8 @@ def _sheet_context(session, rows) -> dict:
 @roles.requires("group.view")
 @require_GET
 def attendance_sheet(request, pk):
-    session = _session(pk)
-    rows = selectors.attendance_sheet(session)
+    session = _session(pk, request.user)
+    rows = selectors.attendance_sheet(session, request.user)
     audit_list(objects=[r["enrolment"] for r in rows], request=request,
                object_type="visits.attendance")
     return render(request, "visits/attendance_sheet.html", _sheet_context(session, rows))
@@ -308,7 +310,7 @@ def attendance_sheet(request, pk):
 @roles.requires("attendance.mark")
 @require_POST
 def attendance_mark(request, pk):
-    session = _session(pk)
+    session = _session(pk, request.user)
     patient = _patient_from(request)
     error = ""
     try:
@@ -322,7 +324,7 @@ def attendance_mark(request, pk):
         if error:
             messages.error(request, error)
         return redirect("visits:attendance-sheet", pk=session.pk)
-    rows = selectors.attendance_sheet(session)
+    rows = selectors.attendance_sheet(session, request.user)
     row = next((r for r in rows if patient is not None and r["patient"].pk == patient.pk), None)
     ctx = {**_sheet_context(session, rows), "row": row, "error": error, "oob": True}
     return render(request, "visits/_attendance_row.html", ctx)
@@ -330,7 +332,7 @@ def attendance_mark(request, pk):
 
 @roles.requires("group.manage")
 def session_edit(request, pk):
-    session = _session(pk)
+    session = _session(pk, request.user)
     initial = {"starts_at": timezone.localtime(session.starts_at),
                "duration_minutes": session.duration_minutes,
                "lead_clinician": session.lead_clinician,
@@ -354,7 +356,7 @@ def session_edit(request, pk):
 @roles.requires("group.manage")
 @require_POST
 def session_cancel(request, pk):
-    session = _session(pk)
+    session = _session(pk, request.user)
     try:
         services.session_cancel(session=session, actor=request.user)
     except DomainError as exc:

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "care",
     "clinic",
     "fhir_api",
+    "team",
 ]
 
 MIDDLEWARE = [
@@ -71,6 +72,7 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "ipm.middleware.LoginRequiredMiddleware",
     "ipm.middleware.TwoFactorMiddleware",
+    "ipm.middleware.IntegrationOnlyMiddleware",
     "ipm.audit.AuditContextMiddleware",
     "ipm.db.replica.PrimaryPinMiddleware",  # read-your-writes when a replica serves reads
     "ipm.middleware.NoStoreMiddleware",  # Cache-Control: no-store on patient data
@@ -95,6 +97,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "team.readiness.readiness_context",
                 "ipm.roles.roles_context",
             ],
             "builtins": ["ipm.templatetags.ipm_tags", "outcomes.templatetags.labels"],
@@ -395,8 +398,8 @@ REMINDERS_SEND_DELAY_SECONDS = env.float("REMINDERS_SEND_DELAY_SECONDS", default
 
 # --- Program rules (configurable) --------------------------------------------------------
 IPM_QUESTIONNAIRE_LINK_DAYS = env.int("IPM_QUESTIONNAIRE_LINK_DAYS", default=14)
-IPM_ALERT_ESCALATION_WORKING_HOURS = env.float("IPM_ALERT_ESCALATION_WORKING_HOURS", default=4)
-IPM_WORKING_HOURS = (8, 18)  # working day in the program's time zone, Monday to Friday
+# Safety-alert escalation delay, working hours and holidays are program settings now
+# (Program.escalation_hours, working_hours, holiday_country/region: /team/program/).
 
 # --- Audit trail tamper evidence (ipm/audit.py, issue 16 §5) ------------------------------
 # The chain is keyed with HMAC-SHA256: whoever can write the database but does not hold this

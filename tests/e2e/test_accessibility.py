@@ -19,6 +19,7 @@ from django.core.management import call_command
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from appointments.models import Appointment, AttendanceReview
+from care.models import Goal
 from metrics.models import MetricSnapshot
 from outcomes.links import token_for
 from outcomes.models import QuestionnaireLink, SafetyAlert, ScheduleRule
@@ -86,6 +87,11 @@ def _samples() -> dict[str, dict]:
         # POST-only (the probe's 405 skips it); the demo may have no open review.
         "appointments/reviews/<int:pk>/": {"pk": getattr(first(AttendanceReview), "pk", 1)},
         "appointments/feed/<str:token>.ics": {"token": "no-such-token"},  # not HTML
+        "care/patients/<int:pk>/": {"pk": patient.pk},
+        "care/goals/<int:pk>/": {"pk": first(Goal).pk},
+        "team/staff/<int:pk>/": {"pk": first(User, username="clinician").pk},
+        # An invitation link that is not (or no longer) valid: the page says so plainly.
+        "team/invite/<str:token>/": {"token": "MQ.expired-token"},
     }
 
 

@@ -24,10 +24,14 @@ def coordinator_user(transactional_db):
 def outbox(coordinator_user):
     from patients.services import patient_create
 
+    # The responsible clinician must be a clinician (docs/product.md §6); the coordinator manages care.
+    clinician = make_user("dr_cole", "clinician")
+
     def patient(mrn, family):
         return patient_create(mrn=mrn, given_name="Sam", family_name=family,
                               birth_date=date(1970, 5, 1), email=f"{mrn.lower()}@example.org",
-                              consent_to_contact=True, clinician=coordinator_user)
+                              consent_to_contact=True, clinician=clinician,
+                              care_manager=coordinator_user)
 
     sam, alex = patient("E2E-R1", "Okafor"), patient("E2E-R2", "Lindqvist")
     failed = reminder_schedule(kind="group_session", target_type="group_session", target_id=1,

@@ -91,6 +91,26 @@ INEXPRESSIBLE: dict[tuple[str, str], tuple[str, ...]] = {
         "`clinician`, `service` and `site` must name existing ones",
         "`to` is on or after `from` and at most 31 days after it (two parameters)",
     ),
+    ("PATCH", "/api/program/"): (
+        "`clinical_lead` and `deputy_lead` must name existing active clinicians, two "
+        "different people (references in the body)",
+        "`working_hours` gives every weekday, each [HH:MM, HH:MM] with the start first, "
+        "or null",
+        "`time_zone` is an IANA zone name; `holiday_country`/`holiday_region` a calendar "
+        "the holidays library knows",
+    ),
+    ("POST", "/api/sites/"): (
+        "`time_zone` is an IANA zone name (the list depends on the server's tz database)",
+        "`name` is not blank once trimmed",
+    ),
+    ("POST", "/api/staff/"): (
+        "`sites` must name existing sites and may be empty only for admin or integration "
+        "accounts (a rule across two fields)",
+    ),
+    ("PATCH", "/api/staff/{id}/"): (
+        "`sites` must name existing sites and may be empty only for admin or integration "
+        "accounts; a clinician keeps an email address (rules across fields and the row)",
+    ),
     ("GET", "/api/metrics/program/"): (
         "`to` is on or after `from` and the range spans at most 3 years (two parameters)",
         "`service` must name an existing service",

@@ -9,8 +9,9 @@ the spec from the outside:
   user), so no page or API view decides roles on its own;
 - each role gets the expected status on every row: allowed roles reach the view (its own
   answer: 200, 201, 302, or 400 for the empty body sent to writes), the other roles get 403,
-  a signed-in user without a role 403, and an anonymous caller the login page (pages) or
-  401 (API, FHIR);
+  a signed-in user without a role 403, an integration (service) account 403 everywhere but
+  its own API tokens and the API description, and an anonymous caller the login page
+  (pages) or 401 (API, FHIR);
 - every read of patient data leaves an audit row naming the patient.
 """
 
@@ -31,13 +32,16 @@ NO_FLAGS = {k: False for k in ("cauda_equina", "cancer_history", "fever_or_infec
                                "significant_trauma", "unexplained_weight_loss",
                                "progressive_neuro_deficit")}
 CLIN, COORD, ADMIN, NOBODY, ANON = "clinician", "coordinator", "admin", "nobody", "anonymous"
-ROLES = (CLIN, COORD, ADMIN, NOBODY, ANON)
+INTEG = "integration"  # a service account (docs/product.md §1, §10): reads nothing
+ROLES = (CLIN, COORD, ADMIN, INTEG, NOBODY, ANON)
 STAFF = frozenset({CLIN, COORD})
 CLINICIANS = frozenset({CLIN})
 COORDINATORS = frozenset({COORD})
 ADMINS = frozenset({ADMIN})
 ANY_ROLE = frozenset({CLIN, COORD, ADMIN})
 SIGNED_IN = frozenset({CLIN, COORD, ADMIN, NOBODY})
+# One's own API tokens and the API description: a service account keeps its tokens too.
+API_SIGNED_IN = SIGNED_IN | {INTEG}
 EVERYONE = frozenset(ROLES)
 
 # --- The expected matrix -----------------------------------------------------------------
@@ -57,6 +61,8 @@ PAGES = [
     ("GET", "patients/<int:pk>/", "/patients/{patient}/", STAFF, 200, True),
     ("GET", "patients/<int:pk>/intake/", "/patients/{patient}/intake/", CLINICIANS, 200, True),
     ("POST", "patients/<int:pk>/pathway/", "/patients/{patient}/pathway/", CLINICIANS, 302,
+     False),
+    ("POST", "patients/<int:pk>/care-team/", "/patients/{patient}/care-team/", STAFF, 302,
      False),
     ("GET", "patients/<int:patient_pk>/intakes/<int:pk>/",
      "/patients/{patient}/intakes/{intake}/", STAFF, 200, True),
@@ -155,21 +161,37 @@ PAGES = [
     ("POST", "metrics/snapshots/", "/metrics/snapshots/", ADMINS, 302, False),
     ("GET", "metrics/snapshots/<int:pk>/progress/", "/metrics/snapshots/{snapshot}/progress/",
      ADMINS, 200, False),
+    ("GET", "team/", "/team/", ADMINS, 200, False),
+    ("GET", "team/program/", "/team/program/", ADMINS, 200, False),
+    ("POST", "team/program/", "/team/program/", ADMINS, 400, False),
+    ("GET", "team/sites/", "/team/sites/", ADMINS, 200, False),
+    ("POST", "team/sites/", "/team/sites/", ADMINS, 400, False),
+    ("GET", "team/staff/", "/team/staff/", ADMINS, 200, False),
+    ("POST", "team/staff/", "/team/staff/", ADMINS, 400, False),
+    ("GET", "team/staff/<int:pk>/", "/team/staff/{clinician_user}/", ADMINS, 200, False),
+    ("POST", "team/staff/<int:pk>/reset-2fa/", "/team/staff/{clinician_user}/reset-2fa/",
+     ADMINS, 302, False),
+    ("POST", "team/staff/<int:pk>/invite/", "/team/staff/{clinician_user}/invite/", ADMINS,
+     302, False),
+    ("GET", "team/reassign/", "/team/reassign/", ADMINS, 200, False),
+    ("POST", "team/reassign/", "/team/reassign/", ADMINS, 400, False),
 ]
 
 API = [
-    ("GET", "/api/schema/", "/api/schema/?format=json", SIGNED_IN, 200, False),
-    ("GET", "/api/docs/", "/api/docs/", SIGNED_IN, 200, False),
-    ("GET", "/api/auth/tokens/", "/api/auth/tokens/", SIGNED_IN, 200, False),
-    ("DELETE", "/api/auth/tokens/{token_key}/", "/api/auth/tokens/not-mine/", SIGNED_IN, 404,
-     False),
+    ("GET", "/api/schema/", "/api/schema/?format=json", API_SIGNED_IN, 200, False),
+    ("GET", "/api/docs/", "/api/docs/", API_SIGNED_IN, 200, False),
+    ("GET", "/api/auth/tokens/", "/api/auth/tokens/", API_SIGNED_IN, 200, False),
+    ("DELETE", "/api/auth/tokens/{token_key}/", "/api/auth/tokens/not-mine/", API_SIGNED_IN,
+     404, False),
     ("GET", "/api/instruments/", "/api/instruments/", ANY_ROLE, 200, False),
     ("GET", "/api/instruments/{code}/", "/api/instruments/phq9/", ANY_ROLE, 200, False),
     ("GET", "/api/services/", "/api/services/", ANY_ROLE, 200, False),
     ("GET", "/api/patients/", "/api/patients/", STAFF, 200, True),
     ("POST", "/api/patients/", "/api/patients/", CLINICIANS, 400, False),
     ("GET", "/api/patients/{id}/", "/api/patients/{patient}/", STAFF, 200, True),
-    ("PATCH", "/api/patients/{id}/", "/api/patients/{patient}/", CLINICIANS, 200, False),
+    # The care team (site, clinician, care manager) is clinicians' and coordinators', as on
+    # the patient page; demographics in the body need patient.register (clinicians).
+    ("PATCH", "/api/patients/{id}/", "/api/patients/{patient}/", STAFF, 200, False),
     ("POST", "/api/patients/{id}/intake/", "/api/patients/{patient}/intake/", CLINICIANS, 400,
      False),
     ("POST", "/api/patients/{id}/pathway/", "/api/patients/{patient}/pathway/", CLINICIANS,
@@ -231,6 +253,20 @@ API = [
      "/api/appointments/{individual}/note/addenda/", CLINICIANS, 400, False),
     ("GET", "/api/billing/", "/api/billing/?month=2026-01", ADMINS | COORDINATORS, 200, False),
     ("GET", "/api/billing-codes/", "/api/billing-codes/", ADMINS | COORDINATORS, 200, False),
+    ("GET", "/api/program/", "/api/program/", ADMINS, 200, False),
+    ("PATCH", "/api/program/", "/api/program/", ADMINS, 200, False),
+    ("GET", "/api/sites/", "/api/sites/", ADMINS, 200, False),
+    ("POST", "/api/sites/", "/api/sites/", ADMINS, 400, False),
+    ("GET", "/api/staff/", "/api/staff/", ADMINS, 200, False),
+    ("POST", "/api/staff/", "/api/staff/", ADMINS, 400, False),
+    ("GET", "/api/staff/{id}/", "/api/staff/{clinician_user}/", ADMINS, 200, False),
+    ("PATCH", "/api/staff/{id}/", "/api/staff/{clinician_user}/", ADMINS, 200, False),
+    ("POST", "/api/staff/{id}/reset-2fa/", "/api/staff/{clinician_user}/reset-2fa/", ADMINS,
+     200, False),
+    ("POST", "/api/staff/{id}/invite/", "/api/staff/{clinician_user}/invite/", ADMINS, 202,
+     False),
+    ("POST", "/api/staff/{id}/reassign/", "/api/staff/{clinician_user}/reassign/", ADMINS,
+     400, False),
 ]
 
 FHIR = [
@@ -274,6 +310,8 @@ PUBLIC = {
     "reminders/stop/<str:token>/": "the patient's stop-reminders link",
     "appointments/feed/<str:token>.ics": "a clinician's calendar feed (the token is the "
                                          "credential)",
+    "team/invite/<str:token>/": "a new staff member's set-password link (the token is the "
+                                "credential)",
     "api/auth/token/": "obtaining an API token",
     "api/^.*$": "JSON 404 for unknown API paths",
     "fhir/metadata": "FHIR CapabilityStatement, read before authenticating",
@@ -308,7 +346,8 @@ def world(db):
     from visits.services import enrolment_create
 
     users = {CLIN: make_user("m-clin", CLIN), COORD: make_user("m-coord", COORD),
-             ADMIN: make_user("m-admin", ADMIN), NOBODY: make_user("m-nobody")}
+             ADMIN: make_user("m-admin", ADMIN), INTEG: make_user("m-robot", INTEG),
+             NOBODY: make_user("m-nobody")}
     p = patient_create(actor=users[CLIN], mrn="MX-1", given_name="Mat", family_name="Rix",
                        birth_date=date(1970, 1, 1), email="mat@example.org",
                        consent_to_contact=True)
@@ -497,8 +536,14 @@ def test_the_table_gives_clinical_decisions_to_clinicians_only():
     for permission in ("patient.intake", "patient.pathway", "medication.review", "alert.act"):
         assert roles.PERMISSIONS[permission] == (roles.CLINICIAN,)
     for permission, holders in roles.PERMISSIONS.items():
-        if permission.split(".")[0] not in ("reference", "metrics", "audit", "staff"):
+        if permission.split(".")[0] not in ("reference", "metrics", "audit", "staff",
+                                            "program", "site"):
             assert roles.ADMIN not in holders, permission
+
+
+def test_no_permission_names_the_integration_role():
+    """A service account (docs/product.md §1) reads nothing: no permission names it."""
+    assert not [p for p, holders in roles.PERMISSIONS.items() if roles.INTEGRATION in holders]
 
 
 # --- Behaviour: the expected status per role ---------------------------------------------

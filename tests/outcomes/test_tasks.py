@@ -23,6 +23,15 @@ def open_alert_at(moment, patient, answers):
                                         answers=answers.phq9(1)).alerts[0]
 
 
+@pytest.fixture(autouse=True)
+def eight_to_six(program):
+    """These cases were worked on Monday-Friday 08:00-18:00 (the program's setting)."""
+    day = ["08:00", "18:00"]
+    program.working_hours = {"mon": day, "tue": day, "wed": day, "thu": day, "fri": day,
+                             "sat": None, "sun": None}
+    program.save(update_fields=["working_hours"])
+
+
 def sweep_at(moment) -> int:
     with time_machine.travel(moment, tick=False):
         return tasks.escalate_alerts()
@@ -44,6 +53,19 @@ def test_it_escalates_to_the_clinical_lead_after_four_working_hours(
     assert (alert.escalated_at, alert.escalated_to) == (due, lead)
     reminder = Reminder.objects.get(kind="alert_escalation")
     assert (reminder.recipient_user, reminder.target_id, reminder.channel) == (lead, alert.pk, "email")
+
+
+def test_it_skips_public_holidays_and_honours_24_7_mode(patient, answers, lead, program):
+    # Thursday 2 April 2026 16:00: Good Friday and Easter Monday are English bank holidays.
+    program.holiday_country, program.holiday_region = "GB", "ENG"
+    program.save(update_fields=["holiday_country", "holiday_region"])
+    open_alert_at(london(2026, 4, 2, 16, 0), patient, answers)
+    assert sweep_at(london(2026, 4, 6, 17, 0)) == 0      # Easter Monday: still not due
+    assert sweep_at(london(2026, 4, 7, 10, 0)) == 1      # Tuesday 08:00 + 2 h
+    program.escalation_mode = "24_7"
+    program.save(update_fields=["escalation_mode"])
+    open_alert_at(london(2026, 4, 3, 22, 0), patient, answers)
+    assert sweep_at(london(2026, 4, 4, 2, 0)) == 1       # four clock hours on a holiday night
 
 
 def test_it_escalates_only_once_however_often_the_sweep_runs(patient, answers, lead):

@@ -23,6 +23,7 @@ from patients.models import Intake, Patient, Program
 from patients.services import patient_create
 from referrals import demo as referrals_demo
 from reminders import demo as reminders_demo
+from team import demo as team_demo
 from visits import demo as visits_demo
 
 DEMO_USERS = [
@@ -35,7 +36,7 @@ DEMO_USERS = [
 APP_DEMOS = [("referrals", referrals_demo), ("visits", visits_demo),
              ("outcomes", outcomes_demo), ("reminders", reminders_demo),
              ("appointments", appointments_demo), ("care", care_demo),
-             ("metrics", metrics_demo)]
+             ("metrics", metrics_demo), ("team", team_demo)]
 
 NAMES = [("Maya", "Patel"), ("Tom", "Fletcher"), ("Aisha", "Khan"), ("Liam", "O'Brien"),
          ("Sofia", "Rossi"), ("Kwame", "Mensah"), ("Hannah", "Schmidt"), ("Yusuf", "Demir"),
@@ -89,6 +90,8 @@ class Command(BaseCommand):
         self.stdout.write("\nDemo logins (http://127.0.0.1:8000/accounts/login/):")
         for username, role, password, *_ in DEMO_USERS:
             self.stdout.write(f"  {role:<12} username: {username:<12} password: {password}")
+        self.stdout.write("  clinician    username: east_clinician password: east-clinician-demo-pass"
+                          "  (East clinic only)")
 
     def _users(self) -> dict:
         User = get_user_model()

@@ -1,0 +1,51 @@
+"""Row-level scoping by site (docs/product.md §6), written once: staff see and act on the patients of
+their own sites only. Every selector that reads patient rows, or rows reached through a
+patient (responses, alerts, referrals, enrolments, reminders ...), filters through here, so a
+site-B patient is absent from a site-A person's lists and 404 on detail.
+
+    visible(Patient.objects.all(), user)                 # Patient.objects.visible_to(user)
+    visible(Referral.objects.all(), user)                # via "patient"
+    visible(Attendance.objects.all(), user, "enrolment__patient")
+    visible(GroupSeries.objects.all(), user, None)       # rows with their own `site`
+
+A superuser sees everything; ``user=None`` means "no person" (tasks, services) and does not
+scope; an anonymous user sees nothing.
+"""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from .models import Patient, Site
+
+
+def site_ids_of(user):
+    """The sites ``user`` works at, as a subquery."""
+    return Site.staff.through.objects.filter(user_id=user.pk).values("site_id")
+
+
+def unscoped(user) -> bool:
+    return user is None or getattr(user, "is_superuser", False)
+
+
+def visible(qs: QuerySet, user, via: str | None = "patient") -> QuerySet:
+    """``qs`` narrowed to rows whose patient (reached through ``via``; ``None`` for rows
+    that carry their own ``site``, "" for Patient itself) is at one of ``user``'s sites."""
+    if unscoped(user):
+        return qs
+    if not getattr(user, "is_authenticated", False):
+        return qs.none()
+    if via is None:
+        lookup = "site_id__in"
+    elif via == "":
+        lookup = "site_id__in"
+    else:
+        lookup = f"{via}__site_id__in"
+    return qs.filter(**{lookup: site_ids_of(user)})
+
+
+def visible_patient_ids(user):
+    """The ids of the patients ``user`` may see (a subquery), or None when unscoped."""
+    if unscoped(user):
+        return None
+    return visible(Patient.objects.all(), user, "").values("pk")
