@@ -4,6 +4,8 @@
 - coordinator: referral queue, group visits, reminders, questionnaire links
 - admin: program dashboard and configuration; aggregates only, never patient detail,
   unless the same user also holds a clinical role.
+- integration: a service account of a system around the program (SPEC §10): may send
+  referrals in (POST /fhir/ServiceRequest, POST /fhir/ transaction) and read nothing.
 A Django superuser holds every role.
 """
 
@@ -14,11 +16,13 @@ from rest_framework.permissions import BasePermission
 CLINICIAN = "clinician"
 COORDINATOR = "coordinator"
 ADMIN = "admin"
-ROLES = (CLINICIAN, COORDINATOR, ADMIN)
+INTEGRATION = "integration"
+STAFF_ROLES = (CLINICIAN, COORDINATOR, ADMIN)  # people; ALL_ROLES keeps its old meaning
+ROLES = (*STAFF_ROLES, INTEGRATION)
 
 # Who may see patient-level data at all.
 PATIENT_ROLES = (CLINICIAN, COORDINATOR)
-ALL_ROLES = ROLES
+ALL_ROLES = STAFF_ROLES
 
 # Model permissions granted to each group, for the Django admin and for clarity.
 GROUP_MODEL_PERMISSIONS = {

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "outcomes",
     "reminders",
     "metrics",
+    "ipm.fhir",
 ]
 
 MIDDLEWARE = [
@@ -319,6 +320,9 @@ CELERY_BEAT_SCHEDULE = {
     "requeue-parked-tasks": {"task": "ipm.tasks.requeue_tasks", "schedule": 60.0},
     # Seal new audit rows into the hash chain.
     "audit-seal": {"task": "ipm.tasks.seal_audit_chain", "schedule": 60.0},
+    # Export files (bulk NDJSON, cohort CSV, letter batches) are deleted once they expire;
+    # hourly keeps them at most an hour past IPM_EXPORT_TTL_HOURS.
+    "fhir-expire-exports": {"task": "fhir.expire_exports", "schedule": crontab(minute=40)},
 }
 
 # --- Email and SMS ----------------------------------------------------------------------
@@ -353,6 +357,21 @@ IPM_QUESTIONNAIRE_LINK_DAYS = env.int("IPM_QUESTIONNAIRE_LINK_DAYS", default=14)
 IPM_ALERT_ESCALATION_WORKING_HOURS = env.float("IPM_ALERT_ESCALATION_WORKING_HOURS", default=4)
 IPM_WORKING_HOURS = (8, 18)  # working day in the program's time zone, Monday to Friday
 IPM_USE_X_FORWARDED_FOR = env.bool("IPM_USE_X_FORWARDED_FOR", default=False)
+
+# --- Systems around the program: FHIR (SPEC §10) --------------------------------------------
+# The base of IPM's own code systems and canonical URLs, and the MRN identifier system the
+# partner systems use (blank: one system per program under the base). Patients created by
+# referrals in go to the site with this code (blank: the program's first site).
+IPM_FHIR_BASE = env.str("IPM_FHIR_BASE", default="https://ipm.example/fhir")
+IPM_FHIR_MRN_SYSTEM = env.str("IPM_FHIR_MRN_SYSTEM", default="")
+IPM_FHIR_DEFAULT_SITE = env.str("IPM_FHIR_DEFAULT_SITE", default="")
+# Bulk exports, cohort CSVs and letter batches: where the worker writes the files, and how
+# long they are kept (a periodic task deletes them after).
+IPM_EXPORT_DIR = env.str("IPM_EXPORT_DIR", default=str(VAR_DIR / "exports"))
+IPM_EXPORT_TTL_HOURS = env.int("IPM_EXPORT_TTL_HOURS", default=24)
+# Keys the de-identified cohort's pseudonyms and per-patient date shifts (stable across
+# exports while it is unchanged). Required in production.
+IPM_DEID_SECRET = env.str("IPM_DEID_SECRET", default="dev-only-deid-secret-not-for-production")
 
 # --- Audit trail tamper evidence (ipm/audit.py, issue 16 §5) ------------------------------
 # The chain is keyed with HMAC-SHA256: whoever can write the database but does not hold this
