@@ -16,6 +16,7 @@ api_patterns = [
     path("", include("visits.api_urls")),
     path("", include("reminders.api_urls")),
     path("", include("metrics.api_urls")),
+    path("", include("ipm.fhir.api_urls")),
     # Anything else under /api/ is a JSON 404, also with DEBUG on.
     re_path(r"^.*$", views.api_not_found),
 ]

@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.models.functions import Coalesce
-from django.http import Http404
-from django.utils.http import http_date
+from django.http import Http404, HttpResponse
 from django.urls import reverse
+from django.utils.http import http_date
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny
@@ -29,7 +29,7 @@ from ipm.audit import audit_record
 from ipm.errors import NotFound
 from outcomes import instruments
 
-from . import codes, compartment, resources, search, selectors
+from . import codes, compartment, ingest, letters, resources, search, selectors
 from .renderers import FHIRContentNegotiation, FHIRJSONRenderer, JSONRenderer
 
 logger = logging.getLogger(__name__)
@@ -516,7 +516,14 @@ class ServiceRequestSearchView(SearchView):
                 [r.patient_id for r in rows])
 
     def post(self, request, *args, **kwargs):
-        return ingest_views.receive_service_request(self, request)
+        resource = ingest.parse_body(request.body, request.content_type,
+                                     expected=("ServiceRequest",))
+        referral, created = ingest.service_request_receive(resource=resource,
+                                                           actor=request.user)
+        referral = selectors.referrals().get(pk=referral.pk)
+        shown = resources.service_request_resource(referral)
+        return Response(shown, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+                        headers={"Location": self.full_url(shown), "ETag": etag_of(shown)})
 
 
 class ServiceRequestReadView(ReadView):
@@ -604,6 +611,87 @@ class FlagReadView(ReadView):
         return resource
 
 
+# --- DocumentReference + Binary (letters) ----------------------------------------------------
+
+class DocumentReferenceSearchView(SearchView):
+    """The patient's letters (intake and discharge summary), rendered when the Binary is
+    read."""
+
+    resource_type = "DocumentReference"
+    audit_object_type = "patients.patient"
+    includes = ("DocumentReference:patient", "DocumentReference:subject")
+    params = (
+        ("patient", "reference", "Required. Patient/<id> or <id>"),
+        ("type", "token", "LOINC document type: 11488-4 (intake summary, consult note) or "
+                          "18842-5 (discharge summary)"),
+    )
+
+    @classmethod
+    def sorts(cls) -> dict[str, str]:
+        return {"_id": "pk"}
+
+    def search(self, query, paging):
+        patient_ids = self.patient_ids(query, required=True)
+        wanted_ids = search.ids(query)
+        type_param = search.single(query, "type")
+        kinds = list(letters.KINDS)
+        if type_param is not None:
+            tokens = search.tokens(type_param, param="type")
+            kinds = [k for k in kinds if any(search.token_matches(
+                t, codes.LETTER_TYPE_SYSTEM, codes.LETTER_TYPES[k][0]) for t in tokens)]
+        found = [(pid, r) for pid, r in compartment.resources_for(
+                 [p.pk for p in selectors.patients().filter(pk__in=patient_ids)],
+                 types=("DocumentReference",))
+                 if r.id.rsplit("-", 1)[1] in kinds
+                 and (wanted_ids is None or r.id in wanted_ids)]
+        if query.get("_sort", "").startswith("-"):
+            found.reverse()
+        page = found[paging.offset: paging.offset + paging.count]
+        return len(found), [r for _, r in page], [pid for pid, _ in page]
+
+
+class DocumentReferenceReadView(ReadView):
+    def read(self, ident):
+        parsed = letters.parse_document_id(ident)
+        patient = (selectors.patients().filter(pk=parsed[0]).first() if parsed else None)
+        if patient is None:
+            raise Http404
+        found = dict((r.id, r) for _, r in compartment.resources_for(
+            [patient.pk], types=("DocumentReference",)))
+        resource = found[ident]
+        self.audit_read(patient, resource)
+        return resource
+
+
+class BinaryReadView(ReadView):
+    """A letter's PDF: raw ``application/pdf`` to a client that asks for it (``Accept``),
+    else a FHIR Binary with the PDF base64-encoded."""
+
+    def perform_content_negotiation(self, request, force=False):
+        accept = request.META.get("HTTP_ACCEPT", "")
+        self.wants_pdf = "application/pdf" in accept and "fhir+json" not in accept
+        if self.wants_pdf:  # errors still answer FHIR JSON
+            return FHIRJSONRenderer(), FHIRJSONRenderer.media_type
+        return super().perform_content_negotiation(request, force)
+
+    def get(self, request, *args, **kwargs):
+        parsed = letters.parse_document_id(kwargs["id"])
+        patient = (selectors.patients().select_related("site", "clinician")
+                   .filter(pk=parsed[0]).first() if parsed else None)
+        if patient is None:
+            raise Http404
+        kind = parsed[1]
+        pdf = letters.render_pdf(patient, kind)
+        audit_record(request=request, actor=request.user, action="read", obj=patient,
+                     detail={"fhir": f"Binary/{kwargs['id']}", "letter": kind})
+        if getattr(self, "wants_pdf", False):
+            response = HttpResponse(pdf, content_type="application/pdf")
+            response["Content-Disposition"] = (
+                f'inline; filename="{letters.filename(patient, kind)}"')
+            return response
+        return Response(letters.binary_resource(patient.pk, kind, pdf))
+
+
 class UnknownView(FHIRView):
     """Anything else under /fhir/: a 404 OperationOutcome naming what is supported."""
 
@@ -623,4 +711,6 @@ RESOURCE_VIEWS: dict[str, tuple[type[ReadView] | None, type[SearchView] | None]]
     "ServiceRequest": (ServiceRequestReadView, ServiceRequestSearchView),
     "Appointment": (AppointmentReadView, AppointmentSearchView),
     "Flag": (FlagReadView, FlagSearchView),
+    "DocumentReference": (DocumentReferenceReadView, DocumentReferenceSearchView),
+    "Binary": (BinaryReadView, None),
 }
