@@ -32,9 +32,8 @@ def three(program):
     """Three patients last changed 10, 5 and 1 days ago."""
     now = timezone.now()
     out = []
-    for n, (mrn, given, family, days) in enumerate([("A-1", "Ann", "Cole", 10),
-                                                     ("A-2", "Ben", "Ames", 5),
-                                                     ("A-3", "Cat", "Bell", 1)]):
+    for mrn, given, family, days in [("A-1", "Ann", "Cole", 10), ("A-2", "Ben", "Ames", 5),
+                                     ("A-3", "Cat", "Bell", 1)]:
         p = make_patient(program, mrn=mrn, given=given, family=family)
         Patient.objects.filter(pk=p.pk).update(updated_at=now - timedelta(days=days))
         out.append(Patient.objects.get(pk=p.pk))
