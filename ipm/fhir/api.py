@@ -4,7 +4,7 @@
 - ``POST /api/letters/``: a batch of letters rendered by the worker (202 + status URL);
 - ``POST /api/exports/cohort/``: the de-identified cohort CSV for admins (202 + status URL);
 - ``GET · DELETE /api/exports/{id}/``: a job's status (202 while running, 200 with file
-  links when done) or cancel it; ``GET /api/exports/{id}/files/{name}``: one file.
+  links when done) or cancel it; ``GET /api/exports/{id}/files/{name}/``: one file.
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ class ExportJobOutputSerializer(serializers.Serializer):
 
 def job_body(request, job: ExportJob) -> dict:
     files = [{"name": f["name"], "type": f["type"], "count": f["count"],
-              "url": request.build_absolute_uri(f"/api/exports/{job.pk}/files/{f['name']}")}
+              "url": request.build_absolute_uri(f"/api/exports/{job.pk}/files/{f['name']}/")}
              for f in job.files or []] if job.status == ExportJob.Status.DONE else []
     return {"id": str(job.pk), "kind": job.kind, "status": job.status,
             "progress": job.progress, "status_url": request.build_absolute_uri(

@@ -7,6 +7,6 @@ urlpatterns = [
     path("letters/", api.LettersBatchApi.as_view(), name="api-letters-batch"),
     path("exports/cohort/", api.CohortExportApi.as_view(), name="api-export-cohort"),
     path("exports/<uuid:pk>/", api.ExportJobApi.as_view(), name="api-export"),
-    path("exports/<uuid:pk>/files/<str:name>", api.ExportFileApi.as_view(),
+    path("exports/<uuid:pk>/files/<str:name>/", api.ExportFileApi.as_view(),
          name="api-export-file"),
 ]
