@@ -36,6 +36,7 @@ test: install
 
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 screenshots: install
 	IPM_SCREENSHOTS=docs/screenshots $(PY) -m pytest tests/e2e -q

@@ -12,13 +12,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+# The harness runs outside Django: every import of Django or of the project waits inside the
+# job that needs it, after setup_django() (start-up order, not a cycle).
 def setup_django():
     import django
 
     django.setup()
 
 def time_metrics() -> dict:
-    """Every SPEC §3.6 metric over the whole program (first intake to today), as the API
+    """Every docs/product.md §3.6 metric over the whole program (first intake to today), as the API
     computes them live; and a full dashboard snapshot (period, previous period and weekly
     trend rows) for the default 30 days, as the worker computes it."""
 

@@ -1,4 +1,4 @@
-"""Combine the HTTP and background-job figures into one table against SPEC §5."""
+"""Combine the HTTP and background-job figures into one table against docs/product.md §5."""
 
 import argparse
 import json

@@ -11,23 +11,38 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from .errors import DomainError, InvalidInput
 
 
+def _whole(text: str) -> bool:
+    """ASCII digits only: str.isdigit() also takes "²", which int() refuses."""
+    return text.isascii() and text.isdigit()
+
+
 class Pagination(PageNumberPagination):
     """`{count, next, previous, results}`; `?page=` and `?page_size=` (max 200).
 
-    A page that is not a whole number from 1 is a 400 on `page`; a page past the last is a
-    404 (ipm.openapi documents it on every paginated list)."""
+    A page that is not a whole number from 1 is a 400 on `page`, a page size that is not a
+    whole number from 1 to 200 a 400 on `page_size` (DRF would quietly use the default or
+    the maximum instead); a page past the last is a 404 (ipm.openapi documents it on every
+    paginated list)."""
 
     page_size_query_param = "page_size"
     max_page_size = 200
 
     def get_page_number(self, request, paginator):
-        number = super().get_page_number(request, paginator)
+        # `?page=` (present, empty) is refused like any other non-number, not read as 1.
+        number = request.query_params.get(self.page_query_param, 1)
         if number in self.last_page_strings:
-            return number
-        if not (str(number).isdigit() and int(number) >= 1):
+            return paginator.num_pages
+        if not (_whole(str(number)) and int(number) >= 1):
             message = "The page must be a whole number from 1."
             raise InvalidInput(message, {self.page_query_param: [message]})
         return number
+
+    def get_page_size(self, request):
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is not None and not (_whole(raw) and 1 <= int(raw) <= self.max_page_size):
+            message = f"The page size must be a whole number from 1 to {self.max_page_size}."
+            raise InvalidInput(message, {self.page_size_query_param: [message]})
+        return super().get_page_size(request)
 
     def get_schema_operation_parameters(self, view):
         parameters = super().get_schema_operation_parameters(view)

@@ -11,7 +11,6 @@ class IpmConfig(AppConfig):
 
         from . import redact, roles
         from .middleware import remember_otp_enrolment
-        from .reference_data import ensure_reference_data
 
         # Logging is configured before apps load: mask tokens and search terms in every
         # handler (Django's defaults included) and in every record created from now on.
@@ -19,5 +18,3 @@ class IpmConfig(AppConfig):
         redact.install_on_handlers()
         user_logged_in.connect(remember_otp_enrolment, dispatch_uid="ipm-otp-enrolment")
         post_migrate.connect(roles.ensure_role_groups, dispatch_uid="ipm-role-groups")
-        post_migrate.connect(ensure_reference_data, sender=self,
-                             dispatch_uid="ipm-reference-data")

@@ -1,4 +1,4 @@
-"""The audit trail, built once for every app (SPEC §5: every read and change of patient
+"""The audit trail, built once for every app (docs/product.md §5: every read and change of patient
 data, who, what, when, from where).
 
 - Services call `audit_record(actor=..., action=..., obj=...)` for every change.
@@ -23,6 +23,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from .models import AuditEvent
+from .net import client_address
 
 _current_request: contextvars.ContextVar = contextvars.ContextVar("ipm_request", default=None)
 
@@ -40,13 +41,8 @@ class AuditContextMiddleware:
 
 
 def client_ip(request) -> str | None:
-    if request is None:
-        return None
-    if settings.IPM_USE_X_FORWARDED_FOR:
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip()
-    return request.META.get("REMOTE_ADDR") or None
+    """The client address (ipm.net: only configured proxies are trusted)."""
+    return client_address(request)
 
 
 def patient_id_of(obj) -> int | None:

@@ -13,36 +13,63 @@ class LoginRequiredMiddleware(DjangoLoginRequired):
 
 
 class TwoFactorMiddleware:
-    """Pages need a verified second factor (TOTP) for admins when IPM_ADMIN_2FA_REQUIRED,
-    and for anyone who has enrolled a device. Until verified, a session reaches only the
-    two-factor pages, logout and static files. API tokens are separate credentials and
-    are not affected (see README: Security)."""
+    """Pages need a verified second factor (TOTP or a recovery code) for admins when
+    IPM_ADMIN_2FA_REQUIRED, and for anyone who has enrolled a device. Until verified, a
+    session reaches only the verify page (or, with no device yet, the setup page), logout
+    and the login-free pages; on the API and FHIR it counts as no session at all (401), so
+    session authentication cannot go around the second factor. API tokens are separate
+    credentials (see README: Security)."""
 
-    OPEN_PREFIXES = ("/accounts/2fa/", "/accounts/logout/", "/accounts/login/", "/static/",
-                     "/healthz", "/api/", "/fhir/", "/q/", "/reminders/stop/")
+    # Exact paths: every other /accounts/2fa/ page needs a verified session.
+    OPEN_PATHS = ("/accounts/2fa/verify/", "/accounts/2fa/setup/", "/accounts/logout/",
+                  "/accounts/login/", "/healthz", "/livez")
+    # Login-free pages for patients (link tokens) and static files.
+    OPEN_PREFIXES = ("/static/", "/q/", "/reminders/stop/")
+    SESSION_AUTH_PREFIXES = ("/api/", "/fhir/")
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        from django.conf import settings
-        from django.shortcuts import redirect
-
         user = getattr(request, "user", None)
+        path = request.path_info
         if (user is not None and user.is_authenticated and not user.is_verified()
-                and not request.path_info.startswith(self.OPEN_PREFIXES)):
-            from . import roles
+                and path not in self.OPEN_PATHS and not path.startswith(self.OPEN_PREFIXES)):
+            has_device = self._has_device(request, user)
+            if has_device or self._required(user):
+                if path.startswith(self.SESSION_AUTH_PREFIXES):
+                    from django.contrib.auth.models import AnonymousUser
 
-            # Whether the user has enrolled a device is remembered in the session at login
-            # (enrolment itself verifies the session), saving a query on every page.
-            has_device = request.session.get("ipm_otp_enrolled")
-            if has_device is None:
-                has_device = remember_otp_enrolment(request=request, user=user)
-            must = has_device or (settings.IPM_ADMIN_2FA_REQUIRED and roles.has_role(user, roles.ADMIN))
-            if must:
-                target = "two-factor-verify" if has_device else "two-factor-setup"
-                return redirect(f"{_reverse(target)}?next={request.get_full_path()}")
+                    request.user = AnonymousUser()
+                else:
+                    target = "two-factor-verify" if has_device else "two-factor-setup"
+                    return redirect_with_next(request, _reverse(target))
         return self.get_response(request)
+
+    @staticmethod
+    def _has_device(request, user) -> bool:
+        # Whether the user has enrolled a device is remembered in the session at login,
+        # saving a query on every page; enrolment ends the user's other sessions, and
+        # enrolment and reset update the session that made them, so it cannot go stale.
+        has_device = request.session.get("ipm_otp_enrolled")
+        if has_device is None:
+            has_device = remember_otp_enrolment(request=request, user=user)
+        return has_device
+
+    @staticmethod
+    def _required(user) -> bool:
+        from django.conf import settings
+
+        from . import roles
+
+        return settings.IPM_ADMIN_2FA_REQUIRED and roles.has_role(user, roles.ADMIN)
+
+
+def redirect_with_next(request, url):
+    from django.shortcuts import redirect
+    from django.utils.http import urlencode
+
+    return redirect(f"{url}?{urlencode({'next': request.get_full_path()})}")
 
 
 def _reverse(name):
@@ -128,3 +155,26 @@ class ApiAppendSlashMiddleware:
                 request.path_info = path + "/"
                 request.path = request.path + "/"
         return self.get_response(request)
+
+
+class NoStoreMiddleware:
+    """Responses that may carry patient data are never stored by a browser or a proxy
+    (`Cache-Control: no-store`): every response to a signed-in person (pages, and the API
+    once DRF has authenticated the token), anything under /api/ and /fhir/, and the
+    patient's own link pages (/q/, the stop-reminders link). Static files never get here:
+    WhiteNoise answers them before this middleware runs, and they stay cacheable."""
+
+    PREFIXES = ("/api/", "/fhir/", "/q/", "/reminders/stop/")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if (getattr(user, "is_authenticated", False)
+                or request.path_info.startswith(self.PREFIXES)):
+            from django.utils.cache import add_never_cache_headers
+
+            add_never_cache_headers(response)  # no-store, no-cache, private, max-age=0
+        return response

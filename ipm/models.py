@@ -18,7 +18,7 @@ class AuditQuerySet(models.QuerySet):
 
 
 class AuditEvent(models.Model):
-    """Who did what to which patient data, when, and from where (SPEC §5).
+    """Who did what to which patient data, when, and from where (docs/product.md §5).
 
     Rows are written once. Sealing (ipm.audit.seal_chain) sets `seal_seq` and `hash` once:
     the rows in the order they were sealed, each HMAC-chained to the previous one, so an

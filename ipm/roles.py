@@ -1,16 +1,26 @@
-"""Roles are Django groups (SPEC §1). Checks live here so pages and API share them.
+"""Roles are Django groups (docs/product.md §1), and one permission table says what each may do.
 
-- clinician: patient care (intake, questionnaires, alerts, referrals)
-- coordinator: referral queue, group visits, reminders, questionnaire links
+- clinician: patient care (intake and stratification, pathway decisions, questionnaires,
+  medication review, acting on safety alerts, referrals)
+- coordinator: referral queue, group visits and attendance, reminders, questionnaire links
 - admin: program dashboard and configuration; aggregates only, never patient detail,
   unless the same user also holds a clinical role.
 - integration: a service account of a system around the program (SPEC §10): may send
   referrals in (POST /fhir/ServiceRequest, POST /fhir/ transaction) and read nothing.
 A Django superuser holds every role.
+
+`PERMISSIONS` is the only place that maps an action to roles. Pages name a permission
+(`@requires("patient.intake")`, or `permission = "patient.view"` on a class-based view),
+API and FHIR views too (`permission = "..."`, or a dict by action / HTTP method), and
+`HasRole` enforces it, so a page and the API operation that does the same thing cannot
+disagree. tests/ipm/test_access_matrix.py walks every URL and fails for a route that names
+no permission from this table.
 """
 
+from functools import wraps
+
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from rest_framework.permissions import BasePermission
 
 CLINICIAN = "clinician"
@@ -23,6 +33,46 @@ ROLES = (*STAFF_ROLES, INTEGRATION)
 # Who may see patient-level data at all.
 PATIENT_ROLES = (CLINICIAN, COORDINATOR)
 ALL_ROLES = STAFF_ROLES
+
+CLINICIANS = (CLINICIAN,)
+COORDINATORS = (COORDINATOR,)
+ADMINS = (ADMIN,)
+
+# The permission table (docs/product.md §1): permission -> roles that hold it.
+PERMISSIONS: dict[str, tuple[str, ...]] = {
+    # Reference data without patient detail: instruments, services, FHIR metadata.
+    "reference.view": ALL_ROLES,
+    # Patient data: clinicians and coordinators read it; admins never do.
+    "patient.view": PATIENT_ROLES,
+    # Demographics are the first step of intake (docs/product.md §3.1): who takes in, registers.
+    "patient.register": CLINICIANS,
+    "patient.intake": CLINICIANS,            # intake and stratification
+    "patient.pathway": CLINICIANS,           # confirm or override the pathway
+    "response.record": PATIENT_ROLES,        # enter a completed questionnaire
+    "medication.review": CLINICIANS,         # opioid (MME) review
+    "alert.view": PATIENT_ROLES,
+    "alert.act": CLINICIANS,                 # acknowledge a safety alert with the action
+    "questionnaire_link.send": PATIENT_ROLES,
+    "worklist.view": PATIENT_ROLES,
+    "referral.view": PATIENT_ROLES,
+    "referral.create": PATIENT_ROLES,
+    "referral.triage": PATIENT_ROLES,        # transitions and assignment
+    "mdt.view": PATIENT_ROLES,
+    "mdt.plan": COORDINATORS,                # meetings, agenda, attendees
+    "mdt.decide": PATIENT_ROLES,             # the team's decision per referral
+    "group.view": PATIENT_ROLES,
+    "group.manage": PATIENT_ROLES,           # series, sessions, enrolment and waitlist
+    "attendance.mark": PATIENT_ROLES,
+    "reminder.view": PATIENT_ROLES,
+    "reminder.resend": PATIENT_ROLES,
+    "metrics.view": ADMINS,                  # dashboard, exports, snapshots (aggregates)
+    "metrics.export_cohort": ADMINS,         # de-identified cohort CSV (SPEC §10)
+    # Systems around the program (SPEC §10).
+    "referral.receive": (INTEGRATION,),      # referrals in by FHIR, from a service account
+    "patient.export": CLINICIANS,            # Bulk Data $export and letter batches (own sites)
+    "audit.view": ADMINS,
+    "staff.manage": ADMINS,                  # people: invite, roles, sites, 2FA reset
+}
 
 # Model permissions granted to each group, for the Django admin and for clarity.
 GROUP_MODEL_PERMISSIONS = {
@@ -59,52 +109,110 @@ def has_role(user, *roles: str) -> bool:
     return bool(user_roles(user) & set(roles))
 
 
-def can_see_patients(user) -> bool:
-    return has_role(user, *PATIENT_ROLES)
+def roles_for(permission: str) -> tuple[str, ...]:
+    try:
+        return PERMISSIONS[permission]
+    except KeyError:
+        raise ImproperlyConfigured(f"No permission '{permission}' in ipm.roles.PERMISSIONS.")
+
+
+def can(user, permission: str) -> bool:
+    """Whether the user holds a role that the table gives `permission`."""
+    return has_role(user, *roles_for(permission))
 
 
 class RoleRequiredMixin(LoginRequiredMixin):
-    """Class-based views: `roles = (CLINICIAN, ...)`; anyone else gets 403."""
+    """Class-based views: `permission = "patient.view"` (a key of PERMISSIONS); anyone else
+    gets 403. (`roles = (...)` is the older form, kept for branches in flight; the access
+    matrix test refuses it.)"""
 
+    permission: str = ""
     roles: tuple[str, ...] = ()
 
     def dispatch(self, request, *args, **kwargs):
         if not request.user.is_authenticated:
             return self.handle_no_permission()
-        if self.roles and not has_role(request.user, *self.roles):
+        allowed = roles_for(self.permission) if self.permission else self.roles
+        if allowed and not has_role(request.user, *allowed):
             raise PermissionDenied("Your role does not give access to this page.")
         return super().dispatch(request, *args, **kwargs)
 
 
-def role_required(*roles: str):
-    """Function views: `@role_required(COORDINATOR)`."""
+def _page_guard(view, allowed, permission: str | None):
+    from django.contrib.auth.views import redirect_to_login
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not has_role(request.user, *allowed()):
+            raise PermissionDenied("Your role does not give access to this page.")
+        return view(request, *args, **kwargs)
+
+    wrapped.ipm_permission = permission
+    return wrapped
+
+
+def requires(permission: str):
+    """Function views: `@requires("patient.intake")`: signed in and holding the permission
+    (PERMISSIONS), else the login page or 403."""
+    roles_for(permission)  # an unknown name fails at import, not on the first request
 
     def decorator(view):
-        from functools import wraps
-
-        from django.contrib.auth.views import redirect_to_login
-
-        @wraps(view)
-        def wrapped(request, *args, **kwargs):
-            if not request.user.is_authenticated:
-                return redirect_to_login(request.get_full_path())
-            if not has_role(request.user, *roles):
-                raise PermissionDenied("Your role does not give access to this page.")
-            return view(request, *args, **kwargs)
-
-        return wrapped
+        return _page_guard(view, lambda: roles_for(permission), permission)
 
     return decorator
 
 
+def role_required(*roles: str):
+    """The older form of `requires` naming roles directly; kept for branches in flight (the
+    access matrix test refuses routes that use it)."""
+
+    def decorator(view):
+        return _page_guard(view, lambda: roles, None)
+
+    return decorator
+
+
+def view_permissions(view) -> list[str]:
+    """Every permission a DRF view declares (for OPTIONS and for the access matrix)."""
+    declared = getattr(view, "permission", None)
+    if isinstance(declared, dict):
+        return list(declared.values())
+    return [declared] if declared else []
+
+
+def view_permission(view, method: str) -> str | None:
+    """The permission a DRF view needs for this request: `permission` is a name, or a dict
+    keyed by viewset action (`"intake"`) or HTTP method (`"POST"`); HEAD is GET."""
+    declared = getattr(view, "permission", None)
+    if not isinstance(declared, dict):
+        return declared
+    action = getattr(view, "action", None)
+    if action in declared:
+        return declared[action]
+    return declared.get("GET" if method == "HEAD" else method)
+
+
 class HasRole(BasePermission):
-    """DRF: the view declares `allowed_roles` (and optionally `write_roles` for unsafe methods)."""
+    """DRF: the view declares `permission` (see view_permission); the table says who holds
+    it. Views without one fall back to the older `allowed_roles` / `write_roles`."""
 
     message = "Your role does not give access to this resource."
 
     def has_permission(self, request, view):
         if not (request.user and request.user.is_authenticated):
             return False
+        if getattr(view, "permission", None):
+            if request.method == "OPTIONS":
+                return any(can(request.user, p) for p in view_permissions(view))
+            permission = view_permission(view, request.method)
+            if permission is None:
+                # A method the view does not serve gets its 405 from DRF; one it serves
+                # without a permission in the table is refused, not guessed.
+                method = request.method.lower()
+                return not (method in view.http_method_names and hasattr(view, method))
+            return can(request.user, permission)
         roles = getattr(view, "allowed_roles", ALL_ROLES)
         if request.method not in ("GET", "HEAD", "OPTIONS"):
             roles = getattr(view, "write_roles", roles)

@@ -1,6 +1,8 @@
 from celery import shared_task
 
 from .audit import seal_all
+from .models import AuditEvent
+from .queue import requeue_parked
 
 
 @shared_task(name="ipm.tasks.seal_audit_chain")
@@ -12,8 +14,6 @@ def seal_audit_chain() -> int:
 @shared_task(name="ipm.tasks.ping")
 def ping(marker_id: int) -> int:
     """Round-trip check used by /healthz-style tests: the worker writes a row we can see."""
-    from .models import AuditEvent
-
     AuditEvent.objects.create(action="worker.ping", object_type="ipm.ping",
                               object_id=str(marker_id), actor_username="celery")
     return marker_id
@@ -21,6 +21,4 @@ def ping(marker_id: int) -> int:
 
 @shared_task(name="ipm.tasks.requeue_tasks")
 def requeue_tasks() -> int:
-    from .queue import requeue_parked
-
     return requeue_parked()

@@ -1,14 +1,19 @@
 from django.conf import settings
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
 from django.views.generic import ListView
 
 from . import roles
+from .celery import app
 from .models import AuditEvent
 
 
@@ -30,8 +35,6 @@ def healthz(request):
     except Exception as exc:  # noqa: BLE001 - report any failure as unhealthy
         checks["database"] = f"error: {type(exc).__name__}"
     try:
-        from .celery import app
-
         with app.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
         checks["broker"] = "ok"
@@ -41,23 +44,77 @@ def healthz(request):
     return JsonResponse({"status": "ok" if ok else "error", **checks}, status=200 if ok else 503)
 
 
-@never_cache
-def home(request):
-    """One home page per role: each role sees the widgets of its daily work."""
-    from .home import home_context
+class UsernameLengthMixin:
+    """Refuse an over-long username before authentication runs (Django's login forms set
+    the length on the widget only, and django-axes would fail to record the attempt)."""
 
-    return render(request, "ipm/home.html", home_context(request))
+    def clean_username(self):
+        from .api_auth import USERNAME_MAX_LENGTH
+
+        username = self.cleaned_data["username"]
+        if len(username) > USERNAME_MAX_LENGTH:
+            raise ValidationError(f"A username has at most {USERNAME_MAX_LENGTH} characters.",
+                                  code="max_length")
+        return username
+
+
+class LoginForm(UsernameLengthMixin, AuthenticationForm):
+    pass
+
+
+class AdminLoginForm(UsernameLengthMixin, AdminAuthenticationForm):
+    pass
 
 
 class LoginView(auth_views.LoginView):
     template_name = "registration/login.html"
     redirect_authenticated_user = True
+    form_class = LoginForm
+
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        if form.has_error("username"):
+            response.status_code = 400  # malformed input, not wrong credentials
+        return response
+
+
+@never_cache
+def account(request):
+    """One's own account: second factor (set up, replace, recovery codes, turn off) and
+    the API tokens one holds, each revocable."""
+    from django_otp import user_has_device
+
+    from . import accounts
+
+    user = request.user
+    return render(request, "ipm/account.html", {
+        "enrolled": user_has_device(user, confirmed=True),
+        "codes_left": accounts.recovery_codes_left(user=user),
+        "tokens": accounts.api_tokens_of(user=user),
+        "two_factor_required": (settings.IPM_ADMIN_2FA_REQUIRED
+                                and roles.has_role(user, roles.ADMIN)),
+    })
+
+
+@never_cache
+@require_POST
+def api_token_revoke(request, token_key):
+    from django.contrib import messages
+    from django.shortcuts import redirect
+
+    from . import accounts
+
+    if accounts.api_token_revoke(user=request.user, token_key=token_key):
+        messages.success(request, "API token revoked.")
+    else:
+        messages.error(request, "No such API token.")
+    return redirect("account")
 
 
 class AuditTrailView(roles.RoleRequiredMixin, ListView):
     """Admins browse the audit trail, filtered by patient id."""
 
-    roles = (roles.ADMIN,)
+    permission = "audit.view"
     template_name = "ipm/audit_trail.html"
     paginate_by = 50
 

@@ -5,6 +5,7 @@ from rest_framework.views import APIView
 
 from ipm import roles
 from ipm.api import ErrorSerializer
+from ipm.errors import InvalidInput
 
 from .filters import scope_from_params
 from .selectors import program_metrics
@@ -15,11 +16,11 @@ class ProgramMetricsApi(APIView):
     """Program metrics for a date range and optional service (admins only; aggregates)."""
 
     permission_classes = [roles.HasRole]
-    allowed_roles = (roles.ADMIN,)
+    permission = "metrics.view"
 
     @extend_schema(
         operation_id="metrics_program",
-        summary="Program metrics (SPEC §3.6)",
+        summary="Program metrics (docs/product.md §3.6)",
         parameters=[
             OpenApiParameter("from", OpenApiTypes.DATE, description="First day (YYYY-MM-DD); "
                              "default: 30 days before `to`."),
@@ -32,5 +33,14 @@ class ProgramMetricsApi(APIView):
                    401: ErrorSerializer, 403: ErrorSerializer},
     )
     def get(self, request):
-        scope = scope_from_params(request.query_params)
+        params = request.query_params
+        empty = [name for name in ("from", "to", "service")
+                 if name in params and not params[name].strip()]
+        if empty:
+            # The dashboard's form sends empty fields for "default"; API callers leave the
+            # parameter out instead, so an empty one is a mistake worth naming.
+            raise InvalidInput(f"Empty parameter: {', '.join(empty)}.",
+                               {name: ["Give a value, or leave the parameter out."]
+                                for name in empty})
+        scope = scope_from_params(params)
         return Response(ProgramMetricsOutputSerializer(program_metrics(scope)).data)

@@ -1,4 +1,4 @@
-"""Program metric definitions (SPEC §3.6), in one place.
+"""Program metric definitions (docs/product.md §3.6), in one place.
 
 Each metric is a function of a :class:`Scope` (an inclusive date range in the program's time
 zone and an optional service) that aggregates in the database: counts, averages and medians

@@ -6,7 +6,10 @@ import datetime as dt
 import re
 from collections.abc import Mapping
 
+from django.core.exceptions import ValidationError as DjangoValidationError
+
 from ipm.errors import InvalidInput
+from ipm.validators import validate_care_date
 from referrals.models import Service
 
 from .definitions import Scope, default_range
@@ -20,10 +23,15 @@ def parse_date(value: str, name: str) -> dt.date:
     try:
         if not _ISO_DATE.match(value):
             raise ValueError
-        return dt.date.fromisoformat(value)
+        day = dt.date.fromisoformat(value)
     except ValueError:
         raise InvalidInput(f"'{name}' must be a date in the form YYYY-MM-DD.",
                            {name: [f"Enter a date as YYYY-MM-DD (got '{value}')."]})
+    try:
+        validate_care_date(day)
+    except DjangoValidationError as exc:
+        raise InvalidInput(f"'{name}': {exc.messages[0]}", {name: exc.messages})
+    return day
 
 
 def parse_service(code: str | None) -> Service | None:

@@ -4,7 +4,7 @@ from django.utils import timezone
 
 
 class MetricSnapshot(models.Model):
-    """The program metrics (SPEC §3.6) for one date range and service, computed by the
+    """The program metrics (docs/product.md §3.6) for one date range and service, computed by the
     Celery task `metrics.tasks.compute_snapshot`: daily by beat, and on demand from the
     dashboard (the page polls `status`/`progress` while the worker runs).
 

@@ -59,7 +59,7 @@ def _metric_field(key: str):
 
 
 class ProgramMetricsOutputSerializer(serializers.Serializer):
-    """Every program metric of SPEC §3.6 for the range and service, with the definitions."""
+    """Every program metric of docs/product.md §3.6 for the range and service, with the definitions."""
 
     to = serializers.DateField(help_text="Last day of the range (inclusive).")
     service = serializers.CharField(allow_null=True, help_text="Service code, or null: program.")

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from ipm.audit import audit_record
 from ipm.db.replica import on_replica
+from ipm.queue import enqueue_on_commit
 
 from . import definitions, selectors
 from .definitions import Scope
@@ -25,22 +26,21 @@ def snapshot_request(*, scope: Scope, actor=None,
     in_flight = selectors.snapshot_in_flight(scope)
     if in_flight is not None:
         return in_flight
-    snapshot = MetricSnapshot.objects.create(
-        period_start=scope.start, period_end=scope.end, service=scope.service, trigger=trigger,
-        requested_by=actor if getattr(actor, "pk", None) else None)
+    snapshot = snapshot_create(scope=scope, trigger=trigger, actor=actor)
     audit_record(actor=actor, action="metrics.snapshot_requested", obj=snapshot,
                  detail={"from": scope.start.isoformat(), "to": scope.end.isoformat(),
                          "service": scope.service.code if scope.service else None})
-    transaction.on_commit(lambda: _queue(snapshot.pk))
+    # Queued once the request commits; parked and sent later if the broker is down.
+    enqueue_on_commit("metrics.tasks.compute_snapshot", snapshot.pk)
     return snapshot
 
 
-def _queue(snapshot_id: int) -> None:
-    from ipm.queue import enqueue
-
-    from .tasks import compute_snapshot
-
-    enqueue(compute_snapshot, snapshot_id)  # parked and sent later if the broker is down
+def snapshot_create(*, scope: Scope, trigger: str = MetricSnapshot.Trigger.COMMAND,
+                    actor=None) -> MetricSnapshot:
+    """A pending snapshot to compute in this process (`manage.py compute_metrics`)."""
+    return MetricSnapshot.objects.create(
+        period_start=scope.start, period_end=scope.end, service=scope.service, trigger=trigger,
+        requested_by=actor if getattr(actor, "pk", None) else None)
 
 
 @transaction.atomic

@@ -62,7 +62,7 @@ def _scope_or_default(request) -> Scope:
 
 @never_cache
 @require_GET
-@roles.role_required(roles.ADMIN)
+@roles.requires("metrics.view")
 @replica_view
 def dashboard(request):
     scope = _scope_or_default(request)
@@ -91,7 +91,7 @@ def dashboard(request):
 
 
 @require_POST
-@roles.role_required(roles.ADMIN)
+@roles.requires("metrics.view")
 def snapshot_create(request):
     """Queue a snapshot for the filters; htmx gets the progress fragment to poll."""
     try:
@@ -111,7 +111,7 @@ def snapshot_create(request):
 
 @never_cache
 @require_GET
-@roles.role_required(roles.ADMIN)
+@roles.requires("metrics.view")
 def snapshot_progress(request, pk: int):
     snapshot = get_object_or_404(MetricSnapshot.objects.select_related("service"), pk=pk)
     return _progress_response(request, snapshot)
@@ -128,7 +128,7 @@ def _progress_response(request, snapshot: MetricSnapshot) -> HttpResponse:
 
 @never_cache
 @require_GET
-@roles.role_required(roles.ADMIN)
+@roles.requires("metrics.view")
 @replica_view
 def export_csv(request):
     """Every number the dashboard shows for the filters, with its definition: the period's

@@ -1,4 +1,4 @@
-"""Outcomes API (SPEC §4): instruments, responses, response time series, questionnaire
+"""Outcomes API (docs/product.md §4): instruments, responses, response time series, questionnaire
 links and safety alerts. Thin views: parse with an input serializer, call one service or
 selector, render an output serializer."""
 
@@ -7,21 +7,27 @@ from urllib.parse import urlsplit
 
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ipm.api import ErrorSerializer
 from ipm.audit import AuditedReadMixin
 from ipm.errors import InvalidInput, NotFound
-from ipm.roles import ALL_ROLES, CLINICIAN, PATIENT_ROLES, HasRole
+from ipm.roles import HasRole
+from ipm.validators import validate_care_date
 from patients.models import Patient
 
-from . import instruments, selectors, services
+from . import instruments, selectors, services, views
+from .filters import AlertFilter, PatientResponseFilter
 from .models import QuestionnaireResponse, SafetyAlert
 
 ERRORS = {400: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer}
+TOKEN = OpenApiParameter("token", OpenApiTypes.STR, OpenApiParameter.PATH,
+                         description="The link's token, as in the URL the patient was sent.")
 
 
 # --- Instruments -------------------------------------------------------------------------
@@ -61,7 +67,7 @@ class InstrumentListApi(generics.ListAPIView):
     """Every instrument with its items and answer options (any staff role)."""
 
     permission_classes = [HasRole]
-    allowed_roles = ALL_ROLES
+    permission = "reference.view"
     serializer_class = InstrumentSerializer
     filter_backends: list = []
 
@@ -71,7 +77,7 @@ class InstrumentListApi(generics.ListAPIView):
 
 class InstrumentDetailApi(APIView):
     permission_classes = [HasRole]
-    allowed_roles = ALL_ROLES
+    permission = "reference.view"
 
     @extend_schema(responses={200: InstrumentSerializer, 404: ErrorSerializer})
     def get(self, request, code: str):
@@ -93,7 +99,7 @@ class ResponseInputSerializer(serializers.Serializer):
     patient = serializers.IntegerField()
     instrument = serializers.CharField()
     answers = serializers.JSONField(help_text="{item key: value}")
-    answered_at = serializers.DateTimeField(required=False)
+    answered_at = serializers.DateTimeField(required=False, validators=[validate_care_date])
 
 
 class ResponseOutputSerializer(serializers.Serializer):
@@ -120,7 +126,7 @@ class ResponseCreateApi(APIView):
     version; PHQ-9 item 9 above 0 opens a safety alert in the same transaction."""
 
     permission_classes = [HasRole]
-    allowed_roles = PATIENT_ROLES
+    permission = "response.record"
 
     @extend_schema(request=ResponseInputSerializer,
                    responses={201: ResponseOutputSerializer, **ERRORS})
@@ -161,14 +167,14 @@ class ResponseSeriesSerializer(serializers.Serializer):
         return selectors.change_from_baseline(obj)
 
 
-@extend_schema(parameters=[OpenApiParameter("instrument", str, description="instrument code")])
 class PatientResponsesApi(AuditedReadMixin, generics.ListAPIView):
     """A patient's responses over time (ordered by answered_at) with the change from the
     baseline (their first response of the same instrument)."""
 
     permission_classes = [HasRole]
-    allowed_roles = PATIENT_ROLES
+    permission = "patient.view"
     serializer_class = ResponseSeriesSerializer
+    filterset_class = PatientResponseFilter
     audit_object_type = "outcomes.questionnaireresponse"
     queryset = QuestionnaireResponse.objects.none()
 
@@ -176,11 +182,7 @@ class PatientResponsesApi(AuditedReadMixin, generics.ListAPIView):
         if getattr(self, "swagger_fake_view", False):  # schema generation
             return self.queryset
         patient = get_object_or_404(Patient.objects.only("pk"), pk=self.kwargs["pk"])
-        code = self.request.query_params.get("instrument") or None
-        if code is not None and code not in instruments.CODES:
-            raise InvalidInput(f"Unknown instrument '{code}'.",
-                               {"instrument": [f"Use one of {', '.join(instruments.CODES)}."]})
-        return selectors.patient_responses(patient=patient, instrument=code)
+        return selectors.patient_responses(patient=patient)
 
 
 # --- Questionnaire links -----------------------------------------------------------------
@@ -203,7 +205,7 @@ class QuestionnaireLinkCreateApi(APIView):
     reminders go out on the patient's preferred channel (now, +3 and +7 days)."""
 
     permission_classes = [HasRole]
-    allowed_roles = PATIENT_ROLES
+    permission = "questionnaire_link.send"
 
     @extend_schema(request=LinkInputSerializer, responses={201: LinkOutputSerializer, **ERRORS})
     def post(self, request, pk: int):
@@ -229,30 +231,24 @@ class AlertSerializer(serializers.ModelSerializer):
                   "acknowledged_at", "action_note", "escalated_at", "escalated_to"]
 
 
-@extend_schema(parameters=[OpenApiParameter("status", str, enum=SafetyAlert.Status.values)])
 class AlertListApi(AuditedReadMixin, generics.ListAPIView):
     """Safety alerts, newest first; `?status=open` for those awaiting acknowledgement."""
 
     permission_classes = [HasRole]
-    allowed_roles = PATIENT_ROLES
+    permission = "alert.view"
     serializer_class = AlertSerializer
-    filter_backends: list = []
+    filterset_class = AlertFilter
     audit_object_type = "outcomes.safetyalert"
 
     def get_queryset(self):
-        wanted = self.request.query_params.get("status") or None
-        if wanted is not None and wanted not in SafetyAlert.Status.values:
-            raise InvalidInput(f"Unknown status '{wanted}'.",
-                               {"status": [f"Use one of {', '.join(SafetyAlert.Status.values)}."]})
-        return selectors.alerts_list(status=wanted)
+        return selectors.alerts_list()
 
 
 class AlertAcknowledgeApi(APIView):
     """Acknowledge an open alert with the action taken (clinicians). 409 if already done."""
 
     permission_classes = [HasRole]
-    allowed_roles = PATIENT_ROLES
-    write_roles = (CLINICIAN,)
+    permission = "alert.act"
 
     @extend_schema(request=inline_serializer("AlertAcknowledgeInput",
                                              {"note": serializers.CharField()}),
@@ -262,3 +258,64 @@ class AlertAcknowledgeApi(APIView):
         alert = services.alert_acknowledge(alert=alert, actor=request.user,
                                            note=_field(request.data, "note"))
         return Response(AlertSerializer(alert).data)
+
+
+# --- The patient's questionnaire link (no login) -----------------------------------------
+
+class LinkQuestionnaireSerializer(serializers.Serializer):
+    first_name = serializers.CharField(help_text="The patient's first name, for the greeting.")
+    expires_at = serializers.DateTimeField()
+    instruments = InstrumentSerializer(many=True, help_text="The instruments to answer, in order.")
+
+
+class LinkAnswersSerializer(serializers.Serializer):
+    answers = serializers.DictField(
+        child=serializers.DictField(child=serializers.IntegerField()),
+        help_text="{instrument code: {item key: value}} for every instrument of the link.")
+
+
+class LinkSubmittedSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["submitted"])
+    responses = serializers.ListField(child=serializers.IntegerField(),
+                                      help_text="Ids of the responses saved.")
+
+
+def _link_answers(**ok):
+    """Each answer in JSON (asked for with `Accept` or a JSON body) or as the HTML page."""
+    html = OpenApiTypes.STR
+    answers = {}
+    for code, serializer in {**ok, 404: ErrorSerializer, 410: ErrorSerializer,
+                             429: ErrorSerializer}.items():
+        code = int(code)
+        answers[(code, "application/json")] = serializer
+        answers[(code, "text/html")] = html
+    return answers
+
+
+@extend_schema(tags=["questionnaire-link"], auth=[])
+class QuestionnaireLinkApi(APIView):
+    """`/q/<token>/`: the page the patient's link opens, and its JSON twin (SPEC §4).
+
+    No login: the unguessable token is the credential. Everything is done by
+    `outcomes.views.questionnaire` (the page, its rate limit, the single-use claim); this
+    class puts the endpoint in the OpenAPI schema. GET: the questions (404 unknown link,
+    410 used or expired, 429 too many requests from one address). POST: JSON
+    `{"answers": {...}}` (or the page's form): 201 saved, 400 per-item errors, 410, 429."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    permission = None  # public: the token is the credential
+    schema_conflicts = False  # a second submission is a 410, not a 409
+    parser_classes: list = []  # the page's own code reads the body (ipm.parsers.loads)
+
+    @extend_schema(operation_id="questionnaire_link_read", parameters=[TOKEN],
+                   responses=_link_answers(**{"200": LinkQuestionnaireSerializer}))
+    def get(self, request, token: str):
+        return views.questionnaire(request._request, token)
+
+    @extend_schema(operation_id="questionnaire_link_submit", parameters=[TOKEN],
+                   request={"application/json": LinkAnswersSerializer},
+                   responses=_link_answers(**{"201": LinkSubmittedSerializer,
+                                              "400": ErrorSerializer}))
+    def post(self, request, token: str):
+        return views.questionnaire(request._request, token)

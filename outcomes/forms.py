@@ -10,6 +10,8 @@ from datetime import datetime, time
 from django import forms
 from django.utils import timezone
 
+from ipm.validators import validate_care_date
+
 from . import instruments, mme
 from .instruments.validation import coerce_value
 from .models import MedicationLine
@@ -87,7 +89,7 @@ def instrument_fields(code: str, values: dict | None = None, errors: dict | None
 
 class ResponseMetaForm(forms.Form):
     answered_on = forms.DateField(
-        required=False, label="Date answered",
+        required=False, validators=[validate_care_date], label="Date answered",
         help_text="Leave empty for now. Paper questionnaires: the date on the form.",
         widget=forms.DateInput(attrs={"type": "date"}))
 
@@ -165,6 +167,7 @@ class MedicationReviewForm(forms.Form):
         required=False, label="Total MME/day",
         help_text="Only when the opioids are not listed above (0 = no opioids).")
     reviewed_on = forms.DateField(required=False, label="Review date",
+                                  validators=[validate_care_date],
                                   widget=forms.DateInput(attrs={"type": "date"}),
                                   help_text="Leave empty for today.")
     note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))

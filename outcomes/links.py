@@ -1,4 +1,4 @@
-"""Patient questionnaire link tokens (SPEC §3.4: random, unguessable, single-use, expiring).
+"""Patient questionnaire link tokens (docs/product.md §3.4: random, unguessable, single-use, expiring).
 
 Only ``sha256(token)`` is stored and links are looked up by that hash alone: an unknown,
 forged or truncated token costs the same one indexed lookup as a real one and gets 404.
@@ -57,24 +57,3 @@ def token_for(link) -> str | None:
 def link_url(link) -> str | None:
     token = token_for(link)
     return url_for_token(token) if token else None
-
-
-# --- For the reminders app (message templates and send-time eligibility) -----------------
-
-def questionnaire_link_is_open(link_id: int) -> bool:
-    """Still worth reminding: the link exists, is unused and has not expired."""
-    from .models import QuestionnaireLink
-
-    link = QuestionnaireLink.objects.filter(pk=link_id).only("used_at", "expires_at").first()
-    return link is not None and link.is_open()
-
-
-def questionnaire_link_url(link_id: int) -> str | None:
-    """The absolute URL to put in a questionnaire-due reminder, or None when the link is
-    used, expired or gone (the reminder is then no longer needed)."""
-    from .models import QuestionnaireLink
-
-    link = QuestionnaireLink.objects.filter(pk=link_id).first()
-    if link is None or not link.is_open():
-        return None
-    return link_url(link)

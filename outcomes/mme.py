@@ -38,6 +38,8 @@ from collections.abc import Iterable, Mapping
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, NamedTuple
 
+from patients.flags import MME_FLAG_THRESHOLDS
+
 Number = Decimal | int | float | str
 
 MG = "mg"
@@ -46,13 +48,9 @@ ONE_DECIMAL = Decimal("0.1")
 TWO_DECIMALS = Decimal("0.01")
 MAX_AMOUNT = Decimal(100_000)  # above any real daily dose; keeps typos out of the flags
 
-# The program's dose-risk screening flags. 50 and 90 MME/day are the levels of the 2016 CDC
-# guideline (reassess at >= 50, avoid or justify >= 90); the 2022 guideline keeps the dose-risk
-# evidence but no longer states them as fixed limits, so these are flags for review, not caps.
-FLAG_THRESHOLDS: tuple[tuple[str, Decimal], ...] = (
-    ("mme_50", Decimal(50)),
-    ("mme_90", Decimal(90)),
-)
+# The program's dose-risk screening flags (>= 50 and >= 90 MME/day): a patient fact, kept
+# with the patient flags (patients/flags.py says where the levels come from).
+FLAG_THRESHOLDS: tuple[tuple[str, Decimal], ...] = MME_FLAG_THRESHOLDS
 
 BUPRENORPHINE_NOTE = (
     "Buprenorphine is not converted to MME: it is not in the CDC 2022 conversion table (partial "

@@ -1,6 +1,10 @@
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+
+from .instruments import CODES
+from .mme import mme_flags
 
 
 class QuestionnaireResponse(models.Model):
@@ -71,7 +75,7 @@ class SafetyAlert(models.Model):
 
 
 class ScheduleRule(models.Model):
-    """One time point of the follow-up schedule (SPEC §3.4): an instrument due a number of
+    """One time point of the follow-up schedule (docs/product.md §3.4): an instrument due a number of
     weeks after the intake date, or at discharge.
 
     Rows with no program are the default schedule of every program (seeded by a migration
@@ -117,10 +121,6 @@ class ScheduleRule(models.Model):
         return f"{self.instrument} {when} ({self.program or 'default'})"
 
     def clean(self):
-        from django.core.exceptions import ValidationError
-
-        from .instruments import CODES
-
         if self.instrument not in CODES:
             raise ValidationError({"instrument": f"Use one of {', '.join(CODES)}."})
         if self.at_discharge and self.weeks_after_intake is not None:
@@ -131,7 +131,7 @@ class ScheduleRule(models.Model):
 
 class QuestionnaireLink(models.Model):
     """A personal, single-use, expiring link for a patient to answer instruments without a
-    login (SPEC §3.4). Only a SHA-256 hash of the token is stored and looked up.
+    login (docs/product.md §3.4). Only a SHA-256 hash of the token is stored and looked up.
 
     `token_seed` is kept so that reminder messages (sent on the due day, +3 and +7 days) can
     carry the same URL: the token is HMAC-SHA256(SECRET_KEY-derived key, seed), so a copy of
@@ -163,7 +163,7 @@ class QuestionnaireLink(models.Model):
 
 class MedicationReview(models.Model):
     """Opioid review at a visit: each opioid with its daily MME (CDC 2022 factors), or a total
-    entered directly when the regimen is not itemised (SPEC §3.4)."""
+    entered directly when the regimen is not itemised (docs/product.md §3.4)."""
 
     patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT,
                                 related_name="medication_reviews")
@@ -185,8 +185,6 @@ class MedicationReview(models.Model):
 
     @property
     def flags(self) -> list[str]:
-        from .mme import mme_flags
-
         return mme_flags(self.total_mme)
 
 

@@ -1,4 +1,4 @@
-"""Responder and not-improving flags (SPEC §3.4): pure Python, no ORM.
+"""Responder and not-improving flags (docs/product.md §3.4): pure Python, no ORM.
 
 - ``responder``: the latest PEG follow-up improved by at least the MCID against baseline
   (PEG: a fall of >= 30 % of the baseline score; ``outcomes.instruments.change``).

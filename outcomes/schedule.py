@@ -1,9 +1,9 @@
-"""The follow-up schedule: which measures are due for a patient, and when (SPEC §3.4).
+"""The follow-up schedule: which measures are due for a patient, and when (docs/product.md §3.4).
 
 Pure Python (no ORM): the same rules drive the coordinator's worklist, the daily planning
 of questionnaire links and the patient page.
 
-Default schedule (SPEC §3.4), counted from the intake date:
+Default schedule (docs/product.md §3.4), counted from the intake date:
 
     PEG, PHQ-9, GAD-7   at intake (week 0), 6, 12, 26 and 52 weeks (52 = annual pain review)
     PROMIS-29           at intake, 12, 26 and 52 weeks

@@ -11,10 +11,13 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from ipm.pagination import CappedPaginator
+from patients.models import Intake, Patient
+from referrals.models import Referral
 
 from . import instruments, schedule
 from .instruments.change import mcid_rule
 from .links import token_hash
+from .mme import mme_flags
 from .models import (
     MedicationReview,
     QuestionnaireLink,
@@ -34,6 +37,12 @@ def alerts_list(*, status: str | None = None):
     if status:
         qs = qs.filter(status=status)
     return qs.order_by("-opened_at", "-pk")
+
+
+def open_alert_exists():
+    """EXISTS, not COUNT: no GROUP BY over the whole patient table (and a cheap list count).
+    Registered as the patient rows' `has_open_alert` (outcomes.apps)."""
+    return Exists(SafetyAlert.objects.filter(patient=OuterRef("pk"), status="open"))
 
 
 def open_alerts_for_home(user) -> list[SafetyAlert]:
@@ -164,10 +173,6 @@ def patient_trends(patient) -> dict:
                                     for key, label, _ in keys]})
     rows.sort(key=lambda row: (row["date"], row["response_id"]))
 
-    from patients.models import Intake
-
-    from .mme import mme_flags
-
     doses = [(i.created_at, i.mme, "intake") for i in
              Intake.objects.filter(patient_id=patient.pk, mme__isnull=False)
              .only("created_at", "mme")]
@@ -228,8 +233,6 @@ def rules_for(program_id, default, own) -> tuple[schedule.Rule, ...]:
 
 
 def _discharge_annotations():
-    from referrals.models import Referral
-
     final = ("discharged", "declined", "cancelled")
     discharged = (Referral.objects.filter(patient_id=OuterRef("pk"), status="discharged")
                   .order_by("-closed_at").values("closed_at")[:1])
@@ -266,8 +269,6 @@ def _due_condition(rules, today) -> Q:
 
 def patients_with_measures_due(*, today=None, clinician=None):
     """Patients with at least one measure due or overdue today (a queryset, for paging)."""
-    from patients.models import Patient
-
     today = today or timezone.localdate()
     default, own = schedule_rules_by_program()
     condition = Q(pk__in=[])
@@ -321,8 +322,6 @@ def attach_measures_due(patients, *, today=None) -> None:
 def links_to_plan_today(today) -> list[tuple]:
     """(patient, instrument codes) for patients whose week-N measures fall due today, who
     can be contacted, and who have no open link covering them yet."""
-    from patients.models import Patient
-
     default, own = schedule_rules_by_program()
     all_rules = [*default, *(rule for rules in own.values() for rule in rules)]
     intake_dates = {today - timedelta(weeks=rule.weeks) for rule in all_rules
@@ -348,8 +347,6 @@ def worklist(*, today=None, page: int | str = 1, per_page: int = 25, clinician=N
     """The four sections of the worklist, each with its next action (constant query count):
     measures due/overdue (paged), open safety alerts, patients not improving, patients who
     stopped reminders."""
-    from patients.models import Patient
-
     today = today or timezone.localdate()
     due_qs = patients_with_measures_due(today=today, clinician=clinician).select_related(
         "clinician").order_by("intake_date", "pk")

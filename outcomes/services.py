@@ -1,18 +1,30 @@
 """Writes for outcomes. A response is validated whole before anything is saved; a PHQ-9
-with item 9 above 0 opens its SafetyAlert in the same transaction (SPEC §3.4)."""
+with item 9 above 0 opens its SafetyAlert in the same transaction (docs/product.md §3.4)."""
 
 import logging
 from datetime import timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from ipm.audit import audit_record
-from ipm.errors import InvalidInput
+from ipm.errors import Conflict, Gone, InvalidInput
+from patients.services import patient_for_update, patient_mme_set
+from reminders.services import reminder_schedule, reminders_cancel
 
-from . import instruments
-from .models import QuestionnaireResponse, SafetyAlert
+from . import instruments, links, mme, schedule, tracking
+from .models import (
+    MedicationLine,
+    MedicationReview,
+    QuestionnaireLink,
+    QuestionnaireResponse,
+    SafetyAlert,
+    ScheduleRule,
+)
+from .working_hours import add_working_hours
 
 logger = logging.getLogger(__name__)
 
@@ -72,19 +84,11 @@ def _store(*, patient, instrument, scored, actor, context, answered_at) -> Quest
         alert = SafetyAlert.objects.create(patient=patient, response=response,
                                            kind=flag.alert_kind)
         response.alerts.append(alert)
-        transaction.on_commit(lambda: _notify_alert(alert.pk))  # parked if the broker is down
+        # The clinician's notification is an outbox row written in the alert's own
+        # transaction: both exist or neither; reminders' dispatch sends it.
+        alert_notify(alert=alert)
     audit_record(actor=actor, action="create", obj=response)
     return response
-
-
-def _notify_alert(alert_id: int) -> None:
-    """Queue the clinician's notification (reminders outbox) once the alert is committed."""
-    from ipm.queue import enqueue
-
-    from .tasks import notify_safety_alert
-
-
-    enqueue(notify_safety_alert, alert_id)
 
 
 @transaction.atomic
@@ -118,11 +122,21 @@ def responses_create_many(*, patient, answers_by_instrument: dict | None = None,
 
 
 def _after_response(patient, response) -> None:
-    """Follow-on state (responder / not_improving flags, cancelling reminders), kept in
-    outcomes.tracking; imported here because tracking imports this module's models."""
-    from .tracking import response_recorded
+    """Follow-on state (responder / not_improving flags), kept in outcomes.tracking."""
+    tracking.response_recorded(patient=patient, response=response)
 
-    response_recorded(patient=patient, response=response)
+
+# --- The default follow-up schedule -----------------------------------------------------
+
+def default_schedule_ensure(sender=None, **kwargs) -> None:
+    """post_migrate: put the default schedule rows (the ones data migration 0003 writes) back
+    when none are left, after a test database flush or a fresh `flush`, without touching
+    rows an administrator edited."""
+    if ScheduleRule.objects.filter(program__isnull=True).exists():
+        return
+    ScheduleRule.objects.bulk_create([
+        ScheduleRule(program=None, instrument=rule.instrument, weeks_after_intake=rule.weeks,
+                     at_discharge=rule.at_discharge) for rule in schedule.DEFAULT_SCHEDULE])
 
 
 # --- Patient questionnaire links ---------------------------------------------------------
@@ -151,13 +165,6 @@ def questionnaire_link_create(*, patient, instruments: list[str], actor=None,
                               expires_in_days: int | None = None, now=None):
     """Create a single-use link for `instruments` and schedule its questionnaire-due
     reminders (now, +3 and +7 days, while the link is open). Returns (link, url)."""
-    from django.conf import settings
-
-    from reminders.services import reminder_schedule
-
-    from . import links
-    from .models import QuestionnaireLink
-
     codes = _clean_link_instruments(instruments)
     days = settings.IPM_QUESTIONNAIRE_LINK_DAYS if expires_in_days is None else expires_in_days
     if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_LINK_DAYS:
@@ -191,11 +198,6 @@ def questionnaire_link_submit(*, link, answers_by_instrument) -> list[Questionna
     410, so nothing is ever saved twice. Bad answers raise InvalidInput (errors keyed by
     instrument, then item) and roll the claim back: the link stays usable.
     """
-    from ipm.errors import Gone
-    from reminders.services import reminders_cancel
-
-    from .models import QuestionnaireLink
-
     if not isinstance(answers_by_instrument, dict):
         raise InvalidInput("Answers must be an object keyed by instrument code.",
                            {"answers": ["Give {instrument code: {item key: value}}."]})
@@ -227,19 +229,13 @@ def _alert_recipient(alert):
     return patient.clinician or patient.program.clinical_lead
 
 
-def alert_notify(*, alert_id: int):
-    """Queue the email to the patient's clinician (or the program's clinical lead when the
-    patient has none). Idempotent: the outbox key is unique per alert and recipient."""
-    from reminders.services import reminder_schedule
-
-    alert = (SafetyAlert.objects.select_related("patient__clinician",
-                                                "patient__program__clinical_lead")
-             .filter(pk=alert_id).first())
-    if alert is None:
-        return None
+def alert_notify(*, alert):
+    """Schedule the email to the patient's clinician (or the program's clinical lead when
+    the patient has none) in the outbox, in the caller's transaction. Idempotent: the outbox
+    key is unique per alert and recipient."""
     recipient = _alert_recipient(alert)
     if recipient is None:
-        logger.warning("Safety alert %s: no clinician or clinical lead to notify", alert_id)
+        logger.warning("Safety alert %s: no clinician or clinical lead to notify", alert.pk)
         return None
     return reminder_schedule(kind="safety_alert", target_type="safety_alert", target_id=alert.pk,
                              recipient_user=recipient, channel="email", offset="0",
@@ -249,9 +245,6 @@ def alert_notify(*, alert_id: int):
 @transaction.atomic
 def alert_acknowledge(*, alert, actor, note: str):
     """Acknowledge an open alert with an action note. A second acknowledgement gets 409."""
-    from ipm.errors import Conflict
-    from reminders.services import reminders_cancel
-
     note = (note or "").strip() if isinstance(note, str) else ""
     if not note:
         raise InvalidInput("Say what was done: an action note is required.",
@@ -273,12 +266,6 @@ def alert_acknowledge(*, alert, actor, note: str):
 
 def alert_escalation_due_at(alert, program):
     """When an alert opened at `alert.opened_at` escalates (working hours, program zone)."""
-    from zoneinfo import ZoneInfo
-
-    from django.conf import settings
-
-    from .working_hours import add_working_hours
-
     return add_working_hours(alert.opened_at, settings.IPM_ALERT_ESCALATION_WORKING_HOURS,
                              ZoneInfo(program.time_zone), tuple(settings.IPM_WORKING_HOURS))
 
@@ -287,8 +274,6 @@ def alert_escalation_due_at(alert, program):
 def alert_escalate(*, alert, now=None) -> bool:
     """Escalate an open alert to the program's clinical lead, once: the conditional UPDATE
     on `escalated_at IS NULL` is the claim, so overlapping sweeps escalate it a single time."""
-    from reminders.services import reminder_schedule
-
     now = now or timezone.now()
     lead = alert.patient.program.clinical_lead
     if lead is None:
@@ -314,11 +299,6 @@ def medication_review_create(*, patient, lines=(), total_mme=None, note: str = "
     """Record an opioid review: itemised lines (daily MME per line, CDC 2022 factors) or a
     total MME entered directly. Updates patient.current_mme when this is the latest review,
     and patient.baseline_mme when it has none."""
-    from patients.models import Patient
-
-    from . import mme
-    from .models import MedicationLine, MedicationReview
-
     lines = list(lines or [])
     if lines and total_mme not in (None, ""):
         raise InvalidInput("Enter the opioids or a total MME, not both.",
@@ -373,19 +353,11 @@ def medication_review_create(*, patient, lines=(), total_mme=None, note: str = "
         row.review = review
     MedicationLine.objects.bulk_create(rows)
     # Serialise concurrent reviews of one patient while its current dose is decided.
-    locked = Patient.objects.select_for_update().only("pk", "current_mme", "baseline_mme").get(
-        pk=patient.pk)
-    changed = []
+    patient_for_update(patient.pk)
     latest = MedicationReview.objects.filter(patient_id=patient.pk).order_by(
         "-reviewed_at", "-pk").values_list("pk", flat=True).first()
-    if latest == review.pk:
-        locked.current_mme = patient.current_mme = total
-        changed.append("current_mme")
-    if locked.baseline_mme is None:
-        locked.baseline_mme = patient.baseline_mme = total
-        changed.append("baseline_mme")
-    if changed:
-        locked.save(update_fields=[*changed, "updated_at"])
+    patient_mme_set(patient=patient, mme=total, current=latest == review.pk, actor=actor,
+                    source="medication_review")
     audit_record(actor=actor, action="create", obj=review,
                  detail={"total_mme": str(total), "lines": len(rows)})
     return review

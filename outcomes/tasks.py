@@ -8,28 +8,19 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
+from .models import SafetyAlert
+from .selectors import links_to_plan_today
+from .services import alert_escalate, alert_escalation_due_at, questionnaire_link_create
+
 logger = logging.getLogger(__name__)
 
 ESCALATION_BATCH = 500
-
-
-@shared_task(name="outcomes.tasks.notify_safety_alert")
-def notify_safety_alert(alert_id: int) -> int | None:
-    """Email the patient's clinician (or the clinical lead) about a new safety alert, through
-    the reminders outbox. Returns the outbox row id."""
-    from .services import alert_notify
-
-    reminder = alert_notify(alert_id=alert_id)
-    return reminder.pk if reminder else None
 
 
 @shared_task(name="outcomes.tasks.escalate_alerts")
 def escalate_alerts() -> int:
     """Escalate open alerts unacknowledged after IPM_ALERT_ESCALATION_WORKING_HOURS working
     hours to the program's clinical lead. Returns how many were escalated by this run."""
-    from .models import SafetyAlert
-    from .services import alert_escalate, alert_escalation_due_at
-
     now = timezone.now()
     # N working hours never pass in fewer than N wall-clock hours: a cheap indexed prefilter.
     earliest = now - timedelta(hours=settings.IPM_ALERT_ESCALATION_WORKING_HOURS)
@@ -52,9 +43,6 @@ def plan_due_questionnaires() -> int:
     (with its questionnaire-due reminders: that day, +3 and +7 days). Only patients who
     consented and have a channel; skipped when an open link already covers the measures,
     so a second run on the same day creates nothing. Returns how many links were created."""
-    from .selectors import links_to_plan_today
-    from .services import questionnaire_link_create
-
     created = 0
     for patient, codes in links_to_plan_today(timezone.localdate()):
         try:

@@ -1,8 +1,10 @@
 """Follow-on state kept up to date as responses arrive (called by outcomes.services inside the
 response's transaction): the patient's `responder` and `not_improving` flags (rules in
-outcomes.progress)."""
+outcomes.progress), stored through patients.services."""
 
 from django.utils import timezone
+
+from patients.services import patient_progress_flags_set
 
 from .models import QuestionnaireResponse
 from .progress import peg_flags
@@ -13,8 +15,8 @@ def _local_date(moment):
 
 
 def response_recorded(*, patient, response) -> None:
-    """Recompute the PEG-based flags when a PEG response is recorded (2 queries), and save
-    only the fields that changed."""
+    """Recompute the PEG-based flags when a PEG response is recorded, and store them
+    (patients.services saves and audits only the fields that changed)."""
     if response.instrument != "peg":
         return
     pegs = QuestionnaireResponse.objects.filter(patient_id=patient.pk, instrument="peg").only(
@@ -29,9 +31,5 @@ def response_recorded(*, patient, response) -> None:
         latest=None if latest.pk == baseline.pk else (_local_date(latest.answered_at),
                                                       latest.scores),
     )
-    changed = [name for name in ("responder", "not_improving")
-               if getattr(patient, name) != getattr(flags, name)]
-    if changed:
-        for name in changed:
-            setattr(patient, name, getattr(flags, name))
-        patient.save(update_fields=[*changed, "updated_at"])
+    patient_progress_flags_set(patient=patient, responder=flags.responder,
+                               not_improving=flags.not_improving)

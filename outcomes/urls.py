@@ -1,13 +1,16 @@
 """Outcomes pages, mounted at the site root by ipm/urls.py."""
 
+from django.contrib.auth.decorators import login_not_required
 from django.urls import path
 
-from . import views
+from . import api, views
 
 app_name = "outcomes"
 
 urlpatterns = [
-    path("q/<str:token>/", views.questionnaire, name="questionnaire"),
+    # The page and its JSON twin; the DRF class documents it in the OpenAPI schema.
+    path("q/<str:token>/", login_not_required(api.QuestionnaireLinkApi.as_view()),
+         name="questionnaire"),
     path("alerts/", views.alert_list, name="alerts"),
     path("alerts/<int:pk>/", views.alert_detail, name="alert"),
     path("alerts/<int:pk>/acknowledge/", views.alert_acknowledge, name="alert-acknowledge"),

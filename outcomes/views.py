@@ -1,7 +1,6 @@
 """Outcomes pages: the patient questionnaire link (no login), clinician entry of a
 questionnaire, medication (MME) review, trends, safety alerts and the care-manager worklist."""
 
-import json
 import logging
 import time
 from urllib.parse import urlsplit
@@ -17,10 +16,11 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
+from ipm import parsers
 from ipm.api import error_body
 from ipm.audit import audit_list, audit_record, client_ip
 from ipm.errors import Conflict, Gone, InvalidInput
-from ipm.roles import CLINICIAN, PATIENT_ROLES, has_role, role_required
+from ipm.roles import can, requires
 from patients.models import Patient
 
 from . import instruments, selectors, services
@@ -32,6 +32,7 @@ from .forms import (
     answers_from_post,
     instrument_fields,
 )
+from .mme import OPIOIDS
 from .models import SafetyAlert
 
 logger = logging.getLogger(__name__)
@@ -152,7 +153,9 @@ def _gone(request, link):
 
 def _submit_json(request, link):
     try:
-        body = json.loads(request.body or b"{}")
+        body = parsers.loads(request.body or b"{}")
+    except parsers.JSONTooDeep as exc:
+        return _private(JsonResponse(error_body(str(exc)), status=400))
     except ValueError:
         return _private(JsonResponse(error_body("The body is not valid JSON."), status=400))
     answers = body.get("answers") if isinstance(body, dict) else None
@@ -217,7 +220,7 @@ def _next_url(request, default: str) -> str:
     return default
 
 
-@role_required(*PATIENT_ROLES)
+@requires("patient.view")
 def patient_trends_page(request, pk: int):
     patient = _patient(pk, request)
     trends = selectors.patient_trends(patient)
@@ -228,7 +231,7 @@ def patient_trends_page(request, pk: int):
     })
 
 
-@role_required(*PATIENT_ROLES)
+@requires("response.record")
 def response_new(request, pk: int):
     """A clinician (or coordinator, from paper) enters any instrument for the patient."""
     patient = _patient(pk, request)
@@ -262,7 +265,7 @@ def response_new(request, pk: int):
         "code": code}, status=status)
 
 
-@role_required(CLINICIAN)
+@requires("medication.review")
 def medication_review_new(request, pk: int):
     """Opioid review: each opioid's daily MME (CDC 2022 factors), or a total entered directly."""
     patient = _patient(pk, request)
@@ -293,14 +296,12 @@ def medication_review_new(request, pk: int):
                     messages.success(request, text)
                 return redirect(_next_url(request, f"/patients/{patient.pk}/trends/"))
         status = 400
-    from .mme import OPIOIDS
-
     return render(request, "outcomes/medication_review_new.html", {
         "patient": patient, "form": form, "lines": lines,
         "factors": [(o.display, o.factor, o.unit) for o in OPIOIDS.values()]}, status=status)
 
 
-@role_required(*PATIENT_ROLES)
+@requires("questionnaire_link.send")
 def questionnaire_link_new(request, pk: int):
     """One click from the worklist or the trends page: create and send a link."""
     if request.method != "POST":
@@ -325,7 +326,7 @@ def questionnaire_link_new(request, pk: int):
     return redirect(back)
 
 
-@role_required(*PATIENT_ROLES)
+@requires("alert.view")
 def alert_list(request):
     wanted = request.GET.get("status", SafetyAlert.Status.OPEN)
     if wanted not in (*SafetyAlert.Status.values, "all"):
@@ -342,11 +343,11 @@ def alert_list(request):
                object_type="outcomes.safetyalert")
     return render(request, "outcomes/alerts.html", {
         "alerts": alerts, "page_obj": page, "is_paginated": page.has_other_pages(),
-        "status": wanted, "can_acknowledge": has_role(request.user, CLINICIAN),
+        "status": wanted, "can_acknowledge": can(request.user, "alert.act"),
         "form": AcknowledgeForm()})
 
 
-@role_required(*PATIENT_ROLES)
+@requires("alert.view")
 def alert_detail(request, pk: int):
     alert = get_object_or_404(
         SafetyAlert.objects.select_related("patient__program", "acknowledged_by", "escalated_to",
@@ -355,10 +356,10 @@ def alert_detail(request, pk: int):
         alert.escalates_at = services.alert_escalation_due_at(alert, alert.patient.program)
     audit_record(request=request, actor=request.user, action="read", obj=alert)
     return render(request, "outcomes/alert_detail.html", {
-        "alert": alert, "can_acknowledge": has_role(request.user, CLINICIAN)})
+        "alert": alert, "can_acknowledge": can(request.user, "alert.act")})
 
 
-@role_required(CLINICIAN)
+@requires("alert.act")
 def alert_acknowledge(request, pk: int):
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
@@ -373,7 +374,7 @@ def alert_acknowledge(request, pk: int):
     return redirect(_next_url(request, f"/alerts/{alert.pk}/"))
 
 
-@role_required(*PATIENT_ROLES)
+@requires("worklist.view")
 def worklist(request):
     mine = request.GET.get("mine") == "1"
     data = selectors.worklist(page=request.GET.get("page") or 1,
@@ -383,4 +384,4 @@ def worklist(request):
     return render(request, "outcomes/worklist.html", {
         **data, "mine": mine, "page_obj": data["due_page"],
         "is_paginated": data["due_page"].has_other_pages(),
-        "can_acknowledge": has_role(request.user, CLINICIAN), "form": AcknowledgeForm()})
+        "can_acknowledge": can(request.user, "alert.act"), "form": AcknowledgeForm()})

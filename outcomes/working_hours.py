@@ -1,4 +1,4 @@
-"""Working hours for safety-alert escalation (SPEC §3.4): pure Python, no ORM.
+"""Working hours for safety-alert escalation (docs/product.md §3.4): pure Python, no ORM.
 
 A working day is Monday to Friday, ``day = (start_hour, end_hour)`` in the program's time
 zone (settings.IPM_WORKING_HOURS, default 08:00-18:00). Public holidays are not modelled:

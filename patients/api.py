@@ -1,19 +1,19 @@
-"""Patients API (SPEC §4): create, search, read, intake."""
+"""Patients API (docs/product.md §4): create, search, read, pathway decision. The intake
+endpoint (POST /api/patients/{id}/intake/) composes several apps: clinic/api.py."""
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 
-from ipm import roles
 from ipm.api import ErrorSerializer
 from ipm.audit import AuditedReadMixin
 from ipm.roles import HasRole
 
-from . import pathways, selectors, services
-from .models import Pathway, Patient, RiskGroup
+from . import selectors, services
+from .filters import PatientFilter
+from .models import Pathway, Patient
 
 
 class PatientSerializer(serializers.ModelSerializer):
@@ -45,36 +45,6 @@ class PatientSerializer(serializers.ModelSerializer):
         return data
 
 
-class IntakeInputSerializer(serializers.Serializer):
-    red_flags = serializers.DictField(child=serializers.BooleanField(allow_null=True),
-                                      help_text=f"Each of {', '.join(pathways.RED_FLAG_KEYS)}: true/false, all required.")
-    startback = serializers.DictField(child=serializers.JSONField(), help_text="STarT Back answers q1..q9.")
-    peg = serializers.DictField(child=serializers.JSONField(), required=False, allow_null=True)
-    phq9 = serializers.DictField(child=serializers.JSONField(), required=False, allow_null=True)
-    gad7 = serializers.DictField(child=serializers.JSONField(), required=False, allow_null=True)
-    promis29 = serializers.DictField(child=serializers.JSONField(), required=False, allow_null=True)
-    mme = serializers.JSONField(required=False, allow_null=True,
-                                help_text="Current daily opioid dose in MME (number ≥ 0), or null if unknown.")
-
-
-class IntakeResultSerializer(serializers.Serializer):
-    intake_id = serializers.IntegerField()
-    patient = serializers.IntegerField()
-    risk_group = serializers.ChoiceField(choices=RiskGroup.choices)
-    startback_total = serializers.IntegerField()
-    startback_psychosocial = serializers.IntegerField()
-    red_flags_present = serializers.ListField(child=serializers.CharField())
-    suggested_pathway = serializers.ChoiceField(choices=Pathway.choices)
-    suggested_referrals = serializers.ListField(child=inline_serializer(
-        "SuggestedReferral", {"service": serializers.CharField(), "priority": serializers.CharField(),
-                              "reason": serializers.CharField()}))
-    mme = serializers.FloatField(allow_null=True)
-    scores = serializers.DictField(child=serializers.DictField(), help_text="Scores per instrument code.")
-    alerts = serializers.ListField(child=inline_serializer(
-        "IntakeAlert", {"id": serializers.IntegerField(), "kind": serializers.CharField(),
-                        "status": serializers.CharField()}))
-
-
 class PathwayDecisionInputSerializer(serializers.Serializer):
     pathway = serializers.ChoiceField(choices=Pathway.choices)
     reason = serializers.CharField(required=False, allow_blank=True, default="")
@@ -87,27 +57,24 @@ class PatientViewSet(AuditedReadMixin, mixins.CreateModelMixin, mixins.ListModel
 
     serializer_class = PatientSerializer
     permission_classes = [HasRole]
-    allowed_roles = roles.PATIENT_ROLES
-    filter_backends: list = []
+    # The same permissions as the pages: intake, pathway and registration are clinicians'.
+    permission = {"list": "patient.view", "retrieve": "patient.view",
+                  "create": "patient.register", "partial_update": "patient.register",
+                  "pathway": "patient.pathway"}
+    filterset_class = PatientFilter
     audit_object_type = "patients.patient"
     lookup_value_regex = r"\d+"
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self):
-        if self.action == "list":
-            p = self.request.query_params
-            return selectors.patient_list(q=p.get("q", ""), risk_group=p.get("risk_group", ""),
-                                          pathway=p.get("pathway", ""), flag=p.get("flag", ""))
         return selectors.patient_list()
 
-    @extend_schema(parameters=[
-        OpenApiParameter("q", OpenApiTypes.STR, description="Search by name or MRN"),
-        OpenApiParameter("risk_group", OpenApiTypes.STR, enum=RiskGroup.values),
-        OpenApiParameter("pathway", OpenApiTypes.STR, enum=Pathway.values),
-        OpenApiParameter("flag", OpenApiTypes.STR, enum=list(selectors.FLAG_FILTERS)),
-    ])
-    def list(self, request, *args, **kwargs):
-        return super().list(request, *args, **kwargs)
+    def filter_queryset(self, queryset):
+        # The list's parameters are PatientFilter's (django-filter); one patient is found
+        # by id alone, whatever the query string says.
+        if self.action != "list":
+            return queryset
+        return super().filter_queryset(queryset)
 
     @extend_schema(responses={201: PatientSerializer, 400: ErrorSerializer, 409: ErrorSerializer})
     def create(self, request, *args, **kwargs):
@@ -124,21 +91,6 @@ class PatientViewSet(AuditedReadMixin, mixins.CreateModelMixin, mixins.ListModel
         ser.is_valid(raise_exception=True)
         services.patient_update(patient=patient, actor=request.user, **ser.validated_data)
         return Response(self.get_serializer(selectors.patient_get(patient.pk)).data)
-
-    @extend_schema(request=IntakeInputSerializer,
-                   responses={201: IntakeResultSerializer, 400: ErrorSerializer})
-    @action(detail=True, methods=["post"], url_path="intake")
-    def intake(self, request, pk=None):
-        """Record an intake: red flags, STarT Back, optional baseline PEG/PHQ-9/GAD-7/PROMIS-29
-        and MME. Returns the risk group, the suggested pathway, scores and any alerts."""
-        patient = get_object_or_404(Patient, pk=pk)
-        data = request.data if isinstance(request.data, dict) else {}
-        intake = services.intake_record(
-            patient=patient, red_flags=data.get("red_flags"), startback=data.get("startback"),
-            baseline={code: data.get(code) for code in services.BASELINE_INSTRUMENTS
-                      if code in data},
-            mme=data.get("mme"), actor=request.user)
-        return Response(services.intake_result(intake), status=status.HTTP_201_CREATED)
 
     @extend_schema(request=PathwayDecisionInputSerializer,
                    responses={200: PatientSerializer, 400: ErrorSerializer})

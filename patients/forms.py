@@ -2,8 +2,6 @@ import zoneinfo
 
 from django import forms
 
-from outcomes.forms import AmountField
-
 from . import pathways
 from .models import Pathway, Patient
 
@@ -54,11 +52,6 @@ class RedFlagsForm(forms.Form):
 
     def as_red_flags(self) -> dict[str, bool]:
         return {k: self.cleaned_data[k] == "yes" for k in pathways.RED_FLAG_KEYS}
-
-
-class MmeForm(forms.Form):
-    mme = AmountField(label="Current daily opioid dose (MME)", required=False,
-                      help_text="Morphine milligram equivalents per day. 0 if none; leave empty if unknown.")
 
 
 class PathwayForm(forms.Form):

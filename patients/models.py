@@ -6,6 +6,10 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone as dj_tz
 
+from ipm.validators import EARLIEST_BIRTH_DATE, validate_birth_date
+
+from .flags import MME_FLAG_THRESHOLDS
+
 PHONE_E164 = RegexValidator(r"^\+[1-9]\d{6,14}$", "Enter the phone number in E.164 form, e.g. +447700900123.")
 
 
@@ -136,7 +140,7 @@ class Patient(models.Model):
     mrn = models.CharField("MRN", max_length=64)
     given_name = models.CharField(max_length=100)
     family_name = models.CharField(max_length=100)
-    birth_date = models.DateField()
+    birth_date = models.DateField(validators=[validate_birth_date])
     sex = models.CharField(max_length=10, choices=Sex.choices, default=Sex.UNKNOWN)
     email = models.EmailField(blank=True)
     phone = models.CharField(max_length=16, blank=True, validators=[PHONE_E164])
@@ -175,6 +179,9 @@ class Patient(models.Model):
             models.UniqueConstraint(fields=["program", "mrn"], name="patient_mrn_unique_per_program"),
             models.CheckConstraint(condition=models.Q(step__gte=1, step__lte=3),
                                    name="patient_step_1_to_3"),
+            # The fixed bound of validate_birth_date ("not in the future" moves: not here).
+            models.CheckConstraint(condition=models.Q(birth_date__gte=EARLIEST_BIRTH_DATE),
+                                   name="patient_birth_date_plausible"),
         ]
         indexes = [
             models.Index(fields=["family_name", "given_name"], name="patient_name"),
@@ -198,8 +205,6 @@ class Patient(models.Model):
     @property
     def flags(self) -> list[str]:
         """Machine-readable flags shown on the patient page and returned by the API."""
-        from outcomes.mme import mme_flags
-
         out = []
         if self.red_flag:
             out.append("red_flag")
@@ -208,7 +213,7 @@ class Patient(models.Model):
         if self.responder:
             out.append("responder")
         if self.current_mme is not None:
-            out += mme_flags(self.current_mme)
+            out += [flag for flag, level in MME_FLAG_THRESHOLDS if self.current_mme >= level]
         if self.stopped_reminders:
             out.append("stopped_reminders")
         if getattr(self, "has_open_alert", False):

@@ -1,4 +1,4 @@
-"""Stratified care rules (SPEC §3.1), pure: no database.
+"""Stratified care rules (docs/product.md §3.1), pure: no database.
 
 - Any red flag → `urgent_medical_review`, with an urgent referral to `pain_medicine`;
   the STarT Back risk group is still scored and shown but does not route.

@@ -1,32 +1,39 @@
 """Reads of patient data: lists with filters, the patient page, the timeline."""
 
-from django.db.models import Exists, OuterRef, Q
+from collections.abc import Callable
 
-from outcomes import instruments
+from django.db.models import Expression, Q
 
+from .flags import MME_FLAG_THRESHOLDS
 from .models import Patient
 
 FLAG_FILTERS = {
     "red_flag": Q(red_flag=True),
     "not_improving": Q(not_improving=True),
     "responder": Q(responder=True),
-    "mme_50": Q(current_mme__gte=50),
-    "mme_90": Q(current_mme__gte=90),
+    **{flag: Q(current_mme__gte=level) for flag, level in MME_FLAG_THRESHOLDS},
     "stopped_reminders": Q(consent_revoked_at__isnull=False, consent_to_contact=False),
     "open_safety_alert": Q(has_open_alert=True),
 }
 
 
-def _open_alert_exists():
-    """EXISTS, not COUNT: no GROUP BY over the whole patient table (and a cheap list count)."""
-    from outcomes.models import SafetyAlert
+# What other apps add to every patient row (list and read), registered from their
+# AppConfig.ready(): {attribute: a function returning an expression over OuterRef("pk")}.
+# outcomes adds `has_open_alert` (the `open_safety_alert` flag and filter).
+ROW_ANNOTATIONS: dict[str, Callable[[], Expression]] = {}
 
-    return Exists(SafetyAlert.objects.filter(patient=OuterRef("pk"), status="open"))
+
+def register_row_annotation(name: str, build: Callable[[], Expression]) -> None:
+    ROW_ANNOTATIONS[name] = build
+
+
+def _with_row_annotations(qs):
+    return qs.annotate(**{name: build() for name, build in ROW_ANNOTATIONS.items()})
 
 
 def patient_list(*, q: str = "", risk_group: str = "", pathway: str = "", flag: str = ""):
     """Patients matching a name/MRN search and filters, with what list rows show."""
-    qs = Patient.objects.annotate(has_open_alert=_open_alert_exists())
+    qs = _with_row_annotations(Patient.objects.all())
     q = (q or "").strip()
     if q:
         cond = Q(mrn__iexact=q) | Q(mrn__istartswith=q)
@@ -46,58 +53,4 @@ def patient_list(*, q: str = "", risk_group: str = "", pathway: str = "", flag: 
 
 
 def patient_get(pk: int) -> Patient:
-    return (Patient.objects.select_related("program", "clinician")
-            .annotate(has_open_alert=_open_alert_exists())
-            .get(pk=pk))
-
-
-def patient_page(patient: Patient) -> dict:
-    """Everything the patient page shows, in a fixed number of queries."""
-    from outcomes.models import QuestionnaireResponse, SafetyAlert
-    from referrals.models import Referral, ReferralEvent
-
-    latest = {}
-    for r in (QuestionnaireResponse.objects.filter(patient=patient)
-              .order_by("instrument", "-answered_at", "-pk")):
-        latest.setdefault(r.instrument, r)
-    latest_scores = [
-        {"code": code, "name": instruments.get(code).name, "answered_at": r.answered_at,
-         "scores": r.scores, "summary": score_summary(code, r.scores)}
-        for code, r in sorted(latest.items(), key=lambda kv: _ORDER.get(kv[0], len(_ORDER)))
-    ]
-    referrals = list(Referral.objects.filter(patient=patient).select_related("service", "assignee")
-                     .order_by("-referred_at"))
-    alerts = list(SafetyAlert.objects.filter(patient=patient, status="open"))
-    intakes = list(patient.intakes.all())
-    decisions = list(patient.pathway_decisions.select_related("decided_by"))
-    from visits.selectors import enrolments_for_patient
-
-    enrolments = list(enrolments_for_patient(patient))
-    timeline = []
-    for i in intakes:
-        timeline.append((i.created_at, "Intake", f"STarT Back {i.get_risk_group_display()} "
-                         f"(total {i.startback_total}, psychosocial {i.startback_psychosocial})"))
-    for d in decisions:
-        verb = "overridden to" if d.overridden else "confirmed as"
-        timeline.append((d.decided_at, "Pathway", f"{verb} {d.get_pathway_display()}"
-                         + (f": {d.reason}" if d.reason else "")))
-    for r in QuestionnaireResponse.objects.filter(patient=patient).order_by("-answered_at")[:50]:
-        timeline.append((r.answered_at, "Questionnaire",
-                         f"{instruments.get(r.instrument).short_label}: "
-                         f"{score_summary(r.instrument, r.scores)}"))
-    for ev in (ReferralEvent.objects.filter(referral__patient=patient)
-               .select_related("referral__service", "actor")):
-        timeline.append((ev.at, "Referral",
-                         f"{ev.referral.service.name}: {ev.from_status or 'created'} → {ev.to_status}"))
-    timeline.sort(key=lambda row: row[0], reverse=True)
-    return {"latest_scores": latest_scores, "referrals": referrals, "alerts": alerts,
-            "intakes": intakes, "decisions": decisions, "enrolments": enrolments,
-            "timeline": timeline[:100], "latest_intake": intakes[0] if intakes else None}
-
-
-_ORDER = {code: i for i, code in enumerate(instruments.CODES)}
-
-
-def score_summary(code: str, scores: dict) -> str:
-    """A short human summary of a score dict, e.g. 'total 12 (moderate)' (the instrument's)."""
-    return instruments.get(code).summary(scores)
+    return _with_row_annotations(Patient.objects.select_related("program", "clinician")).get(pk=pk)

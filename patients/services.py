@@ -1,4 +1,7 @@
-"""Every write to patients: create, update, intake, pathway decisions."""
+"""Every write to patients: create, update, intake, pathway decisions, and the state other
+apps keep on the patient (progress flags, opioid dose, consent) through small services."""
+
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -6,21 +9,13 @@ from django.utils import timezone
 
 from ipm.audit import audit_record
 from ipm.errors import Conflict, InvalidInput
-from outcomes import instruments
-from outcomes.mme import InvalidAmount, parse_mme
-from outcomes.models import QuestionnaireResponse
-from outcomes.services import responses_create_many, responses_score
+from ipm.roles import CLINICIAN, has_role
 
 from . import pathways
 from .models import Intake, Pathway, PathwayDecision, Patient, Program, Site
 
 PATIENT_FIELDS = ("mrn", "given_name", "family_name", "birth_date", "sex", "email", "phone",
                   "preferred_channel", "consent_to_contact", "timezone")
-# The intake's questionnaires, from the instrument specs: the screen every intake answers
-# (STarT Back) and the baseline measures offered (each may be skipped).
-SCREEN_INSTRUMENT = next(i.code for i in instruments.all_instruments() if i.intake == "screen")
-BASELINE_INSTRUMENTS = tuple(i.code for i in instruments.all_instruments()
-                             if i.intake == "baseline")
 
 
 def site_for_new_record(*, program: Program, actor=None) -> Site:
@@ -66,8 +61,6 @@ def patient_create(*, actor=None, program: Program | None = None, clinician=None
     patient = Patient(program=program, site=site, care_manager=care_manager,
                       **{k: v for k, v in data.items() if k in PATIENT_FIELDS})
     if clinician is None and getattr(actor, "pk", None):
-        from ipm.roles import CLINICIAN, has_role
-
         clinician = actor if has_role(actor, CLINICIAN) else None
     patient.clinician = clinician
     if patient.consent_to_contact is None:
@@ -101,119 +94,109 @@ def patient_update(*, patient: Patient, actor=None, **data) -> Patient:
     return patient
 
 
-def _check_intake(*, red_flags, startback, baseline: dict, mme_value):
-    """(errors, scored questionnaires, MME): every section checked once, all errors at once."""
-    errors: dict = {}
-    rf = pathways.validate_red_flags(red_flags)
-    if rf:
-        errors["red_flags"] = rf
-    scored = {}
-    try:
-        scored = responses_score({SCREEN_INSTRUMENT: startback if startback is not None else {},
-                                  **{code: answers for code, answers in baseline.items()
-                                     if answers is not None}})
-    except InvalidInput as exc:
-        errors.update(exc.errors)
-    dose = None
-    try:
-        dose = parse_mme(mme_value)
-    except InvalidAmount as exc:
-        errors["mme"] = [str(exc)]
-    return errors, scored, dose
-
-
-def validate_intake(*, red_flags, startback, baseline: dict, mme) -> dict:
-    """All per-field errors of an intake at once (nothing is saved when any exist)."""
-    return _check_intake(red_flags=red_flags, startback=startback, baseline=baseline,
-                         mme_value=mme)[0]
+def patient_for_update(patient_id: int) -> Patient:
+    """The patient's row, locked until the caller's transaction ends (serialises writes
+    that read before they decide, e.g. concurrent medication reviews)."""
+    return (Patient.objects.select_for_update(of=("self",)).select_related("program")
+            .get(pk=patient_id))
 
 
 @transaction.atomic
-def intake_record(*, patient: Patient, red_flags, startback, baseline: dict | None = None,
-                  mme=None, actor=None) -> Intake:
-    """Record a whole intake in one transaction: red flags, STarT Back, baseline
-    questionnaires, MME, the rules' suggestion, and the patient's current state.
-    Raises InvalidInput with per-field errors (keyed by section) and saves nothing."""
-    baseline = {k: v for k, v in (baseline or {}).items() if v is not None}
-    unknown = [k for k in baseline if k not in BASELINE_INSTRUMENTS]
-    errors, scored, mme_value = _check_intake(
-        red_flags=red_flags, startback=startback,
-        baseline={k: v for k, v in baseline.items() if k not in unknown}, mme_value=mme)
-    for k in unknown:
-        errors[k] = [f"'{k}' is not a baseline instrument ({', '.join(BASELINE_INSTRUMENTS)})."]
-    if errors:
-        raise InvalidInput("The intake has invalid or missing answers.", errors)
-    now = timezone.now()
-    responses = responses_create_many(
-        patient=patient, scored=scored,
-        actor=actor, context=QuestionnaireResponse.Context.INTAKE, answered_at=now)
-    by_code = {r.instrument: r for r in responses}
-    sb = by_code[SCREEN_INSTRUMENT].scores
-    suggestion = pathways.suggest(
-        risk_group=sb["risk_group"], red_flags=red_flags,
-        phq9_total=by_code["phq9"].scores["total"] if "phq9" in by_code else None,
-        gad7_total=by_code["gad7"].scores["total"] if "gad7" in by_code else None,
-    )
+def patient_progress_flags_set(*, patient: Patient, responder: bool,
+                               not_improving: bool) -> list[str]:
+    """Store the PEG-based `responder` / `not_improving` flags (rules: outcomes.progress).
+    Saves and audits only what changed; returns the changed field names."""
+    locked = patient_for_update(patient.pk)
+    wanted = {"responder": bool(responder), "not_improving": bool(not_improving)}
+    changed = [name for name, value in wanted.items() if getattr(locked, name) != value]
+    for name in changed:
+        setattr(locked, name, wanted[name])
+        setattr(patient, name, wanted[name])
+    if changed:
+        locked.save(update_fields=[*changed, "updated_at"])
+        audit_record(action="update", obj=locked,
+                     detail={"fields": changed, "source": "progress"})
+    return changed
+
+
+@transaction.atomic
+def patient_mme_set(*, patient: Patient, mme: Decimal, current: bool = True,
+                    actor=None, source: str = "") -> list[str]:
+    """Record an opioid dose on the patient: as the current dose when `current`, and as the
+    baseline when the patient has none. Callers that decide `current` from other rows take
+    `patient_for_update` first. Returns the changed field names."""
+    locked = patient_for_update(patient.pk)
+    changed = []
+    if current and locked.current_mme != mme:
+        locked.current_mme = patient.current_mme = mme
+        changed.append("current_mme")
+    if locked.baseline_mme is None:
+        locked.baseline_mme = patient.baseline_mme = mme
+        changed.append("baseline_mme")
+    if changed:
+        locked.save(update_fields=[*changed, "updated_at"])
+        audit_record(actor=actor, action="update", obj=locked,
+                     detail={"fields": changed, "source": source})
+    return changed
+
+
+@transaction.atomic
+def patient_consent_revoke(*, patient_id: int, source: str) -> tuple[Patient, bool]:
+    """The patient withdrew consent to contact (the stop link). Returns (patient, changed);
+    idempotent: `changed` is False when consent was already revoked."""
+    patient = patient_for_update(patient_id)
+    if not patient.consent_to_contact and patient.consent_revoked_at is not None:
+        return patient, False
+    patient.consent_to_contact = False
+    patient.consent_revoked_at = timezone.now()
+    patient.save(update_fields=["consent_to_contact", "consent_revoked_at", "updated_at"])
+    audit_record(actor=None, action="consent.revoked", obj=patient, detail={"source": source})
+    return patient, True
+
+
+@transaction.atomic
+def intake_create(*, patient: Patient, red_flags: dict, startback: dict,
+                  phq9_total: int | None = None, gad7_total: int | None = None,
+                  mme: Decimal | None = None, actor=None, at=None) -> Intake:
+    """Store an intake whose questionnaires are already scored (`startback`: the STarT Back
+    scores): the red flags, the pathway rules' suggestion (pathways.suggest), the MME, and
+    the patient's new current state (risk group, suggested pathway, red flag, intake date,
+    current and baseline MME). The caller validated the answers (clinic.services)."""
+    at = at or timezone.now()
+    suggestion = pathways.suggest(risk_group=startback["risk_group"], red_flags=red_flags,
+                                  phq9_total=phq9_total, gad7_total=gad7_total)
     intake = Intake.objects.create(
         patient=patient, red_flags={k: bool(red_flags[k]) for k in pathways.RED_FLAG_KEYS},
-        startback_total=sb["total"], startback_psychosocial=sb["psychosocial"],
-        risk_group=sb["risk_group"], suggested_pathway=suggestion.pathway,
-        suggested_referrals=[r.__dict__ for r in suggestion.referrals], mme=mme_value,
-        created_by=actor if getattr(actor, "pk", None) else None, created_at=now,
+        startback_total=startback["total"], startback_psychosocial=startback["psychosocial"],
+        risk_group=startback["risk_group"], suggested_pathway=suggestion.pathway,
+        suggested_referrals=[r.__dict__ for r in suggestion.referrals], mme=mme,
+        created_by=actor if getattr(actor, "pk", None) else None, created_at=at,
     )
-    intake.responses = responses
-    patient.risk_group = sb["risk_group"]
-    patient.pathway = suggestion.pathway  # suggested until a clinician confirms or overrides
-    patient.red_flag = bool(suggestion.red_flags_present)
-    fields = ["risk_group", "pathway", "red_flag", "updated_at"]
-    if patient.intake_date is None:
-        patient.intake_date = timezone.localdate(now)
+    locked = patient_for_update(patient.pk)
+    locked.risk_group = startback["risk_group"]
+    locked.pathway = suggestion.pathway  # suggested until a clinician confirms or overrides
+    locked.red_flag = bool(suggestion.red_flags_present)
+    fields = ["risk_group", "pathway", "red_flag"]
+    if locked.intake_date is None:
+        locked.intake_date = timezone.localdate(at)
         fields.append("intake_date")
-    if mme_value is not None:
-        patient.current_mme = mme_value
+    if mme is not None:
+        locked.current_mme = mme
         fields.append("current_mme")
-        if patient.baseline_mme is None:
-            patient.baseline_mme = mme_value
+        if locked.baseline_mme is None:
+            locked.baseline_mme = mme
             fields.append("baseline_mme")
-    patient.save(update_fields=fields)
+    locked.save(update_fields=[*fields, "updated_at"])
+    for name in fields:
+        setattr(patient, name, getattr(locked, name))
     audit_record(actor=actor, action="create", obj=intake)
     return intake
-
-
-def intake_result(intake: Intake) -> dict:
-    """The API/page view of an intake's outcome."""
-    responses = getattr(intake, "responses", None)
-    if responses is None:
-        responses = list(QuestionnaireResponse.objects.filter(
-            patient_id=intake.patient_id, context=QuestionnaireResponse.Context.INTAKE,
-            answered_at=intake.created_at))
-    scores = {r.instrument: r.scores for r in responses}
-    alerts = [{"id": a.pk, "kind": a.kind, "status": a.status}
-              for r in responses for a in getattr(r, "alerts", [])]
-    if not alerts:
-        from outcomes.models import SafetyAlert
-
-        alerts = [{"id": a.pk, "kind": a.kind, "status": a.status}
-                  for a in SafetyAlert.objects.filter(response__in=[r.pk for r in responses])]
-    return {
-        "intake_id": intake.pk,
-        "patient": intake.patient_id,
-        "risk_group": intake.risk_group,
-        "startback_total": intake.startback_total,
-        "startback_psychosocial": intake.startback_psychosocial,
-        "red_flags_present": [k for k, v in intake.red_flags.items() if v],
-        "suggested_pathway": intake.suggested_pathway,
-        "suggested_referrals": intake.suggested_referrals,
-        "mme": float(intake.mme) if intake.mme is not None else None,
-        "scores": scores,
-        "alerts": alerts,
-    }
 
 
 @transaction.atomic
 def pathway_decide(*, patient: Patient, pathway: str, actor=None, reason: str = "",
                    intake: Intake | None = None) -> PathwayDecision:
-    """Confirm the suggested pathway, or override it with a reason (SPEC §3.1)."""
+    """Confirm the suggested pathway, or override it with a reason (docs/product.md §3.1)."""
     if pathway not in Pathway.values:
         raise InvalidInput("Unknown pathway.", {"pathway": [f"Use one of {', '.join(Pathway.values)}."]})
     intake = intake or patient.intakes.order_by("-created_at").first()
@@ -232,26 +215,3 @@ def pathway_decide(*, patient: Patient, pathway: str, actor=None, reason: str = 
     audit_record(actor=actor, action="pathway_override" if overridden else "pathway_confirm",
                  obj=decision, patient_id=patient.pk)
     return decision
-
-
-def suggested_referral_create(*, intake: Intake, service_code: str, actor=None):
-    """One click on a suggested referral creates it (once)."""
-    from referrals.models import Referral, Service
-    from referrals.services import referral_create
-
-    match = next((r for r in intake.suggested_referrals if r["service"] == service_code), None)
-    if match is None:
-        raise InvalidInput("That referral was not suggested by this intake.",
-                           {"service": ["Not a suggested referral."]})
-    existing = Referral.objects.filter(patient_id=intake.patient_id, service__code=service_code,
-                                       referred_at__gte=intake.created_at).first()
-    if existing:
-        return existing
-    service = Service.objects.get(code=service_code)
-    complex_case = intake.risk_group == "high" or any(intake.red_flags.values())
-    return referral_create(patient=intake.patient, service=service, reason=match["reason"],
-                           priority=match["priority"], actor=actor, needs_mdt=complex_case)
-
-
-def instrument_codes() -> tuple[str, ...]:
-    return instruments.CODES

@@ -1,5 +1,6 @@
-"""Configuration screens. Admins edit the service catalogue (SLA targets); referral state is
-never edited directly here: the actions call the same service as the pages and the API."""
+"""Configuration screens. Admins edit the service catalogue (SLA targets); referrals are never
+edited directly here: the admin shows them read-only and its actions call the same service as
+the pages and the API."""
 
 from django.contrib import admin, messages
 
@@ -58,17 +59,20 @@ def _transition_action(to: str):
 
 @admin.register(Referral)
 class ReferralAdmin(admin.ModelAdmin):
-    """Patient data: only users with referral permissions reach it (not the admin role)."""
+    """Patient data: only users with referral permissions reach it (not the admin role).
+    Read-only: every change of a referral (state, priority, assignee, service) is audited by
+    referrals.services, so the admin shows referrals and offers the state-machine actions,
+    and edits nothing behind the services' back."""
 
     list_display = ("pk", "patient", "service", "priority", "status", "assignee", "referred_at")
     list_filter = ("status", "priority", "service")
     list_select_related = ("patient", "service", "assignee")
-    raw_id_fields = ("patient", "assignee", "referred_by")
-    readonly_fields = ("status", "priority_rank", "triaged_at", "scheduled_at", "first_visit_at",
-                       "closed_at", "status_reason", "updated_at")
     inlines = [ReferralEventInline]
     actions = [_transition_action(to) for to in (t.TRIAGED, t.SCHEDULED, t.IN_TREATMENT,
                                                   t.DISCHARGED)]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.concrete_fields]
 
     def has_add_permission(self, request):
         return False  # referrals are made through the pages and the API (referral_create)

@@ -1,10 +1,9 @@
-"""Referrals API (SPEC §4): thin views that validate input, call one service or selector,
+"""Referrals API (docs/product.md §4): thin views that validate input, call one service or selector,
 and render. Clinicians and coordinators work with referrals; every role reads services;
 admins get 403 on referrals (patient data)."""
 
 from django.contrib.auth import get_user_model
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -16,16 +15,13 @@ from patients.models import Patient
 
 from . import selectors
 from . import transitions as t
+from .filters import SLA_BREACHED_HELP, ReferralQueueFilter
 from .models import Referral, ReferralEvent, Service
 from .services import referral_assign, referral_create, referral_transition
 
 DAYS_WAITING_HELP = (
     "Whole days (24-hour periods, rounded down) from `referred_at` to the first visit, or to "
     "the closing of the referral if that came first, or else to now.")
-SLA_BREACHED_HELP = (
-    "True when the referral is still `new` and `days_waiting` > the service's "
-    "`sla_triage_days`, or is `triaged`/`scheduled` (no first visit yet) and `days_waiting` "
-    "> the service's `sla_first_visit_days`. Never true in treatment or once closed.")
 
 
 # --- Serializers -------------------------------------------------------------------------
@@ -128,80 +124,27 @@ class ReferralAssignInputSerializer(serializers.Serializer):
         help_text="User id of an active clinician or coordinator, or null to unassign.")
 
 
-class ReferralQuerySerializer(serializers.Serializer):
-    status = serializers.CharField(required=False, allow_blank=True)
-    service = serializers.CharField(required=False, allow_blank=True)
-    priority = serializers.ChoiceField(choices=Referral.Priority.choices, required=False,
-                                       allow_blank=True)
-    assignee = serializers.CharField(required=False, allow_blank=True)
-    patient = serializers.IntegerField(required=False, min_value=1)
-    sla_breached = serializers.BooleanField(required=False, allow_null=True, default=None)
-    ordering = serializers.ChoiceField(choices=[o for o in selectors.ORDERINGS if o],
-                                       required=False, allow_blank=True)
-
-    def validate_status(self, value):
-        statuses = selectors.parse_statuses(value)
-        unknown = [s for s in statuses if s not in t.STATES]
-        if unknown:
-            raise serializers.ValidationError(
-                f"Unknown status {', '.join(unknown)}; use open, waiting or one of "
-                f"{', '.join(t.STATES)}.")
-        return value
-
-    def validate_assignee(self, value):
-        if value and value not in ("me", "none") and not value.isdigit():
-            raise serializers.ValidationError("Use a user id, 'me' or 'none'.")
-        return value
-
-
 # --- Views -------------------------------------------------------------------------------
 
 _ERRORS = {400: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer}
 
-QUEUE_PARAMETERS = [
-    OpenApiParameter("status", OpenApiTypes.STR, description=(
-        "A state, several comma-separated, `open` (new, triaged, scheduled, in_treatment) or "
-        "`waiting` (new, triaged, scheduled: awaiting a first visit). Default: all states.")),
-    OpenApiParameter("service", OpenApiTypes.STR, description="Service code."),
-    OpenApiParameter("priority", OpenApiTypes.STR, enum=Referral.Priority.values),
-    OpenApiParameter("assignee", OpenApiTypes.STR,
-                     description="A user id, `me`, or `none` (unassigned)."),
-    OpenApiParameter("patient", OpenApiTypes.INT, description="Patient id."),
-    OpenApiParameter("sla_breached", OpenApiTypes.BOOL, description=SLA_BREACHED_HELP),
-    OpenApiParameter("ordering", OpenApiTypes.STR,
-                     enum=[o for o in selectors.ORDERINGS if o], description=(
-                         "Default: urgent first, then longest waiting (oldest referral first). "
-                         "`priority` is the same; `-priority` puts routine first; "
-                         "`days_waiting`/`-days_waiting` and `referred_at`/`-referred_at` sort "
-                         "by waiting time and referral date.")),
-]
-
-
 class PatientRolesMixin:
     permission_classes = [roles.HasRole]
-    allowed_roles = roles.PATIENT_ROLES
 
 
 class ReferralListCreateApi(PatientRolesMixin, AuditedReadMixin, generics.ListCreateAPIView):
     """The triage queue as JSON, and referring a patient to a service."""
 
+    permission = {"GET": "referral.view", "POST": "referral.create"}
     serializer_class = ReferralOutputSerializer
+    filterset_class = ReferralQueueFilter
     audit_object_type = "referrals.referral"
 
     def get_queryset(self):
-        params = getattr(self, "_params", {})
-        return selectors.referral_queue(
-            user=self.request.user, status=params.get("status"), service=params.get("service"),
-            priority=params.get("priority"), assignee=params.get("assignee"),
-            breached=params.get("sla_breached"), patient=params.get("patient"),
-            ordering=params.get("ordering") or "")
+        return selectors.referral_queue(user=self.request.user)
 
-    @extend_schema(parameters=QUEUE_PARAMETERS,
-                   responses={200: ReferralOutputSerializer(many=True), **_ERRORS})
+    @extend_schema(responses={200: ReferralOutputSerializer(many=True), **_ERRORS})
     def get(self, request, *args, **kwargs):
-        query = ReferralQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        self._params = query.validated_data
         return self.list(request, *args, **kwargs)
 
     @extend_schema(request=ReferralInputSerializer,
@@ -217,6 +160,7 @@ class ReferralListCreateApi(PatientRolesMixin, AuditedReadMixin, generics.ListCr
 class ReferralDetailApi(PatientRolesMixin, AuditedReadMixin, generics.RetrieveAPIView):
     """One referral with its history (`events`)."""
 
+    permission = "referral.view"
     serializer_class = ReferralDetailSerializer
     audit_object_type = "referrals.referral"
 
@@ -229,11 +173,13 @@ class ReferralDetailApi(PatientRolesMixin, AuditedReadMixin, generics.RetrieveAP
 
 
 class ReferralTransitionApi(PatientRolesMixin, APIView):
-    """Move a referral through the state machine (SPEC §3.2).
+    """Move a referral through the state machine (docs/product.md §3.2).
 
     new → triaged → scheduled → in_treatment → discharged; new|triaged → declined (reason
     required); any non-final state → cancelled (reason required). Any other transition is
     refused with 409 and a message naming the allowed states; nothing changes."""
+
+    permission = "referral.triage"
 
     @extend_schema(request=ReferralTransitionInputSerializer,
                    responses={200: ReferralOutputSerializer, 409: ErrorSerializer, **_ERRORS})
@@ -249,6 +195,8 @@ class ReferralTransitionApi(PatientRolesMixin, APIView):
 class ReferralAssignApi(PatientRolesMixin, APIView):
     """Assign a referral to a clinician or coordinator, or unassign it with null."""
 
+    permission = "referral.triage"
+
     @extend_schema(request=ReferralAssignInputSerializer,
                    responses={200: ReferralOutputSerializer, 409: ErrorSerializer, **_ERRORS})
     def post(self, request, pk: int):
@@ -263,7 +211,7 @@ class ServiceListApi(generics.ListAPIView):
     """The MDT service catalogue with its SLA targets (readable by every role)."""
 
     permission_classes = [roles.HasRole]
-    allowed_roles = roles.ALL_ROLES
+    permission = "reference.view"
     serializer_class = ServiceSerializer
     queryset = Service.objects.order_by("name", "pk")
 

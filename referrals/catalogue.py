@@ -1,5 +1,7 @@
-"""The seeded MDT service catalogue (SPEC §3.2). SLA targets are program defaults that
+"""The seeded MDT service catalogue (docs/product.md §3.2). SLA targets are program defaults that
 admins can edit; they are days from referral to triage and to first visit."""
+
+from .models import Service
 
 SERVICES = [
     # code, name, discipline, sla_triage_days, sla_first_visit_days, group-based
@@ -23,3 +25,10 @@ def seed(service_model) -> None:
             defaults=dict(name=name, discipline=discipline, sla_triage_days=triage,
                           sla_first_visit_days=first_visit, is_group_based=group),
         )
+
+
+def ensure_catalogue(sender=None, **kwargs) -> None:
+    """post_migrate: put the catalogue back when the table is empty again (after a test
+    database flush, or a fresh `flush`), without touching rows an administrator edited."""
+    if not Service.objects.exists():
+        seed(Service)

@@ -17,7 +17,7 @@ from .services import (
     referral_transition,
 )
 
-# Services by suggested pathway (SPEC §3.1), so the queue reads like the intake's routing.
+# Services by suggested pathway (docs/product.md §3.1), so the queue reads like the intake's routing.
 BY_PATHWAY = {
     "self_management": ["group_programme", "yoga", "social_prescribing"],
     "physiotherapy": ["physio", "acupuncture", "chiropractic"],

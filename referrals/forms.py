@@ -5,6 +5,9 @@ from datetime import datetime, timedelta
 from django import forms
 from django.utils import timezone
 
+from ipm.validators import validate_care_date
+from patients.models import Patient
+
 from . import selectors
 from . import transitions as t
 from .models import MdtAgendaItem, MdtMeeting, Referral, Service
@@ -74,8 +77,6 @@ class ReferralCreateForm(forms.Form):
     needs_mdt = forms.BooleanField(required=False, label="Ask for MDT review")
 
     def clean_patient(self):
-        from patients.models import Patient
-
         pk = self.cleaned_data["patient"]
         try:
             return Patient.objects.get(pk=pk)
@@ -84,7 +85,8 @@ class ReferralCreateForm(forms.Form):
 
 
 class MdtMeetingForm(forms.Form):
-    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}),
+                           validators=[validate_care_date])
     time = forms.TimeField(widget=forms.TimeInput(attrs={"type": "time"}))
     duration_minutes = forms.IntegerField(min_value=15, max_value=480, initial=60,
                                           label="Duration (minutes)")

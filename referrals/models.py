@@ -6,7 +6,7 @@ from . import transitions as t
 
 
 class Service(models.Model):
-    """An MDT service in the catalogue (SPEC §3.2), seeded by a data migration."""
+    """An MDT service in the catalogue (docs/product.md §3.2), seeded by a data migration."""
 
     code = models.SlugField(max_length=40, unique=True)
     name = models.CharField(max_length=120)
@@ -140,7 +140,7 @@ class ReferralEvent(models.Model):
     from_status = models.CharField(max_length=16, blank=True)
     to_status = models.CharField(max_length=16)
     note = models.TextField(blank=True)
-    # Required for declined/cancelled (SPEC §3.2); the note is free text for any transition.
+    # Required for declined/cancelled (docs/product.md §3.2); the note is free text for any transition.
     # db_default: bulk loaders (COPY) that predate this column still insert rows.
     reason = models.TextField(blank=True, default="", db_default="")
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
@@ -156,7 +156,7 @@ class ReferralEvent(models.Model):
 
 
 class MdtMeeting(models.Model):
-    """A multidisciplinary team meeting (SPEC §3.2): complex referrals go on its agenda and
+    """A multidisciplinary team meeting (docs/product.md §3.2): complex referrals go on its agenda and
     the team records one decision per referral."""
 
     class Mode(models.TextChoices):

@@ -14,6 +14,7 @@ from ipm.errors import Conflict, DomainError, InvalidInput, NotFound
 
 from . import transitions as t
 from .models import MdtAgendaItem, MdtAttendee, MdtMeeting, Referral, ReferralEvent, Service
+from .selectors import complexity_criteria, open_disciplines_count
 
 
 def _user_or_none(actor):
@@ -64,7 +65,7 @@ def referral_transition(*, referral: Referral | int, to: str, actor=None, note: 
     Refusals change nothing: an unknown state or a missing reason raises InvalidInput
     (400); a transition the state machine does not allow raises Conflict (409) naming the
     allowed states. A reason is required for `declined`/`cancelled`; a note given alone
-    serves as the reason (SPEC §4: "note / reason").
+    serves as the reason (docs/product.md §4: "note / reason").
 
     The row is locked, so two coordinators acting at once serialise: the second sees the
     first one's state and is refused if it no longer fits. Pass `expected` (the status the
@@ -247,8 +248,6 @@ def mdt_agenda_add(*, meeting: MdtMeeting, referral: Referral | int, actor=None,
     """Put a referral on a meeting's agenda. It must still await triage (new or triaged)
     and be on no other undecided agenda. The complexity criteria met at this moment are
     kept with the item."""
-    from .selectors import complexity_criteria, open_disciplines_count
-
     meeting = MdtMeeting.objects.select_for_update().get(pk=meeting.pk)  # serialise positions
     pk = referral.pk if isinstance(referral, Referral) else referral
     try:

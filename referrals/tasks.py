@@ -5,6 +5,9 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from ipm import roles
+from reminders.services import reminder_schedule
+
+from .selectors import queue_summary
 
 
 @shared_task(name="referrals.tasks.sla_breach_digest")
@@ -14,10 +17,6 @@ def sla_breach_digest() -> int:
     row's unique key, so a retried or doubled run schedules nothing twice. Nothing is
     scheduled when no referral is over its SLA. The reminders app sends it (and rechecks
     the count at send time). Returns how many rows exist for today."""
-    from reminders.services import reminder_schedule
-
-    from .selectors import queue_summary
-
     if not queue_summary()["breached"]:
         return 0
     now = timezone.now()

@@ -1,4 +1,4 @@
-"""The referral state machine (SPEC §3.2), as pure data and one pure check.
+"""The referral state machine (docs/product.md §3.2), as pure data and one pure check.
 
 new → triaged → scheduled → in_treatment → discharged
 new | triaged → declined            (reason required)

@@ -26,7 +26,6 @@ from .forms import (
 )
 from .models import MdtAgendaItem, MdtAttendee, MdtMeeting, Referral, Service
 
-PATIENT_ROLES = roles.PATIENT_ROLES
 MAX_PAGE_SIZE = 200
 
 
@@ -58,7 +57,7 @@ class ReferralQueueView(roles.RoleRequiredMixin, AuditedReadMixin, ListView):
     """Urgent first, then longest waiting; days waiting and the SLA flag come from the
     database (selectors.referrals_with_sla). A constant number of queries per page."""
 
-    roles = PATIENT_ROLES
+    permission = "referral.view"
     template_name = "referrals/queue.html"
     context_object_name = "referrals"
     paginate_by = 25
@@ -87,7 +86,7 @@ class ReferralQueueView(roles.RoleRequiredMixin, AuditedReadMixin, ListView):
         return ctx
 
 
-@roles.role_required(*PATIENT_ROLES)
+@roles.requires("referral.triage")
 @require_POST
 def referral_transition_view(request, pk: int):
     to = request.POST.get("to", "")
@@ -104,7 +103,7 @@ def referral_transition_view(request, pk: int):
     return _after_row_action(request, pk, done=done, error=error)
 
 
-@roles.role_required(*PATIENT_ROLES)
+@roles.requires("referral.triage")
 @require_POST
 def referral_assign_view(request, pk: int):
     raw = request.POST.get("assignee", "")
@@ -133,7 +132,7 @@ def _after_row_action(request, pk: int, *, done: str, error: str):
     return _back(request, reverse("referrals:detail", args=[pk]))
 
 
-@roles.role_required(*PATIENT_ROLES)
+@roles.requires("referral.triage")
 @require_POST
 def referral_bulk_view(request):
     """Bulk actions on the rows ticked in the queue: triage, or assign to me."""
@@ -168,7 +167,7 @@ def referral_bulk_view(request):
 class ReferralDetailView(roles.RoleRequiredMixin, AuditedReadMixin, DetailView):
     """The referral with its history and the patient's context (an audited read)."""
 
-    roles = PATIENT_ROLES
+    permission = "referral.view"
     template_name = "referrals/detail.html"
     context_object_name = "r"
     audit_object_type = "referrals.referral"
@@ -193,7 +192,7 @@ class ReferralDetailView(roles.RoleRequiredMixin, AuditedReadMixin, DetailView):
         return ctx
 
 
-@roles.role_required(*PATIENT_ROLES)
+@roles.requires("referral.triage")
 @require_POST
 def referral_request_mdt_view(request, pk: int):
     requested = request.POST.get("requested", "1") == "1"
@@ -206,7 +205,7 @@ def referral_request_mdt_view(request, pk: int):
 class ReferralCreateView(roles.RoleRequiredMixin, FormView):
     """Refer a patient to a service (linked from the patient page as ?patient=<id>)."""
 
-    roles = PATIENT_ROLES
+    permission = "referral.create"
     template_name = "referrals/create.html"
     form_class = ReferralCreateForm
 
@@ -237,7 +236,7 @@ class MdtIndexView(roles.RoleRequiredMixin, TemplateView):
     """Upcoming meetings, a form for a new one, and the complex referrals to put on an
     agenda (red flags, high risk, several disciplines, or MDT requested)."""
 
-    roles = PATIENT_ROLES
+    permission = "mdt.view"
     template_name = "referrals/mdt_index.html"
     candidates_per_page = 25
 
@@ -260,12 +259,12 @@ class MdtIndexView(roles.RoleRequiredMixin, TemplateView):
             past_meetings=selectors.mdt_meetings_past(),
             meeting_form=kwargs.get("meeting_form") or MdtMeetingForm(),
             criterion_labels=dict(MdtAgendaItem.Criterion.choices),
-            can_plan=roles.has_role(self.request.user, roles.COORDINATOR),
+            can_plan=roles.can(self.request.user, "mdt.plan"),
         )
         return ctx
 
 
-@roles.role_required(roles.COORDINATOR)
+@roles.requires("mdt.plan")
 @require_POST
 def mdt_meeting_create_view(request):
     form = MdtMeetingForm(request.POST)
@@ -287,7 +286,7 @@ def mdt_meeting_create_view(request):
                   view.get_context_data(meeting_form=form), status=400)
 
 
-@roles.role_required(roles.COORDINATOR)
+@roles.requires("mdt.plan")
 @require_POST
 def mdt_agenda_add_view(request):
     meeting = get_object_or_404(MdtMeeting, pk=request.POST.get("meeting") or 0)
@@ -301,7 +300,7 @@ def mdt_agenda_add_view(request):
     return _back(request, reverse("referrals:mdt-meeting", args=[meeting.pk]))
 
 
-@roles.role_required(roles.COORDINATOR)
+@roles.requires("mdt.plan")
 @require_POST
 def mdt_agenda_remove_view(request, pk: int):
     item = get_object_or_404(MdtAgendaItem, pk=pk)
@@ -317,7 +316,7 @@ class MdtMeetingView(roles.RoleRequiredMixin, DetailView):
     """The meeting: attendees by discipline, the agenda, and a decision form per referral.
     Prints as a one-page agenda."""
 
-    roles = PATIENT_ROLES
+    permission = "mdt.view"
     template_name = "referrals/mdt_meeting.html"
     context_object_name = "meeting"
 
@@ -351,12 +350,12 @@ class MdtMeetingView(roles.RoleRequiredMixin, DetailView):
             disciplines=sorted({s.discipline for s in service_list} | {"General practice",
                                                                         "Nursing"}),
             candidates=list(selectors.mdt_candidates()[:50]),
-            can_plan=roles.has_role(self.request.user, roles.COORDINATOR),
+            can_plan=roles.can(self.request.user, "mdt.plan"),
         )
         return ctx
 
 
-@roles.role_required(roles.COORDINATOR)
+@roles.requires("mdt.plan")
 @require_POST
 def mdt_attendee_add_view(request, pk: int):
     meeting = get_object_or_404(MdtMeeting, pk=pk)
@@ -376,7 +375,7 @@ def mdt_attendee_add_view(request, pk: int):
     return redirect("referrals:mdt-meeting", pk=pk)
 
 
-@roles.role_required(roles.COORDINATOR)
+@roles.requires("mdt.plan")
 @require_POST
 def mdt_attendee_remove_view(request, pk: int):
     attendee = get_object_or_404(MdtAttendee, pk=pk)
@@ -384,7 +383,7 @@ def mdt_attendee_remove_view(request, pk: int):
     return redirect("referrals:mdt-meeting", pk=attendee.meeting_id)
 
 
-@roles.role_required(*PATIENT_ROLES)
+@roles.requires("mdt.decide")
 @require_POST
 def mdt_decision_view(request, pk: int):
     """Record the team's decision on one agenda item (clinicians and coordinators)."""

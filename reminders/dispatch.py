@@ -1,4 +1,4 @@
-"""Send due reminders from the outbox, each at most once (SPEC §3.5).
+"""Send due reminders from the outbox, each at most once (docs/product.md §3.5).
 
 One pass (the Celery task `reminders.tasks.dispatch_due`, every 60 s from beat, or
 `manage.py dispatch_reminders`):
@@ -43,7 +43,7 @@ reached the provider (no marker yet) or the provider reported an error. So:
   visibility window) is still recorded if the row is untouched since; the window (default
   10 min) is far above the provider timeouts (SMS_HTTP_TIMEOUT, SMTP timeouts).
 
-Throughput (SPEC §5: 10k due reminders in under 60 s): eligibility is prefetched per kind
+Throughput (docs/product.md §5: 10k due reminders in under 60 s): eligibility is prefetched per kind
 and batch (a few queries per batch, not per row), one SMTP connection serves a batch, only
 the attempt marker waits for the disk (the other commits of a pass are asynchronous, see
 `_async_commits`), and a beat pass facing a backlog fans out helper passes to the other
@@ -282,7 +282,7 @@ def _async_commits():
     database crash loses at most the last fraction of a second of commits, and since the
     WAL is replayed in order, a durable marker brings every earlier write with it. A lost
     result leaves its row `sending` with a marker: "outcome unknown", never sent twice.
-    It halves the disk waits per reminder (SPEC §5: 10k reminders in under 60 s)."""
+    It halves the disk waits per reminder (docs/product.md §5: 10k reminders in under 60 s)."""
     if connection.vendor != "postgresql":
         yield
         return

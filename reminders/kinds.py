@@ -1,7 +1,8 @@
-"""The reminder kinds: who each one goes to, the check re-run at send time, and its message.
+"""The reminder kinds registry: who each kind goes to, the check re-run at send time, and
+its message. The outbox knows no feature: each app registers the kinds it schedules from its
+AppConfig.ready() (`register(MyKind)`), in a `reminder_kinds.py` of its own.
 
-Each kind is a small class registered in `KINDS`. The dispatcher (reminders/dispatch.py)
-calls, for a claimed batch:
+The dispatcher (reminders/dispatch.py) calls, for a claimed batch:
 
 - `prefetch(rows, now)` once per kind: load the targets of all rows in a few queries and
   return whatever `eligibility` and `context` need (no query per row);
@@ -14,13 +15,14 @@ carry the one-click stop link. Staff-directed kinds go by email to `recipient_us
 Bodies never carry clinical detail (scores, diagnoses, instrument names, programme names):
 only times, places and links behind a login or a single-use token.
 
-Contract for the features that schedule reminders (target_type / target_id / offset):
-- group_session: "group_session" / GroupSession.pk / "48h" or "2h"
-- questionnaire_due: "questionnaire_link" / outcomes.QuestionnaireLink.pk / "0d", "3d", "7d"
-- safety_alert, alert_escalation: "safety_alert" / SafetyAlert.pk
-- sla_digest: "sla_digest" / the day as yyyymmdd (one digest per coordinator per day)
-- consent_revoked: "patient" / Patient.pk (scheduled by reminders.services)
+Each kind's target (target_type / target_id / offsets) is documented with its class:
+- group_session: visits/reminder_kinds.py
+- questionnaire_due, safety_alert, alert_escalation: outcomes/reminder_kinds.py
+- sla_digest: referrals/reminder_kinds.py
+- consent_revoked: below ("patient" / Patient.pk; scheduled by reminders.services when a
+  patient uses the stop link)
 """
+
 
 from dataclasses import dataclass
 
@@ -29,8 +31,10 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.template.loader import render_to_string
 
+from patients.models import PHONE_E164
+
 from .models import Reminder
-from .quiet_hours import zone
+from .tokens import stop_url
 
 R = Reminder.Reason
 
@@ -63,8 +67,6 @@ def valid_email(value: str) -> bool:
 
 
 def valid_phone(value: str) -> bool:
-    from patients.models import PHONE_E164
-
     try:
         PHONE_E164(value)
     except ValidationError:
@@ -97,8 +99,6 @@ class Kind:
         ctx = {"reminder": row, "site_url": settings.SITE_URL.rstrip("/"),
                **self.context(row, data, now)}
         if self.patient_directed and row.patient_id:
-            from .tokens import stop_url
-
             ctx["stop_url"] = stop_url(row.patient_id)
         else:
             user = row.recipient_user
@@ -147,6 +147,8 @@ KINDS: dict[str, Kind] = {}
 
 
 def register(cls: type[Kind]) -> type[Kind]:
+    """Add a kind (its `code` is a Reminder.Kind value). Called from the owning app's
+    AppConfig.ready(); registering a code twice keeps the last class."""
     KINDS[cls.code] = cls()
     return cls
 
@@ -155,163 +157,7 @@ def get(code: str) -> Kind | None:
     return KINDS.get(code)
 
 
-# --- patient-directed -----------------------------------------------------------------------
-
-@register
-class GroupSessionKind(Kind):
-    """48 h and 2 h before a group session: still scheduled, not yet started, and the
-    patient still enrolled in the series."""
-
-    code = Reminder.Kind.GROUP_SESSION
-    patient_directed = True
-    subject = "Reminder: your group session"
-
-    def prefetch(self, rows, now):
-        from visits.models import Enrolment, GroupSession
-
-        sessions = GroupSession.objects.select_related("series").in_bulk(
-            {r.target_id for r in rows if r.target_id is not None})
-        series_ids = {s.series_id for s in sessions.values()}
-        enrolled = dict(
-            ((e.series_id, e.patient_id), e.status) for e in Enrolment.objects.filter(
-                series_id__in=series_ids, patient_id__in={r.patient_id for r in rows}
-            ).only("series_id", "patient_id", "status"))
-        return {"sessions": sessions, "enrolments": enrolled}
-
-    def eligibility(self, row, data, now):
-        from visits.models import Enrolment, GroupSession
-
-        session = data["sessions"].get(row.target_id)
-        if session is None or session.status != GroupSession.Status.SCHEDULED:
-            return R.NO_LONGER_NEEDED
-        if session.starts_at <= now:
-            return R.NO_LONGER_NEEDED
-        if data["enrolments"].get((session.series_id, row.patient_id)) != Enrolment.Status.ENROLLED:
-            return R.NO_LONGER_NEEDED
-        return ""
-
-    def context(self, row, data, now):
-        session = data["sessions"][row.target_id]
-        tz = zone(row.patient.timezone if row.patient else settings.TIME_ZONE)
-        starts = session.starts_at.astimezone(tz)
-        return {"starts_at": starts, "duration_minutes": session.duration_minutes,
-                "location": session.series.location, "video_link": session.series.video_link,
-                "when": f"{starts:%A} {starts.day} {starts:%B} at {starts:%H:%M}"}
-
-
-@register
-class QuestionnaireDueKind(Kind):
-    """On the due day, then 3 and 7 days later, while the patient's link is still unused
-    and unexpired."""
-
-    code = Reminder.Kind.QUESTIONNAIRE_DUE
-    patient_directed = True
-    subject = "A short questionnaire from your care team"
-
-    def prefetch(self, rows, now):
-        """{link id: (link, its URL)}: outcomes rebuilds the URL from the link's stored
-        seed (the token itself is never stored)."""
-        from outcomes.links import link_url
-        from outcomes.models import QuestionnaireLink
-
-        links = QuestionnaireLink.objects.in_bulk({r.target_id for r in rows if r.target_id})
-        return {pk: (link, link_url(link)) for pk, link in links.items()}
-
-    def eligibility(self, row, data, now):
-        link, url = data.get(row.target_id, (None, None))
-        if link is None or not link.is_open(now) or not url:
-            return R.NO_LONGER_NEEDED
-        return ""
-
-    def context(self, row, data, now):
-        link, url = data[row.target_id]
-        tz = zone(row.patient.timezone if row.patient else settings.TIME_ZONE)
-        return {"url": url, "expires_on": link.expires_at.astimezone(tz)}
-
-
-# --- staff-directed -------------------------------------------------------------------------
-
-class _OpenAlertKind(Kind):
-    """Sent while the safety alert is still open (not acknowledged)."""
-
-    def prefetch(self, rows, now):
-        from outcomes.models import SafetyAlert
-
-        return SafetyAlert.objects.only("id", "status").in_bulk(
-            {r.target_id for r in rows if r.target_id})
-
-    def eligibility(self, row, data, now):
-        from outcomes.models import SafetyAlert
-
-        alert = data.get(row.target_id)
-        if alert is None or alert.status != SafetyAlert.Status.OPEN:
-            return R.NO_LONGER_NEEDED
-        return ""
-
-    def context(self, row, data, now):
-        return {"url": absolute("/alerts/")}
-
-
-@register
-class SafetyAlertKind(_OpenAlertKind):
-    code = Reminder.Kind.SAFETY_ALERT
-    subject = "IPM: a safety alert needs your review"
-
-
-@register
-class AlertEscalationKind(_OpenAlertKind):
-    code = Reminder.Kind.ALERT_ESCALATION
-    subject = "IPM: an unacknowledged safety alert has been escalated to you"
-
-
-def breaching_referrals(now):
-    """Open referrals over their service's SLA, by the referrals app's own SLA clock
-    (referrals.selectors: still `new` after the triage target, or triaged/scheduled with
-    no first visit after the first-visit target), urgent first, then longest waiting."""
-    from referrals import transitions as t
-    from referrals.models import Referral
-    from referrals.selectors import referrals_with_sla
-
-    waiting = Referral.objects.filter(status__in=(t.NEW, t.TRIAGED, t.SCHEDULED))
-    return (referrals_with_sla(waiting, now=now).filter(sla_breached=True)
-            .order_by("priority_rank", "referred_at", "pk"))
-
-
-@register
-class SlaDigestKind(Kind):
-    """Daily digest to coordinators of referrals over their SLA; skipped when none are.
-    Built once per batch (count, per service, the first 50), whatever the backlog."""
-
-    code = Reminder.Kind.SLA_DIGEST
-    subject = "IPM: referrals over their SLA today"
-    listed = 50
-
-    def prefetch(self, rows, now):
-        from django.db.models import Count
-
-        from referrals import transitions as t
-
-        breaching = breaching_referrals(now)
-        by_service = sorted(
-            (r["service__name"], r["n"]) for r in
-            breaching.order_by().values("service__name").annotate(n=Count("id")))
-        shown = []
-        for ref in breaching.select_related("service")[:self.listed]:
-            sla = (ref.service.sla_triage_days if ref.status == t.NEW
-                   else ref.service.sla_first_visit_days)
-            shown.append({"id": ref.pk, "service": ref.service.name,
-                          "status": ref.get_status_display(), "priority": ref.priority,
-                          "days_waiting": ref.days_waiting, "sla_days": sla})
-        return {"count": sum(n for _name, n in by_service), "by_service": by_service,
-                "referrals": shown}
-
-    def eligibility(self, row, data, now):
-        return "" if data["count"] else R.NO_LONGER_NEEDED
-
-    def context(self, row, data, now):
-        return {**data, "more": max(0, data["count"] - len(data["referrals"])),
-                "url": absolute("/referrals/")}
-
+# --- the outbox's own kind --------------------------------------------------------------------
 
 @register
 class ConsentRevokedKind(Kind):

@@ -4,7 +4,7 @@ from django.utils import timezone
 
 class Reminder(models.Model):
     """The outbox: one row per reminder, with a unique key, so a reminder is sent at most
-    once whatever crashes or retries happen (SPEC §3.5)."""
+    once whatever crashes or retries happen (docs/product.md §3.5)."""
 
     class Kind(models.TextChoices):
         GROUP_SESSION = "group_session", "Group session"

@@ -1,4 +1,4 @@
-"""Quiet hours for patient SMS (SPEC §3.5): none between 21:00 and 08:00 in the patient's
+"""Quiet hours for patient SMS (docs/product.md §3.5): none between 21:00 and 08:00 in the patient's
 own time zone; a message due then waits until 08:00 local. Pure: no ORM, no clock."""
 
 import zoneinfo

@@ -1,6 +1,6 @@
 """Reads of the outbox for the coordinator page and the API."""
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from .models import Reminder
 
@@ -28,8 +28,6 @@ def reminder_list(*, status: str = "", kind: str = "", reason: str = "",
 
 def reminder_counts_by_status(**filters) -> dict[str, int]:
     """Rows per status under the other filters (kind, reason, patient), in one query."""
-    from django.db.models import Count
-
     filters.pop("status", None)
     rows = (reminder_list(**filters).select_related(None).order_by()
             .values("status").annotate(n=Count("id")))

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from ipm.audit import audit_record
 from ipm.errors import Conflict
+from patients.services import patient_consent_revoke
 
 from .models import Reminder
 
@@ -21,9 +22,10 @@ def reminder_key(kind: str, target_type: str, target_id, recipient: str, offset:
 
 def reminder_schedule(*, kind: str, scheduled_for, channel: str = "", offset: str = "0",
                       target_type: str = "", target_id=None, patient=None,
-                      recipient_user=None) -> Reminder | None:
+                      recipient_user=None, rearm: bool = False) -> Reminder | None:
     """Create the outbox row for one reminder unless its key exists already (idempotent).
-    Returns the row, new or existing.
+    Returns the row, new or existing. With `rearm`, an existing row that was never sent is
+    made pending again at `scheduled_for` (a moved session, a person who enrols again).
 
     The key is kind:target_type:target_id:recipient:offset, the recipient being the staff
     user when one is given (staff-directed kinds), else the patient. `channel` defaults to
@@ -45,7 +47,23 @@ def reminder_schedule(*, kind: str, scheduled_for, channel: str = "", offset: st
                 scheduled_for=scheduled_for,
             )
     except IntegrityError:
-        return Reminder.objects.filter(key=key).first()
+        row = Reminder.objects.filter(key=key).first()
+    if rearm:
+        _rearm(row, scheduled_for)
+    return row
+
+
+def _rearm(row: Reminder | None, scheduled_for) -> None:
+    """Bring an existing, never-sent row (pending or cancelled) back to pending at
+    `scheduled_for`, with one conditional UPDATE; a row that was sent stays sent, so the
+    at-most-once promise of the outbox holds."""
+    if row is None or (row.status == Reminder.Status.PENDING
+                       and row.scheduled_for == scheduled_for):
+        return
+    Reminder.objects.filter(
+        pk=row.pk, status__in=[Reminder.Status.PENDING, Reminder.Status.CANCELLED],
+    ).update(status=Reminder.Status.PENDING, reason="", scheduled_for=scheduled_for,
+             updated_at=timezone.now())
 
 
 def reminders_cancel(*, target_type: str | None = None, target_id=None, patient=None,
@@ -104,28 +122,23 @@ def reminder_resend(*, reminder: Reminder | int, actor) -> Reminder:
 
 @transaction.atomic
 def patient_reminders_stop(*, patient_id: int, source: str = "stop_link") -> bool:
-    """The patient asked to stop reminders: revoke consent to contact, cancel their pending
-    patient reminders (reason no_consent) and tell their clinician (or, without one, the
-    program's clinical lead). Idempotent: returns False when consent was already revoked."""
-    from patients.models import Patient
-
-    patient = (Patient.objects.select_for_update().select_related("program")
-               .get(pk=patient_id))
-    if not patient.consent_to_contact and patient.consent_revoked_at is not None:
+    """The patient asked to stop reminders: revoke consent to contact (patients.services),
+    cancel their pending patient reminders (reason no_consent) and tell their clinician (or,
+    without one, the program's clinical lead). Idempotent: returns False when consent was
+    already revoked."""
+    patient, changed = patient_consent_revoke(patient_id=patient_id, source=source)
+    if not changed:
         return False
-    now = timezone.now()
-    patient.consent_to_contact = False
-    patient.consent_revoked_at = now
-    patient.save(update_fields=["consent_to_contact", "consent_revoked_at", "updated_at"])
     cancelled = reminders_cancel(patient=patient, kinds=PATIENT_KINDS,
                                  reason=Reminder.Reason.NO_CONSENT)
     notify = patient.clinician or patient.program.clinical_lead
     if notify is not None:
+        now = patient.consent_revoked_at
         reminder_schedule(kind=Reminder.Kind.CONSENT_REVOKED, scheduled_for=now,
                           channel=Reminder.Channel.EMAIL, target_type="patient",
                           target_id=patient.pk, patient=patient, recipient_user=notify,
                           offset=str(int(now.timestamp())))
-    audit_record(actor=None, action="consent.revoked", obj=patient,
+    audit_record(actor=None, action="reminders.stopped", obj=patient,
                  detail={"source": source, "reminders_cancelled": cancelled,
                          "notified_user": getattr(notify, "pk", None)})
     return True

@@ -4,10 +4,9 @@ be replayed as a stop token). It never expires: a stop link in an old message mu
 
 from functools import lru_cache
 
+from django.conf import settings
 from django.core import signing
 from django.urls import reverse
-
-from .kinds import absolute
 
 SALT = "reminders.stop-link"
 
@@ -32,4 +31,4 @@ def _stop_path() -> str:
 
 
 def stop_url(patient_id: int) -> str:
-    return absolute(_stop_path().replace("TOKEN", stop_token(patient_id)))
+    return settings.SITE_URL.rstrip("/") + _stop_path().replace("TOKEN", stop_token(patient_id))

@@ -12,6 +12,7 @@ from django.views.generic import ListView
 from ipm import roles
 from ipm.audit import AuditedReadMixin
 from ipm.errors import DomainError
+from patients.models import Patient
 
 from . import selectors, services
 from .models import Reminder
@@ -22,7 +23,7 @@ class OutboxView(roles.RoleRequiredMixin, AuditedReadMixin, ListView):
     """The outbox, filtered by status, kind, reason and patient (id or MRN); failed rows
     show their error and can be resent."""
 
-    roles = roles.PATIENT_ROLES
+    permission = "reminder.view"
     template_name = "reminders/outbox.html"
     paginate_by = 50
     audit_object_type = "reminders.reminder"
@@ -49,7 +50,7 @@ class OutboxView(roles.RoleRequiredMixin, AuditedReadMixin, ListView):
         return ctx
 
 
-@roles.role_required(*roles.PATIENT_ROLES)
+@roles.requires("reminder.resend")
 @require_POST
 def resend(request, pk: int):
     row = get_object_or_404(Reminder, pk=pk)
@@ -81,8 +82,6 @@ def _private(response):
 def stop(request, token: str):
     """GET shows one "Stop reminders" button (so link prefetchers and scanners that follow
     links change nothing); POST revokes consent to contact."""
-    from patients.models import Patient
-
     patient_id = patient_id_from_stop_token(token)
     patient = (Patient.objects.filter(pk=patient_id).only("id", "consent_to_contact",
                                                           "consent_revoked_at").first()

@@ -24,6 +24,9 @@ fi
 echo "== ruff check"
 .venv/bin/ruff check .
 
+echo "== import layers (docs/architecture.md)"
+.venv/bin/lint-imports
+
 bash scripts/supply_chain.sh
 echo "== pytest"
 exec $PY -m pytest "$@"

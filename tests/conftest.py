@@ -6,7 +6,6 @@ import os
 
 import pytest
 from django.db import connection
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from ipm import roles
@@ -106,10 +105,17 @@ def nobody(db):
     return make_user("nora")
 
 
+def token_for(user) -> str:
+    """A real API token (django-rest-knox: stored hashed, with an expiry) for `user`."""
+    from knox.models import AuthToken
+
+    _, token = AuthToken.objects.create(user=user)
+    return token
+
+
 def api_client_for(user) -> APIClient:
     client = APIClient()
-    token, _ = Token.objects.get_or_create(user=user)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token_for(user)}")
     return client
 
 

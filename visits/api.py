@@ -1,4 +1,4 @@
-"""Group programmes API (SPEC §4): series with sessions and counts, enrol / withdraw with a
+"""Group programmes API (docs/product.md §4): series with sessions and counts, enrol / withdraw with a
 waitlist, attendance, session cancellation. Thin: validate, call one service, render."""
 
 from django.contrib.auth import get_user_model
@@ -10,6 +10,7 @@ from rest_framework.response import Response
 
 from ipm import roles
 from ipm.api import ErrorSerializer
+from ipm.validators import validate_care_date
 from patients.models import Patient
 from referrals.models import Service
 
@@ -26,7 +27,7 @@ ERRORS = {400: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer,
 # --- Serializers --------------------------------------------------------------------------
 
 class SessionInputSerializer(serializers.Serializer):
-    starts_at = serializers.DateTimeField()
+    starts_at = serializers.DateTimeField(validators=[validate_care_date])
     duration_minutes = serializers.IntegerField(min_value=1, max_value=MAX_DURATION_MINUTES,
                                                 default=90)
 
@@ -138,8 +139,10 @@ class AttendanceOutputSerializer(serializers.ModelSerializer):
 class _GroupRoles:
     lookup_value_regex = r"\d+"
     permission_classes = [roles.HasRole]
-    allowed_roles = roles.PATIENT_ROLES
-    write_roles = roles.PATIENT_ROLES
+    # By viewset action, as the group pages (ipm.roles.PERMISSIONS).
+    permission = {"list": "group.view", "retrieve": "group.view", "create": "group.manage",
+                  "enrol": "group.manage", "withdraw": "group.manage",
+                  "attendance": "attendance.mark", "cancel": "group.manage"}
 
 
 @extend_schema_view(

@@ -1,4 +1,4 @@
-"""The completion rule for group programmes (SPEC §3.3), pure and table-testable.
+"""The completion rule for group programmes (docs/product.md §3.3), pure and table-testable.
 
 A person who attended at least 75 % of the series' *held* sessions completes it when the
 series ends.

@@ -2,6 +2,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 
 from ipm import roles
+from ipm.validators import validate_care_date
 from referrals.models import Service
 
 from .recurrence import MAX_DURATION_MINUTES, MAX_WEEKS
@@ -35,6 +36,7 @@ class DateTimeLocalField(forms.DateTimeField):
 
     widget = forms.DateTimeInput(attrs={"type": "datetime-local"}, format=DATETIME_LOCAL)
     input_formats = [DATETIME_LOCAL, "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"]
+    default_validators = [validate_care_date]
 
 
 class LinkedCliniciansMixin(forms.Form):

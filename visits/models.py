@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from ipm.validators import CARE_MOMENTS_BEFORE, EARLIEST_CARE_MOMENT, validate_care_date
+
 
 class GroupSeries(models.Model):
     """A group programme (shared medical appointments): a cohort meets for a series of
@@ -41,7 +43,7 @@ class GroupSession(models.Model):
         CANCELLED = "cancelled", "Cancelled"
 
     series = models.ForeignKey(GroupSeries, on_delete=models.CASCADE, related_name="sessions")
-    starts_at = models.DateTimeField()
+    starts_at = models.DateTimeField(validators=[validate_care_date])
     duration_minutes = models.PositiveSmallIntegerField(default=90)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.SCHEDULED)
     cancelled_at = models.DateTimeField(null=True, blank=True)
@@ -55,6 +57,10 @@ class GroupSession(models.Model):
         ordering = ["starts_at", "pk"]
         indexes = [models.Index(fields=["series", "starts_at"], name="session_series_start"),
                    models.Index(fields=["starts_at"], name="session_start")]
+        constraints = [models.CheckConstraint(
+            condition=models.Q(starts_at__gte=EARLIEST_CARE_MOMENT,
+                               starts_at__lt=CARE_MOMENTS_BEFORE),
+            name="session_starts_at_plausible")]
 
     def __str__(self):
         return f"{self.series} · {self.starts_at:%Y-%m-%d %H:%M}"

@@ -1,6 +1,6 @@
 """Every write to group programmes goes through here: pages, API, demo data and tasks.
 
-Capacity is the rule that must never break (SPEC §3.3). Each service that changes who
+Capacity is the rule that must never break (docs/product.md §3.3). Each service that changes who
 holds a place (enrol, withdraw, promote, completion) first locks the series row with
 `select_for_update()`, so seat counting and waitlist numbering are serialised per series;
 the unique constraint (one enrolment per person per series) and the waitlist constraints

@@ -24,8 +24,6 @@ from .forms import CapacityForm, SeriesForm, SessionForm, WeeklySessionsForm
 from .models import Attendance, Enrolment, GroupSeries, GroupSession
 from .recurrence import weekly_sessions
 
-group_roles = roles.role_required(*roles.PATIENT_ROLES)
-
 STATUS_BUTTONS = [  # (status, label, Bootstrap colour) in the order they appear on the sheet
     (Attendance.Status.PRESENT, "Present", "success"),
     (Attendance.Status.ABSENT, "Absent", "danger"),
@@ -47,7 +45,7 @@ def _plan(form) -> list:
 
 # --- Series list, agenda, create -------------------------------------------------------------
 
-@group_roles
+@roles.requires("group.view")
 @require_GET
 def series_list(request):
     ended = request.GET.get("show") == "ended"
@@ -60,7 +58,7 @@ def series_list(request):
     })
 
 
-@group_roles
+@roles.requires("group.view")
 @require_GET
 def agenda(request):
     days: OrderedDict = OrderedDict()
@@ -69,7 +67,7 @@ def agenda(request):
     return render(request, "visits/agenda.html", {"days": days})
 
 
-@group_roles
+@roles.requires("group.manage")
 def series_create(request):
     form = SeriesForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -92,7 +90,7 @@ def series_create(request):
     return render(request, "visits/series_form.html", {"form": form})
 
 
-@group_roles
+@roles.requires("group.manage")
 @require_GET
 def sessions_preview(request):
     """htmx: the dates a weekly plan gives, shown under the form before saving."""
@@ -103,7 +101,7 @@ def sessions_preview(request):
 
 # --- One series: sessions, roster, enrolment ------------------------------------------------
 
-@group_roles
+@roles.requires("group.view")
 @require_GET
 def series_detail(request, pk):
     try:
@@ -140,7 +138,7 @@ def _search_patients(request, series, q: str) -> list:
     return patients
 
 
-@group_roles
+@roles.requires("group.manage")
 @require_GET
 def patient_search(request, pk):
     """htmx: patients matching a name or MRN, each with its status in this series."""
@@ -155,7 +153,7 @@ def _patient_from(request):
     return Patient.objects.filter(pk=pid).first() if pid.isdigit() else None
 
 
-@group_roles
+@roles.requires("group.manage")
 @require_POST
 def enrol(request, pk):
     series = get_object_or_404(GroupSeries, pk=pk)
@@ -178,7 +176,7 @@ def enrol(request, pk):
     return redirect("visits:series-detail", pk=series.pk)
 
 
-@group_roles
+@roles.requires("group.manage")
 @require_POST
 def withdraw(request, pk):
     series = get_object_or_404(GroupSeries, pk=pk)
@@ -200,7 +198,7 @@ def withdraw(request, pk):
     return redirect("visits:series-detail", pk=series.pk)
 
 
-@group_roles
+@roles.requires("group.manage")
 @require_POST
 def sessions_add(request, pk):
     series = get_object_or_404(GroupSeries, pk=pk)
@@ -218,7 +216,7 @@ def sessions_add(request, pk):
     return redirect("visits:series-detail", pk=series.pk)
 
 
-@group_roles
+@roles.requires("group.manage")
 @require_POST
 def series_capacity(request, pk):
     series = get_object_or_404(GroupSeries, pk=pk)
@@ -236,7 +234,7 @@ def series_capacity(request, pk):
     return redirect("visits:series-detail", pk=series.pk)
 
 
-@group_roles
+@roles.requires("group.view")
 @require_GET
 def billing_csv(request, pk):
     """Linked visits for billing: one row per person per attended session, with the
@@ -289,7 +287,7 @@ def _sheet_context(session, rows) -> dict:
             "cancelled": session.status == GroupSession.Status.CANCELLED}
 
 
-@group_roles
+@roles.requires("group.view")
 @require_GET
 def attendance_sheet(request, pk):
     session = _session(pk)
@@ -299,7 +297,7 @@ def attendance_sheet(request, pk):
     return render(request, "visits/attendance_sheet.html", _sheet_context(session, rows))
 
 
-@group_roles
+@roles.requires("attendance.mark")
 @require_POST
 def attendance_mark(request, pk):
     session = _session(pk)
@@ -322,7 +320,7 @@ def attendance_mark(request, pk):
     return render(request, "visits/_attendance_row.html", ctx)
 
 
-@group_roles
+@roles.requires("group.manage")
 def session_edit(request, pk):
     session = _session(pk)
     initial = {"starts_at": timezone.localtime(session.starts_at),
@@ -345,7 +343,7 @@ def session_edit(request, pk):
     return render(request, "visits/session_form.html", {"form": form, "session": session})
 
 
-@group_roles
+@roles.requires("group.manage")
 @require_POST
 def session_cancel(request, pk):
     session = _session(pk)

@@ -20,6 +20,9 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False) if (BASE_DIR / ".env").
 
 SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-key-change-me-in-production")
 DEBUG = env.bool("DEBUG", default=False)
+# True only in ipm.settings.production: commands that must never run there check it
+# (demo_data creates users with known passwords).
+IPM_PRODUCTION = False
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -31,7 +34,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",  # API tokens stored hashed, with an expiry (ipm.api_auth)
     "django_filters",
     "drf_spectacular",
     "crispy_forms",
@@ -41,6 +44,7 @@ INSTALLED_APPS = [
     "axes",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",  # single-use recovery codes (stored as keyed hashes)
     "csp",
     "ipm",
     "patients",
@@ -49,7 +53,8 @@ INSTALLED_APPS = [
     "outcomes",
     "reminders",
     "metrics",
-    "ipm.fhir",
+    "clinic",
+    "fhir_api",
 ]
 
 MIDDLEWARE = [
@@ -66,6 +71,7 @@ MIDDLEWARE = [
     "ipm.middleware.TwoFactorMiddleware",
     "ipm.audit.AuditContextMiddleware",
     "ipm.db.replica.PrimaryPinMiddleware",  # read-your-writes when a replica serves reads
+    "ipm.middleware.NoStoreMiddleware",  # Cache-Control: no-store on patient data
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -151,14 +157,21 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-# Login throttling and lock-out (django-axes): 5 failures for one username from one
-# address lock that pair for 15 minutes.
+# Login throttling and lock-out (django-axes, ipm.lockout): 5 failures for one username from
+# one address lock that pair for 15 minutes; 20 failures from one address, whatever the
+# usernames, lock that address (credential stuffing).
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_TEMPLATE = "registration/locked.html"
-AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=0) or None
+AXES_HANDLER = "ipm.lockout.LockoutHandler"
+AXES_LOCKOUT_CALLABLE = "ipm.lockout.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "ipm.net.client_address"
+IPM_LOGIN_ADDRESS_FAILURE_LIMIT = env.int("IPM_LOGIN_ADDRESS_FAILURE_LIMIT", default=20)
+# How many reverse proxies in front of the app append to X-Forwarded-For (ipm.net): 0 means
+# the header is ignored and the peer address is the client. Audit, lock-out and throttles
+# all read the client address through ipm.net.client_address.
+IPM_TRUSTED_PROXY_COUNT = env.int("IPM_TRUSTED_PROXY_COUNT", default=0)
 # Two-factor (django-otp TOTP): required for admins, optional for everyone else. The
 # local demo (make run) turns the requirement off so a first look needs no phone app.
 IPM_ADMIN_2FA_REQUIRED = env.bool("IPM_ADMIN_2FA_REQUIRED", default=True)
@@ -198,10 +211,18 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 REST_FRAMEWORK = {
     # Token first, so an unauthenticated API call gets 401 with WWW-Authenticate.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "ipm.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # The permission table (ipm.roles.PERMISSIONS) for every view; a view that names no
+    # permission falls back to "any role", never to "any signed-in user".
+    "DEFAULT_PERMISSION_CLASSES": ["ipm.roles.HasRole"],
+    # JSON with a nesting limit (a 5,000-deep body is a 400, not a RecursionError).
+    "DEFAULT_PARSER_CLASSES": [
+        "ipm.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "ipm.api.Pagination",
     "PAGE_SIZE": 25,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -214,6 +235,15 @@ REST_FRAMEWORK = {
         "questionnaire_link": env.str("THROTTLE_QUESTIONNAIRE_LINK", default="300/min"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+# API tokens (django-rest-knox): only a SHA-512 digest is stored; each expires after
+# API_TOKEN_TTL_HOURS and all of a user's end on password change or deactivation
+# (ipm.accounts). Clients keep sending `Authorization: Token <token>`.
+REST_KNOX = {
+    "AUTH_HEADER_PREFIX": "Token",
+    "TOKEN_TTL": timedelta(hours=env.int("API_TOKEN_TTL_HOURS", default=24)),
+    "TOKEN_LIMIT_PER_USER": None,
+    "AUTO_REFRESH": False,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "IPM API",
@@ -244,8 +274,8 @@ SPECTACULAR_SETTINGS = {
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# The Django admin gets the same policy: its templates carry no inline scripts.
 CONTENT_SECURITY_POLICY = {
-    "EXCLUDE_URL_PREFIXES": ["/admin/"],
     "DIRECTIVES": {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
@@ -263,8 +293,11 @@ CONTENT_SECURITY_POLICY = {
 # --- Cache (throttling, rate limits) ------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
+    # Short timeouts: with Redis unreachable, throttles fall back within a second
+    # (ipm.throttling) instead of holding the request.
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                          "LOCATION": REDIS_URL}}
+                          "LOCATION": REDIS_URL,
+                          "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1}}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache",
                           "LOCATION": "ipm_cache"}}
@@ -356,7 +389,6 @@ REMINDERS_SEND_DELAY_SECONDS = env.float("REMINDERS_SEND_DELAY_SECONDS", default
 IPM_QUESTIONNAIRE_LINK_DAYS = env.int("IPM_QUESTIONNAIRE_LINK_DAYS", default=14)
 IPM_ALERT_ESCALATION_WORKING_HOURS = env.float("IPM_ALERT_ESCALATION_WORKING_HOURS", default=4)
 IPM_WORKING_HOURS = (8, 18)  # working day in the program's time zone, Monday to Friday
-IPM_USE_X_FORWARDED_FOR = env.bool("IPM_USE_X_FORWARDED_FOR", default=False)
 
 # --- Systems around the program: FHIR (SPEC §10) --------------------------------------------
 # The base of IPM's own code systems and canonical URLs, and the MRN identifier system the
@@ -370,7 +402,7 @@ IPM_FHIR_DEFAULT_SITE = env.str("IPM_FHIR_DEFAULT_SITE", default="")
 IPM_EXPORT_DIR = env.str("IPM_EXPORT_DIR", default=str(VAR_DIR / "exports"))
 IPM_EXPORT_TTL_HOURS = env.int("IPM_EXPORT_TTL_HOURS", default=24)
 # Keys the de-identified cohort's pseudonyms and per-patient date shifts (stable across
-# exports while it is unchanged). Required in production.
+# exports while it is unchanged). Derived from AUDIT_HMAC_KEY in production unless set.
 IPM_DEID_SECRET = env.str("IPM_DEID_SECRET", default="dev-only-deid-secret-not-for-production")
 
 # --- Audit trail tamper evidence (ipm/audit.py, issue 16 §5) ------------------------------

@@ -6,6 +6,7 @@ from .base import *  # noqa: F403
 from .base import env
 
 DEBUG = False
+IPM_PRODUCTION = True
 SECRET_KEY = env.str("SECRET_KEY")  # no default: fail loudly when it is missing
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 # The audit chain's key lives outside the database: no default here.

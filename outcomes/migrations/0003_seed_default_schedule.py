@@ -1,4 +1,4 @@
-"""Seed the default follow-up schedule (SPEC §3.4) as editable rows with no program."""
+"""Seed the default follow-up schedule (docs/product.md §3.4) as editable rows with no program."""
 
 from django.db import migrations
 

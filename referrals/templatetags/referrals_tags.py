@@ -1,6 +1,7 @@
 from django import template
 
 from referrals import transitions as t
+from referrals.models import Referral
 
 register = template.Library()
 
@@ -32,8 +33,6 @@ def needs_reason(state: str) -> bool:
 
 @register.filter
 def state_label(state: str) -> str:
-    from referrals.models import Referral
-
     return dict(Referral.Status.choices).get(state, state or "—")
 
 

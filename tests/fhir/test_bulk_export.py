@@ -11,8 +11,8 @@ import pytest
 from django.utils import timezone
 from fhir.resources.R4B import get_fhir_model_class
 
-from ipm.fhir import bulk, deid
-from ipm.fhir.models import ExportJob
+from fhir_api import bulk, deid
+from fhir_api.models import ExportJob
 from ipm.models import AuditEvent
 from patients.models import Program, Site
 from tests.conftest import api_client_for, make_user

@@ -10,9 +10,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from clinic.services import intake_record
 from ipm.models import AuditEvent
 from outcomes.services import response_create
-from patients.services import intake_record, patient_create
+from patients.services import patient_create
 from referrals.models import Service
 from referrals.services import referral_create, referral_transition
 
@@ -87,7 +88,7 @@ def test_it_writes_the_intake_letter(api, tmp_path, treated):
 
 
 def test_it_draws_the_chart_inline(treated):
-    from ipm.fhir import letters
+    from fhir_api import letters
 
     html = letters.render_html(treated, "discharge")
     assert "<svg" in html and "<polyline" in html

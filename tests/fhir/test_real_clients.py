@@ -16,23 +16,18 @@ from fhirclient.models.observation import Observation
 from fhirclient.models.patient import Patient as SmartPatient
 from fhirclient.models.questionnaireresponse import QuestionnaireResponse
 from fhirclient.models.servicerequest import ServiceRequest
-from rest_framework.authtoken.models import Token
 
 from ipm import roles
 from ipm.celery import app as celery_app
 from outcomes.services import response_create
 from referrals.models import Referral, Service
 from referrals.services import referral_create
-from tests.conftest import make_user
+from tests.conftest import make_user, token_for
 
 from .conftest import make_patient
 from .test_ingest import MRN_SYSTEM, patient_resource, service_request
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def token_for(user) -> str:
-    return Token.objects.get_or_create(user=user)[0].key
 
 
 def smart(base: str, token: str):
@@ -76,6 +71,7 @@ def test_fhirclient_reads_and_searches(live_server, program):
     assert observations and observations[0].valueInteger == 9
 
     everything = Bundle(fhir.server.request_json(f"Patient/{patient.pk}/$everything"))
+    fhir.server.session.close()  # lets the live server's keep-alive thread end
     kinds = {e.resource.resource_type for e in everything.entry}
     assert {"Patient", "QuestionnaireResponse", "Observation", "ServiceRequest",
             "DocumentReference"} <= kinds
@@ -154,6 +150,8 @@ def test_a_plain_http_client_sends_referrals_and_runs_an_export(live_server, pro
         assert as_clinician.delete(status_url).status_code == 202
         assert as_clinician.get(status_url).status_code == 404
     finally:
+        as_gp.close()
+        as_clinician.close()
         worker.terminate()
         worker.wait(timeout=20)
         os.environ.pop("IPM_EXPORT_DIR", None)

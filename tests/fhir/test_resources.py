@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ipm.fhir import codes, resources
+from fhir_api import codes, resources
 from outcomes.instruments import CODES, all_instruments, get, headline_keys, score_response
 from outcomes.models import QuestionnaireResponse
 

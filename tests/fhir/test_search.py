@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.http import QueryDict
 
-from ipm.fhir import search
+from fhir_api import search
 
 LONDON = ZoneInfo("Europe/London")
 UTC = UTC

@@ -12,6 +12,7 @@ import redis
 from ipm.celery import app as celery_app
 from ipm.models import QueuedTask
 from ipm.queue import requeue_parked
+from reminders.models import Reminder
 from tests.conftest import make_user
 
 pytestmark = pytest.mark.django_db
@@ -83,26 +84,41 @@ def private_redis(settings):
 
 @pytest.mark.redis
 def test_a_request_succeeds_while_redis_is_down_and_its_task_goes_out_when_it_returns(
-        private_redis, api, django_capture_on_commit_callbacks):
-    r = api.post("/api/patients/", {"mrn": "F-1", "given_name": "Fay", "family_name": "Ult",
-                                    "birth_date": "1980-01-01"}, format="json")
-    patient = r.json()["id"]
+        private_redis, admin_user, client, django_capture_on_commit_callbacks):
+    client.force_login(admin_user)
     private_redis.stop()
-    phq9 = {f"q{i}": 0 for i in range(1, 10)} | {"q9": 2}
     started = time.monotonic()
     with django_capture_on_commit_callbacks(execute=True):
-        r = api.post("/api/responses/", {"patient": patient, "instrument": "phq9",
-                                         "answers": phq9}, format="json")
-    assert r.status_code == 201, r.content
+        r = client.post("/metrics/snapshots/", {"from": "2025-02-01", "to": "2025-02-28"})
+    assert r.status_code == 302, r.content
     assert time.monotonic() - started < 10          # failed fast, did not hang
     parked = QueuedTask.objects.get()
-    assert parked.name == "outcomes.tasks.notify_safety_alert" and parked.sent_at is None
+    assert parked.name == "metrics.tasks.compute_snapshot" and parked.sent_at is None
     assert requeue_parked() == 0, parked.error       # still down: stays parked
     private_redis.start()
     assert requeue_parked() == 1, parked.error
     assert private_redis.queued() == 1
     parked.refresh_from_db()
     assert parked.sent_at is not None
+
+
+@pytest.mark.redis
+def test_a_safety_alert_notification_needs_no_broker(
+        private_redis, api, django_capture_on_commit_callbacks):
+    """Changed on purpose (issue 17): the notification was a task parked while Redis was
+    down; it is now an outbox row written with the alert, which dispatch sends later."""
+    r = api.post("/api/patients/", {"mrn": "F-1", "given_name": "Fay", "family_name": "Ult",
+                                    "birth_date": "1980-01-01"}, format="json")
+    patient = r.json()["id"]
+    private_redis.stop()
+    phq9 = {f"q{i}": 0 for i in range(1, 10)} | {"q9": 2}
+    with django_capture_on_commit_callbacks(execute=True):
+        r = api.post("/api/responses/", {"patient": patient, "instrument": "phq9",
+                                         "answers": phq9}, format="json")
+    assert r.status_code == 201, r.content
+    assert not QueuedTask.objects.exists()           # nothing had to wait for Redis
+    row = Reminder.objects.get(kind="safety_alert")
+    assert (row.status, row.target_id) == ("pending", r.json()["alerts"][0]["id"])
 
 
 @pytest.mark.redis

@@ -1,4 +1,4 @@
-"""GET /api/metrics/program/: every metric of SPEC §3.6 for admins, 400s naming the field."""
+"""GET /api/metrics/program/: every metric of docs/product.md §3.6 for admins, 400s naming the field."""
 
 import datetime as dt
 

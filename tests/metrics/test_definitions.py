@@ -1,4 +1,4 @@
-"""Every metric of SPEC §3.6 on a small hand-built program; the right answer is worked out
+"""Every metric of docs/product.md §3.6 on a small hand-built program; the right answer is worked out
 beside each case. The period is February 2025 and "now" is 20 March 2025 (see conftest)."""
 
 import datetime as dt

@@ -3,6 +3,7 @@ from decimal import Decimal
 from unittest import mock
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 
 from ipm.errors import Conflict, Gone, InvalidInput
@@ -76,18 +77,28 @@ def test_it_keeps_every_alert_paired_with_its_response(patient, answers):
     assert positive.count() == 4
 
 
-def test_it_notifies_the_patients_clinician_once_the_alert_is_committed(
+def test_it_writes_the_clinicians_notification_in_the_alerts_own_transaction(
         patient, answers, clinician, django_capture_on_commit_callbacks):
+    # Changed on purpose (issue 17): the outbox row is written with the alert, not by a
+    # task queued after commit; reminders' dispatch sends it.
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         response = services.response_create(patient=patient, instrument="phq9",
                                             answers=answers.phq9(1))
-        assert not Reminder.objects.exists()  # nothing before commit
-    assert len(callbacks) == 1
+        assert Reminder.objects.filter(kind="safety_alert").count() == 1
+    assert callbacks == []  # no task to queue: nothing can be lost to a broker outage
     reminder = Reminder.objects.get(kind="safety_alert")
     assert reminder.recipient_user == clinician
     assert reminder.target_type == "safety_alert"
     assert reminder.target_id == response.alerts[0].pk
     assert reminder.channel == "email"
+
+
+def test_a_rolled_back_response_leaves_neither_alert_nor_notification(patient, answers):
+    with pytest.raises(RuntimeError), transaction.atomic():
+        services.response_create(patient=patient, instrument="phq9", answers=answers.phq9(2))
+        raise RuntimeError("the request failed after the response was stored")
+    assert not SafetyAlert.objects.exists()
+    assert not Reminder.objects.exists()
 
 
 def test_it_notifies_the_clinical_lead_when_the_patient_has_no_clinician(

@@ -73,13 +73,13 @@ def test_it_leaves_the_alert_open_when_the_program_has_no_clinical_lead(patient,
     assert alert.escalated_at is None and alert.status == "open"
 
 
-def test_it_notifies_through_the_task_by_id(patient, answers, clinician):
+def test_it_notifies_once_per_alert(patient, answers, clinician):
+    # Was a task (notify_safety_alert); the row is now written with the alert (issue 17).
     alert = services.response_create(patient=patient, instrument="phq9",
                                      answers=answers.phq9(3)).alerts[0]
-    first = tasks.notify_safety_alert(alert.pk)
-    assert tasks.notify_safety_alert(alert.pk) == first  # idempotent: one outbox row
-    assert Reminder.objects.get(pk=first).recipient_user == clinician
-    assert tasks.notify_safety_alert(999999) is None
+    first = Reminder.objects.get(kind="safety_alert", target_id=alert.pk)
+    assert services.alert_notify(alert=alert) == first  # idempotent: one outbox row
+    assert first.recipient_user == clinician
 
 
 # --- Planning links on the due day ---------------------------------------------------------

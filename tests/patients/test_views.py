@@ -1,9 +1,10 @@
 import pytest
 from django.test import Client
 
+from clinic.services import intake_record
 from ipm.models import AuditEvent
 from patients.models import Intake, Patient
-from patients.services import intake_record, patient_create
+from patients.services import patient_create
 
 pytestmark = pytest.mark.django_db
 

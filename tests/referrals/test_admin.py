@@ -57,3 +57,17 @@ def test_the_admin_action_uses_the_state_machine(client, referral, make_referral
     assert referral.status == "triaged"
     assert declined.status == "declined"
     assert "cannot move from" in r.content.decode()
+
+
+def test_the_admin_cannot_change_a_referrals_audited_fields(rf, referral):
+    from django.contrib import admin
+    from django.contrib.auth.models import User
+
+    from referrals.models import Referral
+
+    root = User.objects.create_superuser("root", "root@example.org", "pw-for-tests-1")
+    request = rf.get("/")
+    request.user = root
+    form = admin.site._registry[Referral].get_form(request, referral)
+    # Priority, assignee and service change only through referrals.services (audited).
+    assert not {"priority", "assignee", "service", "status", "patient"} & set(form.base_fields)

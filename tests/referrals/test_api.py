@@ -1,4 +1,4 @@
-"""The referrals API (SPEC §4): create, queue, detail with history, transitions (every
+"""The referrals API (docs/product.md §4): create, queue, detail with history, transitions (every
 allowed and every refused one), assignment, the service catalogue."""
 
 from datetime import timedelta

@@ -19,7 +19,7 @@ from referrals.services import (
 
 pytestmark = pytest.mark.django_db
 
-# SPEC §3.2, spelled out: every other pair of states is refused.
+# docs/product.md §3.2, spelled out: every other pair of states is refused.
 SPEC_ALLOWED = {
     ("new", "triaged"), ("triaged", "scheduled"), ("scheduled", "in_treatment"),
     ("in_treatment", "discharged"),

@@ -1,4 +1,4 @@
-"""The pure state machine, table-tested against SPEC §3.2."""
+"""The pure state machine, table-tested against docs/product.md §3.2."""
 
 import pytest
 

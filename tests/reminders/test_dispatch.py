@@ -9,11 +9,13 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
+from outcomes.reminder_kinds import SafetyAlertKind
 from reminders import dispatch, sms
 from reminders.dispatch import dispatch_due
 from reminders.models import Reminder
 from reminders.services import reminder_schedule
 from reminders.sms import ProviderError
+from visits.reminder_kinds import GroupSessionKind
 
 pytestmark = pytest.mark.django_db
 
@@ -270,12 +272,11 @@ def test_it_does_not_send_when_its_claim_was_taken_back_meanwhile(patient, group
 
 def test_it_records_a_message_that_cannot_be_built_as_failed(patient, group_session,
                                                               monkeypatch):
-    from reminders import kinds
 
     def broken(*args, **kwargs):
         raise KeyError("oops")
 
-    monkeypatch.setattr(kinds.GroupSessionKind, "context", broken)
+    monkeypatch.setattr(GroupSessionKind, "context", broken)
     row = session_reminder(patient, group_session)
     dispatch_due()
     row.refresh_from_db()
@@ -383,7 +384,6 @@ def test_it_chains_another_pass_when_a_pass_runs_out_of_time(settings, make_pati
 
 def test_it_records_a_broken_eligibility_check_and_carries_on(make_patient, group_session,
                                                               monkeypatch):
-    from reminders import kinds
     from visits.models import Enrolment
 
     other = make_patient()
@@ -395,7 +395,7 @@ def test_it_records_a_broken_eligibility_check_and_carries_on(make_patient, grou
     def broken(self, row, data, now):
         raise RuntimeError("bug")
 
-    monkeypatch.setattr(kinds.SafetyAlertKind, "eligibility", broken)
+    monkeypatch.setattr(SafetyAlertKind, "eligibility", broken)
     dispatch_due()
     bad.refresh_from_db()
     good.refresh_from_db()

@@ -1,5 +1,5 @@
 """No patient SMS between 21:00 and 08:00 in the patient's own time zone; a reminder due
-then waits until 08:00 local (SPEC §3.5)."""
+then waits until 08:00 local (docs/product.md §3.5)."""
 
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo

@@ -1,4 +1,4 @@
-"""Attendance marking and completion (SPEC §3.3)."""
+"""Attendance marking and completion (docs/product.md §3.3)."""
 
 from datetime import timedelta
 

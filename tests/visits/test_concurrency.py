@@ -1,4 +1,4 @@
-"""Capacity is never exceeded when many enrolments arrive at once (SPEC §3.3): 20 people
+"""Capacity is never exceeded when many enrolments arrive at once (docs/product.md §3.3): 20 people
 enrol into a series of 8 places from 20 connections released together by a barrier."""
 
 import threading

@@ -1,4 +1,4 @@
-"""Enrolment, the waitlist, withdrawal and promotion (SPEC §3.3), through the services."""
+"""Enrolment, the waitlist, withdrawal and promotion (docs/product.md §3.3), through the services."""
 
 import pytest
 

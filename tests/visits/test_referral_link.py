@@ -1,5 +1,5 @@
 """Enrolling books the person's referral to the group service; the first attended session
-starts their treatment (SPEC §3.2 states, through referral_transition)."""
+starts their treatment (docs/product.md §3.2 states, through referral_transition)."""
 
 from datetime import timedelta
 

@@ -1,4 +1,4 @@
-"""The group programmes API (SPEC §4): paths, fields and status codes."""
+"""The group programmes API (docs/product.md §4): paths, fields and status codes."""
 
 from datetime import timedelta
 

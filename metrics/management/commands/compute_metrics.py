@@ -25,9 +25,7 @@ class Command(BaseCommand):
         except InvalidInput as exc:
             problems = "; ".join(f"--{f}: {' '.join(m)}" for f, m in exc.errors.items())
             raise CommandError(f"{exc.message} {problems}".strip())
-        snapshot = MetricSnapshot.objects.create(
-            period_start=scope.start, period_end=scope.end, service=scope.service,
-            trigger=MetricSnapshot.Trigger.COMMAND)
+        snapshot = services.snapshot_create(scope=scope, trigger=MetricSnapshot.Trigger.COMMAND)
         snapshot = services.snapshot_compute(snapshot_id=snapshot.pk)
         if snapshot.status != MetricSnapshot.Status.DONE:
             raise CommandError(f"Snapshot {snapshot.pk} failed: {snapshot.error}")

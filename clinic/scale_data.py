@@ -1,4 +1,4 @@
-"""Bulk generation of a realistic program at scale, for benchmarks (SPEC §5).
+"""Bulk generation of a realistic program at scale, for benchmarks (docs/product.md §5).
 
 PostgreSQL: rows are streamed with COPY (psycopg 3) with explicit ids, and sequences are
 moved past them at the end. SQLite: the same rows through bulk_create, for small N.
@@ -12,10 +12,13 @@ import sys
 import time
 from datetime import date, timedelta
 
+from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.utils import timezone
 
 from outcomes import instruments
+from patients.models import Program
+from referrals.models import Service
 
 RISK_WEIGHTS = [("low", 0.45), ("medium", 0.35), ("high", 0.20)]
 PATHWAY = {"low": "self_management", "medium": "physiotherapy",
@@ -122,11 +125,6 @@ def _reset_sequences(tables: list[str]):
 
 
 def generate(*, patients: int, seed: int = 7, out=sys.stdout) -> dict:
-    from django.contrib.auth.models import User
-
-    from patients.models import Program
-    from referrals.models import Service
-
     rng = random.Random(seed)  # nosec B311 - benchmark data, not security
     program = Program.default()
     site_id = program.sites.order_by("pk").values_list("pk", flat=True)[0]

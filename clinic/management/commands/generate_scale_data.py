@@ -2,7 +2,7 @@ import time
 
 from django.core.management.base import BaseCommand
 
-from ipm.scale_data import generate
+from clinic.scale_data import generate
 
 
 class Command(BaseCommand):

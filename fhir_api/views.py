@@ -66,7 +66,7 @@ class FHIRView(APIView):
     parser_classes: list = []
     content_negotiation_class = FHIRContentNegotiation
     permission_classes = [roles.HasRole]
-    allowed_roles = roles.PATIENT_ROLES
+    permission = "patient.view"
     http_method_names = ["get", "head"]
 
     def get_exception_handler(self):
@@ -275,6 +275,7 @@ class MetadataView(FHIRView):
 
     permission_classes = [AllowAny]
     authentication_classes: list = []
+    permission = None  # public: no entry in ipm.roles.PERMISSIONS
 
     def get(self, request, *args, **kwargs):
         described = []
@@ -345,7 +346,7 @@ class QuestionnaireSearchView(SearchView):
     """The instruments (no patient data: any signed-in role)."""
 
     resource_type = "Questionnaire"
-    allowed_roles = roles.ALL_ROLES
+    permission = "reference.view"
     params = (("url", "uri", "Canonical URL"),
               ("name", "string", "Computable name (start, case-insensitive)"))
 
@@ -367,7 +368,7 @@ class QuestionnaireSearchView(SearchView):
 
 
 class QuestionnaireReadView(ReadView):
-    allowed_roles = roles.ALL_ROLES
+    permission = "reference.view"
 
     def read(self, ident):
         code = codes.from_fhir_id(ident)
@@ -497,7 +498,7 @@ class ServiceRequestSearchView(SearchView):
     sort_fields = {"authored": "referred_at"}
     includes = ("ServiceRequest:patient", "ServiceRequest:subject")
     http_method_names = ["get", "head", "post"]
-    write_roles = (roles.INTEGRATION,)
+    permission = {"GET": "patient.view", "POST": "referral.receive"}
     params = (
         ("patient", "reference", "Patient/<id> or <id>"),
         ("status", "token", "active (new, triaged, scheduled, in treatment), completed "
@@ -697,6 +698,7 @@ class UnknownView(FHIRView):
 
     permission_classes = [AllowAny]
     authentication_classes: list = []
+    permission = None  # public: no entry in ipm.roles.PERMISSIONS
 
     def get(self, request, *args, **kwargs):
         raise NotFound(f"No FHIR resource or operation at '{kwargs.get('path', '')[:100]}'. "

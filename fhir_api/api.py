@@ -1,10 +1,13 @@
 """JSON API of the systems around the program (SPEC §10, §11), under ``/api/``:
 
 - ``GET /api/patients/{id}/letters/{kind}/``: the intake or discharge summary as PDF;
-- ``POST /api/letters/``: a batch of letters rendered by the worker (202 + status URL);
-- ``POST /api/exports/cohort/``: the de-identified cohort CSV for admins (202 + status URL);
-- ``GET · DELETE /api/exports/{id}/``: a job's status (202 while running, 200 with file
-  links when done) or cancel it; ``GET /api/exports/{id}/files/{name}/``: one file.
+- ``POST /api/letters/``: a batch of letters rendered by the worker (202 + status URL
+  ``/api/letters/{id}/``);
+- ``POST /api/exports/cohort/``: the de-identified cohort CSV for admins (202 + status URL
+  ``/api/exports/cohort/{id}/``);
+- ``GET · DELETE`` on a status URL: the job's status (202 while running, 200 with file links
+  when done) or cancel it; ``GET <status URL>files/{name}/``: one file. A job is its
+  requester's: anyone else gets 404.
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ class JSONErrorsNegotiation(BaseContentNegotiation):
 
 class LetterApi(APIView):
     permission_classes = [roles.HasRole]
-    allowed_roles = roles.PATIENT_ROLES
+    permission = "patient.view"
     renderer_classes = [JSONRenderer]
     content_negotiation_class = JSONErrorsNegotiation
 
@@ -79,14 +82,18 @@ class ExportJobOutputSerializer(serializers.Serializer):
     expires_at = serializers.DateTimeField(allow_null=True)
 
 
+STATUS_PATHS = {ExportJob.Kind.COHORT: "/api/exports/cohort/{}/",
+                ExportJob.Kind.LETTERS: "/api/letters/{}/"}
+
+
 def job_body(request, job: ExportJob) -> dict:
+    status_url = request.build_absolute_uri(STATUS_PATHS[job.kind].format(job.pk))
     files = [{"name": f["name"], "type": f["type"], "count": f["count"],
-              "url": request.build_absolute_uri(f"/api/exports/{job.pk}/files/{f['name']}/")}
+              "url": f"{status_url}files/{f['name']}/"}
              for f in job.files or []] if job.status == ExportJob.Status.DONE else []
     return {"id": str(job.pk), "kind": job.kind, "status": job.status,
-            "progress": job.progress, "status_url": request.build_absolute_uri(
-                f"/api/exports/{job.pk}/"),
-            "files": files, "expires_at": job.expires_at}
+            "progress": job.progress, "status_url": status_url, "files": files,
+            "expires_at": job.expires_at}
 
 
 def accepted(request, job) -> Response:
@@ -97,7 +104,7 @@ def accepted(request, job) -> Response:
 
 class LettersBatchApi(APIView):
     permission_classes = [roles.HasRole]
-    allowed_roles = (roles.CLINICIAN,)
+    permission = "patient.export"
 
     @extend_schema(request=LettersBatchInputSerializer,
                    responses={202: ExportJobOutputSerializer},
@@ -112,7 +119,7 @@ class LettersBatchApi(APIView):
 
 class CohortExportApi(APIView):
     permission_classes = [roles.HasRole]
-    allowed_roles = (roles.ADMIN,)
+    permission = "metrics.export_cohort"
     schema_conflicts = False
 
     @extend_schema(request=None, responses={202: ExportJobOutputSerializer},
@@ -124,22 +131,24 @@ class CohortExportApi(APIView):
         return accepted(request, job)
 
 
-def own_job(request, pk) -> ExportJob:
-    job = (ExportJob.objects.filter(pk=pk, requested_by=request.user)
-           .exclude(kind=ExportJob.Kind.BULK).first())
+def own_job(request, pk, kind) -> ExportJob:
+    job = ExportJob.objects.filter(pk=pk, requested_by=request.user, kind=kind).first()
     if job is None:
         raise Http404
     return job
 
 
 class ExportJobApi(APIView):
+    """A job's status (``kind``: the job kind this URL serves)."""
+
     permission_classes = [roles.HasRole]
-    allowed_roles = roles.ALL_ROLES
+    permission = "metrics.export_cohort"
+    kind = ExportJob.Kind.COHORT
 
     @extend_schema(responses={200: ExportJobOutputSerializer, 202: ExportJobOutputSerializer},
                    summary="An export's status: 202 while the worker runs, 200 when done")
     def get(self, request, pk):
-        job = own_job(request, pk)
+        job = own_job(request, pk, self.kind)
         code = (status.HTTP_202_ACCEPTED if job.status in (ExportJob.Status.QUEUED,
                                                            ExportJob.Status.RUNNING)
                 else status.HTTP_200_OK)
@@ -147,13 +156,14 @@ class ExportJobApi(APIView):
 
     @extend_schema(responses={200: ExportJobOutputSerializer}, summary="Cancel an export")
     def delete(self, request, pk):
-        job = exports.export_cancel(job=own_job(request, pk), user=request.user)
+        job = exports.export_cancel(job=own_job(request, pk, self.kind), user=request.user)
         return Response(job_body(request, job))
 
 
 class ExportFileApi(APIView):
     permission_classes = [roles.HasRole]
-    allowed_roles = roles.ALL_ROLES
+    permission = "metrics.export_cohort"
+    kind = ExportJob.Kind.COHORT
     renderer_classes = [JSONRenderer]
     content_negotiation_class = JSONErrorsNegotiation
 
@@ -161,7 +171,7 @@ class ExportFileApi(APIView):
                               (200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY)},
                    summary="One file of a finished export")
     def get(self, request, pk, name):
-        job = own_job(request, pk)
+        job = own_job(request, pk, self.kind)
         path = bulk.file_path(job, name) if job.status == ExportJob.Status.DONE else None
         if path is None or not path.exists():
             raise Http404
@@ -170,3 +180,13 @@ class ExportFileApi(APIView):
         kind = "text/csv" if name.endswith(".csv") else "application/pdf"
         return FileResponse(path.open("rb"), content_type=kind, as_attachment=True,
                             filename=name)
+
+
+class LettersJobApi(ExportJobApi):
+    permission = "patient.export"
+    kind = ExportJob.Kind.LETTERS
+
+
+class LettersFileApi(ExportFileApi):
+    permission = "patient.export"
+    kind = ExportJob.Kind.LETTERS

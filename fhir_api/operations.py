@@ -17,7 +17,6 @@ from fhir.resources.R4B.bundle import Bundle
 from rest_framework import status
 from rest_framework.response import Response
 
-from ipm import roles
 from ipm.audit import audit_record
 from ipm.errors import InvalidInput, NotFound
 from patients.models import Patient
@@ -34,12 +33,8 @@ class TransactionView(FHIRView):
     """``POST /fhir/``: a transaction Bundle (Patients + ServiceRequests) from a service
     account; answers a transaction-response Bundle (one entry per entry, in order)."""
 
-    http_method_names = ["get", "head", "post"]
-    write_roles = (roles.INTEGRATION,)
-
-    def get(self, request, *args, **kwargs):
-        raise NotFound("No FHIR resource at the base URL: POST a transaction Bundle, or see "
-                       "/fhir/metadata.")
+    http_method_names = ["post"]
+    permission = "referral.receive"
 
     def post(self, request, *args, **kwargs):
         bundle = ingest.parse_body(request.body, request.content_type, expected=("Bundle",))
@@ -95,7 +90,7 @@ class ExportKickoffView(FHIRView):
     """Kick-off (system level ``/$export`` or ``/Patient/$export``): clinicians, for the
     patients of their sites."""
 
-    allowed_roles = (roles.CLINICIAN,)
+    permission = "patient.export"
     PARAMS = ("_outputFormat", "_type", "_since", "_format")
 
     def get(self, request, *args, level="system", **kwargs):
@@ -141,9 +136,8 @@ class ExportKickoffView(FHIRView):
 
 
 class ExportStatusView(FHIRView):
-    allowed_roles = (roles.CLINICIAN,)
+    permission = "patient.export"
     http_method_names = ["get", "head", "delete"]
-    write_roles = (roles.CLINICIAN,)
 
     def get(self, request, job, *args, **kwargs):
         job = _export_job(request, job)
@@ -172,7 +166,7 @@ class ExportStatusView(FHIRView):
 
 
 class ExportFileView(FHIRView):
-    allowed_roles = (roles.CLINICIAN,)
+    permission = "patient.export"
 
     def get(self, request, job, name, *args, **kwargs):
         job = _export_job(request, job)

@@ -1,9 +1,14 @@
+import getpass
+import sys
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from ipm import roles
+from ipm import accounts, roles
+from ipm.errors import InvalidInput
+from patients.models import Program
 
 
 class Command(BaseCommand):
@@ -30,19 +35,19 @@ class Command(BaseCommand):
         user.first_name = first_name or user.first_name
         user.last_name = last_name or user.last_name
         user.is_staff = roles.ADMIN in role  # admins reach the configuration screens
-        if password:
-            user.set_password(password)
-        elif created:
-            if options.get("interactive", True) and self.stdin_isatty():
-                import getpass
-
-                pw = getpass.getpass("Password: ")
-                if not pw:
-                    raise CommandError("A password is required.")
-                user.set_password(pw)
-            else:
-                user.set_unusable_password()
         user.save()
+        if not password and created and options.get("interactive", True) and self.stdin_isatty():
+            password = getpass.getpass("Password: ")
+            if not password:
+                raise CommandError("A password is required.")
+        if password:
+            # Django's validators run here too; a refusal rolls the whole command back.
+            try:
+                accounts.user_password_set(user=user, password=password)
+            except InvalidInput as exc:
+                raise CommandError("Password refused: " + " ".join(exc.errors["password"]))
+        elif created:
+            accounts.user_password_set(user=user, password=None)
         user.groups.set(Group.objects.filter(name__in=role))
         sites = _sites(site)
         user.sites.add(*sites)
@@ -51,14 +56,10 @@ class Command(BaseCommand):
 
     @staticmethod
     def stdin_isatty() -> bool:
-        import sys
-
         return sys.stdin.isatty()
 
 
 def _sites(codes):
-    from patients.models import Program
-
     program = Program.default()
     if not codes:
         return [program.sites.order_by("pk").first()]

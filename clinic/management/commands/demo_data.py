@@ -1,17 +1,26 @@
 """A small, realistic program for a first look: one user per role, patients at each risk
 level with intakes, and whatever each app's demo.populate(ctx) adds. Safe to run twice."""
 
-import importlib
 import random
 from datetime import date, timedelta
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from clinic.services import intake_record
 from ipm import roles
+from metrics import demo as metrics_demo
+from outcomes import demo as outcomes_demo
+from outcomes.models import QuestionnaireResponse
+from patients.models import Intake, Patient, Program
+from patients.services import patient_create
+from referrals import demo as referrals_demo
+from reminders import demo as reminders_demo
+from visits import demo as visits_demo
 
 DEMO_USERS = [
     # username, role, password, first, last
@@ -19,7 +28,10 @@ DEMO_USERS = [
     ("coordinator", roles.COORDINATOR, "coordinator-demo-pass", "Colin", "Osei"),
     ("admin", roles.ADMIN, "admin-demo-pass", "Adaeze", "Walker"),
 ]
-APPS_WITH_DEMO = ["referrals", "visits", "outcomes", "reminders", "metrics"]
+# Each app's demo.populate(ctx), in this order (later ones use what earlier ones made).
+APP_DEMOS = [("referrals", referrals_demo), ("visits", visits_demo),
+             ("outcomes", outcomes_demo), ("reminders", reminders_demo),
+             ("metrics", metrics_demo)]
 
 NAMES = [("Maya", "Patel"), ("Tom", "Fletcher"), ("Aisha", "Khan"), ("Liam", "O'Brien"),
          ("Sofia", "Rossi"), ("Kwame", "Mensah"), ("Hannah", "Schmidt"), ("Yusuf", "Demir"),
@@ -45,10 +57,13 @@ class Command(BaseCommand):
     help = "Load a small demo program with one user per role (prints the logins)."
 
     def handle(self, *args, **options):
+        if settings.IPM_PRODUCTION:
+            # The demo users have published passwords: never in a real program.
+            raise CommandError("demo_data refuses to run with production settings "
+                               "(ipm.settings.production): it creates users with known "
+                               "passwords. Nothing was created.")
         roles.ensure_role_groups()
         users = self._users()
-        from patients.models import Patient, Program
-
         program = Program.default()
         if program.clinical_lead_id is None:
             program.clinical_lead = users[roles.CLINICIAN]
@@ -59,11 +74,7 @@ class Command(BaseCommand):
             with transaction.atomic():
                 patients = self._patients(users, program)
                 ctx = {"users": users, "patients": patients, "program": program}
-                for app in APPS_WITH_DEMO:
-                    try:
-                        module = importlib.import_module(f"{app}.demo")
-                    except ModuleNotFoundError:
-                        continue
+                for app, module in APP_DEMOS:
                     module.populate(ctx)
                     self.stdout.write(f"  {app}: demo data loaded")
             self.stdout.write(self.style.SUCCESS(f"Loaded {len(patients)} demo patients."))
@@ -91,10 +102,6 @@ class Command(BaseCommand):
         return users
 
     def _patients(self, users, program) -> list:
-        from outcomes.models import QuestionnaireResponse
-        from patients.models import Intake
-        from patients.services import intake_record, patient_create
-
         rng = random.Random(2026)  # nosec B311 - demo data, not security
         clinician = users[roles.CLINICIAN]
         risks = ["low"] * 5 + ["medium"] * 6 + ["high"] * 4 + ["red"]
