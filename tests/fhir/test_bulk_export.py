@@ -212,3 +212,20 @@ def test_it_renders_a_batch_of_letters_in_the_worker(api, patient, other_patient
     pdf = b"".join(api.get(files[0]["url"]).streaming_content)
     assert pdf.startswith(b"%PDF-")
     Program.default()
+
+
+def test_the_command_queues_a_batch_of_letters(clinician, patient, other_patient,
+                                               django_capture_on_commit_callbacks):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("letters_batch", kind="discharge", user=clinician.username, all=True,
+                     stdout=out)
+    job = ExportJob.objects.get(kind="letters")
+    assert "queued letters job" in out.getvalue()
+    assert job.status == "done" and len(job.files) == 2
+    assert all((bulk.export_dir(job) / f["name"]).read_bytes().startswith(b"%PDF-")
+               for f in job.files)
