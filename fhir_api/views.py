@@ -28,6 +28,7 @@ from ipm import roles
 from ipm.audit import audit_record
 from ipm.errors import NotFound
 from outcomes import instruments
+from patients.models import Patient
 
 from . import codes, compartment, ingest, letters, resources, search, selectors
 from .renderers import FHIRContentNegotiation, FHIRJSONRenderer, JSONRenderer
@@ -80,6 +81,11 @@ class FHIRView(APIView):
 
     def full_url(self, resource) -> str:
         return f"{self.base_url()}{resource.get_resource_type()}/{resource.id}"
+
+    def visible_patients(self):
+        """The patients of the reader's sites (``Patient.objects.visible_to``)."""
+        return selectors.patients().filter(
+            pk__in=Patient.objects.visible_to(self.request.user).values("pk"))
 
     def audit_read(self, obj, resource, patient_ids=None) -> None:
         ref = f"{resource.get_resource_type()}/{resource.id}"
@@ -172,7 +178,7 @@ class SearchView(FHIRView):
         and ``_revinclude`` (what references the Patients on the page)."""
         out: list[tuple[int, object]] = []
         if query.getlist("_include") and patient_ids:
-            rows = selectors.patients().filter(pk__in=set(patient_ids)).order_by("pk")
+            rows = self.visible_patients().filter(pk__in=set(patient_ids)).order_by("pk")
             out += [(p.pk, resources.patient_resource(p)) for p in rows]
         types = {v.split(":")[0] for value in query.getlist("_revinclude")
                  for v in value.split(",")}
@@ -641,7 +647,7 @@ class DocumentReferenceSearchView(SearchView):
             kinds = [k for k in kinds if any(search.token_matches(
                 t, codes.LETTER_TYPE_SYSTEM, codes.LETTER_TYPES[k][0]) for t in tokens)]
         found = [(pid, r) for pid, r in compartment.resources_for(
-                 [p.pk for p in selectors.patients().filter(pk__in=patient_ids)],
+                 [p.pk for p in self.visible_patients().filter(pk__in=patient_ids)],
                  types=("DocumentReference",))
                  if r.id.rsplit("-", 1)[1] in kinds
                  and (wanted_ids is None or r.id in wanted_ids)]
@@ -654,7 +660,7 @@ class DocumentReferenceSearchView(SearchView):
 class DocumentReferenceReadView(ReadView):
     def read(self, ident):
         parsed = letters.parse_document_id(ident)
-        patient = (selectors.patients().filter(pk=parsed[0]).first() if parsed else None)
+        patient = (self.visible_patients().filter(pk=parsed[0]).first() if parsed else None)
         if patient is None:
             raise Http404
         found = dict((r.id, r) for _, r in compartment.resources_for(
@@ -677,7 +683,7 @@ class BinaryReadView(ReadView):
 
     def get(self, request, *args, **kwargs):
         parsed = letters.parse_document_id(kwargs["id"])
-        patient = (selectors.patients().select_related("site", "clinician")
+        patient = (self.visible_patients().select_related("site", "clinician")
                    .filter(pk=parsed[0]).first() if parsed else None)
         if patient is None:
             raise Http404

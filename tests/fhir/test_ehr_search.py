@@ -146,3 +146,17 @@ def test_it_sorts_responses_newest_first(api, patient, all_responses):
     later = fhir_json(api.get(f"/fhir/QuestionnaireResponse?patient={patient.pk}"
                               f"&_lastUpdated=ge{since.replace('+', '%2B')}"))
     assert all(e["resource"]["authored"] >= "2024-02-08" for e in later["entry"])
+
+
+def test_the_new_reads_show_only_the_readers_sites(api, program, patient):
+    from patients.models import Site
+
+    north = Site.objects.create(program=program, name="North", code="north")
+    elsewhere = make_patient(program, mrn="N-9", given="Nia", family="North", site=north)
+    for url in (f"/fhir/Patient/{elsewhere.pk}/$everything",
+                f"/fhir/DocumentReference/{elsewhere.pk}-intake",
+                f"/fhir/Binary/{elsewhere.pk}-intake"):
+        fhir_json(api.get(url), 404)
+    bundle = fhir_json(api.get(f"/fhir/DocumentReference?patient={elsewhere.pk}"))
+    assert bundle["total"] == 0
+    assert api.get(f"/api/patients/{elsewhere.pk}/letters/intake/").status_code == 404
