@@ -22,6 +22,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ipm import roles
+from ipm.api import ErrorSerializer
 from ipm.audit import audit_record
 from patients.models import Patient
 
@@ -107,7 +108,7 @@ class LettersBatchApi(APIView):
     permission = "patient.export"
 
     @extend_schema(request=LettersBatchInputSerializer,
-                   responses={202: ExportJobOutputSerializer},
+                   responses={202: ExportJobOutputSerializer, 404: ErrorSerializer},
                    summary="Render letters for many patients in the worker")
     def post(self, request):
         ser = LettersBatchInputSerializer(data=request.data)

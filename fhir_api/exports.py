@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from ipm.audit import audit_record
-from ipm.errors import Conflict, InvalidInput
+from ipm.errors import Conflict, InvalidInput, NotFound
 from ipm.queue import enqueue_on_commit
 from patients.models import Patient
 
@@ -52,9 +52,9 @@ def letters_request(*, user, kind: str, patient_ids: list[int]) -> ExportJob:
     visible = set(Patient.objects.visible_to(user).filter(pk__in=ids).values_list("pk",
                                                                                    flat=True))
     missing = [i for i in ids if i not in visible]
-    if missing:
-        raise InvalidInput("Unknown patients.", {"patients": [f"No patient {i}." for i in
-                                                              missing[:20]]})
+    if missing:  # unknown, or at a site the user does not work at: the same answer
+        raise NotFound("Unknown patients.", {"patients": [f"No patient {i}." for i in
+                                                          missing[:20]]})
     return export_request(user=user, kind=ExportJob.Kind.LETTERS,
                           params={"kind": kind, "patients": ids})
 

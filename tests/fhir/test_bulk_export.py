@@ -201,7 +201,7 @@ def test_it_renders_a_batch_of_letters_in_the_worker(api, patient, other_patient
                                                      django_capture_on_commit_callbacks):
     r = api.post("/api/letters/", {"kind": "intake", "patients": [patient.pk, elsewhere.pk]},
                  format="json")
-    assert r.status_code == 400 and "patients" in r.json()["errors"]  # another site's
+    assert r.status_code == 404 and "patients" in r.json()["errors"]  # another site's
     with django_capture_on_commit_callbacks(execute=True):
         r = api.post("/api/letters/", {"kind": "intake",
                                        "patients": [patient.pk, other_patient.pk]},
