@@ -134,6 +134,7 @@ def _run_bulk(job, directory: Path):
     handles = {t: (directory / f"{t}.ndjson").open("w", encoding="utf-8") for t in types}
     counts = dict.fromkeys(types, 0)
     shown: set[int] = set()
+    sessions: set[str] = set()  # a group session has patients in several chunks: once
     try:
         for done, chunk in enumerate(_chunks(ids)):
             _still_wanted(job)
@@ -141,6 +142,10 @@ def _run_bulk(job, directory: Path):
                 for patient_id, resource in compartment.BUILDERS[resource_type](chunk):
                     if since is not None and not _changed_since(resource, since):
                         continue
+                    if resource_type == "Appointment":
+                        if resource.id in sessions:
+                            continue
+                        sessions.add(resource.id)
                     handles[resource_type].write(resource.model_dump_json() + "\n")
                     counts[resource_type] += 1
                     shown.add(patient_id)

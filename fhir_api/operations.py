@@ -155,8 +155,8 @@ class ExportStatusView(FHIRView):
         def file_url(name):
             return request.build_absolute_uri(reverse("fhir:export-file", args=[job.pk, name]))
 
-        response = Response(bulk.manifest(job, base_url=self.base_url(), file_url=file_url))
-        response["Content-Type"] = "application/json"
+        response = Response(bulk.manifest(job, base_url=self.base_url(), file_url=file_url),
+                            content_type="application/json")  # the IG's manifest type
         response["Expires"] = http_date(job.expires_at.timestamp())
         return response
 

@@ -48,6 +48,7 @@ def test_it_runs_an_export_of_the_clinicians_sites(api, clinician, patient, phq9
     status_url = kick_off(api, django_capture_on_commit_callbacks)
     r = api.get(status_url)
     assert r.status_code == 200 and r["Expires"]
+    assert r["Content-Type"].startswith("application/json")
     manifest = r.json()
     assert manifest["requiresAccessToken"] is True
     assert manifest["request"].endswith("/fhir/$export")
@@ -75,6 +76,18 @@ def test_it_exports_chosen_types_at_patient_level(api, patient, phq9,
                           "&_outputFormat=application/fhir%2Bndjson")
     types = {o["type"] for o in api.get(status_url).json()["output"]}
     assert types == {"Patient", "Observation"}
+
+
+def test_it_exports_only_what_changed_since(api, patient, phq9,
+                                            django_capture_on_commit_callbacks):
+    later = (timezone.now() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    status_url = kick_off(api, django_capture_on_commit_callbacks,
+                          f"/fhir/Patient/$export?_since={later}")
+    assert api.get(status_url).json()["output"] == []
+    earlier = "2000-01-01T00:00:00%2B00:00"
+    status_url = kick_off(api, django_capture_on_commit_callbacks,
+                          f"/fhir/Patient/$export?_since={earlier}")
+    assert "Patient" in {o["type"] for o in api.get(status_url).json()["output"]}
 
 
 def test_it_answers_202_with_progress_while_the_worker_runs(api, patient,
