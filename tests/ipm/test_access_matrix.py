@@ -120,6 +120,18 @@ PAGES = [
     ("GET", "reminders/", "/reminders/", STAFF, 200, True),
     ("POST", "reminders/<int:pk>/resend/", "/reminders/{reminder}/resend/", STAFF, 302, False),
     ("GET", "metrics/", "/metrics/", ADMINS, 200, False),
+    ("GET", "care/worklist/", "/care/worklist/", STAFF, 200, False),
+    ("POST", "care/patients/<int:pk>/contacts/", "/care/patients/{patient}/contacts/", STAFF,
+     302, False),
+    ("POST", "care/patients/<int:pk>/step/", "/care/patients/{patient}/step/", CLINICIANS, 302,
+     False),
+    ("POST", "care/patients/<int:pk>/goals/", "/care/patients/{patient}/goals/", STAFF, 302,
+     False),
+    ("POST", "care/patients/<int:pk>/psfs-link/", "/care/patients/{patient}/psfs-link/", STAFF,
+     302, False),
+    ("POST", "care/goals/<int:pk>/status/", "/care/goals/{goal}/status/", STAFF, 302, False),
+    ("GET", "care/billing/", "/care/billing/", ADMINS | COORDINATORS, 200, False),
+    ("GET", "care/billing.csv", "/care/billing.csv", ADMINS | COORDINATORS, 200, False),
     ("GET", "metrics/export.csv", "/metrics/export.csv", ADMINS, 200, False),
     ("POST", "metrics/snapshots/", "/metrics/snapshots/", ADMINS, 302, False),
     ("GET", "metrics/snapshots/<int:pk>/progress/", "/metrics/snapshots/{snapshot}/progress/",
@@ -173,6 +185,18 @@ API = [
     ("POST", "/api/reminders/{id}/resend/", "/api/reminders/{reminder}/resend/", STAFF, 409,
      False),
     ("GET", "/api/metrics/program/", "/api/metrics/program/", ADMINS, 200, False),
+    ("GET", "/api/patients/{id}/step/", "/api/patients/{patient}/step/", STAFF, 200, True),
+    ("POST", "/api/patients/{id}/step/", "/api/patients/{patient}/step/", CLINICIANS, 400,
+     False),
+    ("GET", "/api/patients/{id}/contacts/", "/api/patients/{patient}/contacts/", STAFF, 200,
+     True),
+    ("POST", "/api/patients/{id}/contacts/", "/api/patients/{patient}/contacts/", STAFF, 400,
+     False),
+    ("GET", "/api/patients/{id}/goals/", "/api/patients/{patient}/goals/", STAFF, 200, True),
+    ("POST", "/api/patients/{id}/goals/", "/api/patients/{patient}/goals/", STAFF, 400, False),
+    ("PATCH", "/api/goals/{id}/", "/api/goals/{goal}/", STAFF, 200, False),
+    ("GET", "/api/billing/", "/api/billing/?month=2026-01", ADMINS | COORDINATORS, 200, False),
+    ("GET", "/api/billing-codes/", "/api/billing-codes/", ADMINS | COORDINATORS, 200, False),
     # Systems around the program (SPEC §10): letters, letter batches, the cohort export.
     ("GET", "/api/patients/{id}/letters/{kind}/", "/api/patients/{patient}/letters/intake/",
      STAFF, 200, True),
@@ -298,11 +322,15 @@ def world(db):
     snapshot = MetricSnapshot.objects.create(period_start=today - timedelta(days=30),
                                              period_end=today - timedelta(days=1))
     enrolment_create(series=series, patient=p, actor=users[COORD])
+    from care.services import goal_create
+
+    goal = goal_create(patient=p, text="Walk to the shops", actor=users[COORD])
     ids = {"patient": p.pk, "intake": intake.pk, "response": response.pk, "alert": alert.pk,
            "referral": ref.pk, "reminder": reminder.pk, "series": series.pk,
            "session": session.pk, "appointment": session.pk, "meeting": meeting.pk,
            "attendee": attendee.pk, "agenda": agenda.pk, "snapshot": snapshot.pk,
-           "clinician_user": users[CLIN].pk, "nojob": "00000000-0000-4000-8000-000000000000",
+           "clinician_user": users[CLIN].pk, "goal": goal.pk,
+           "nojob": "00000000-0000-4000-8000-000000000000",
            "observation": _first_fhir_id(users[CLIN], f"/fhir/Observation?patient={p.pk}")}
     return {"users": users, "patient": p, "ids": ids}
 
