@@ -82,6 +82,10 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "care.contact": PATIENT_ROLES,           # record a care-manager contact
     "care.step": CLINICIANS,                 # a care-step decision (up, down, stay)
     "care.plan": PATIENT_ROLES,              # goals in the patient's words
+    "metrics.export_cohort": ADMINS,         # de-identified cohort CSV (SPEC §10)
+    # Systems around the program (SPEC §10).
+    "referral.receive": (INTEGRATION,),      # referrals in by FHIR, from a service account
+    "patient.export": CLINICIANS,            # Bulk Data $export and letter batches (own sites)
     "audit.view": ADMINS,
     "staff.manage": ADMINS,                  # people: invite, roles, sites, 2FA reset,
                                              # deactivation and caseload reassignment
