@@ -1,7 +1,9 @@
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 DJANGO_SETTINGS_MODULE=ipm.settings.production
 WORKDIR /app
-RUN apt-get update && apt-get install -y --no-install-recommends curl && rm -rf /var/lib/apt/lists/*
+# WeasyPrint (PDF letters) needs Pango and HarfBuzz, and fonts: Debian's DejaVu.
+RUN apt-get update && apt-get install -y --no-install-recommends curl libpango-1.0-0 \
+    libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core && rm -rf /var/lib/apt/lists/*
 COPY pyproject.toml ./
 COPY . .
 RUN pip install --no-cache-dir . \

@@ -1,5 +1,7 @@
-"""Background-work benchmarks: program metrics over everything, and 10k due reminders
-dispatched by one Celery worker (Redis broker). Run by bench/run.sh with its environment."""
+"""Background-work benchmarks: program metrics over everything, 10k due reminders
+dispatched by one Celery worker (Redis broker), and a whole-program FHIR Bulk Data export
+($export of every patient, NDJSON per type) written by one worker. Run by bench/run.sh with
+its environment."""
 
 import argparse
 import json
@@ -84,13 +86,60 @@ def time_dispatch(n: int = 10_000) -> dict:
     return {"dispatch_due": due, "dispatch_s": round(took, 1), "dispatch_sent": sent,
             "dispatch_left": left, "dispatch_per_s": round(due / took, 1) if took else None}
 
+def time_export() -> dict:
+    """The Bulk Data kick-off as a clinician who works at every site (so every patient is
+    exported), run by one Celery worker; from queued to done, with what it wrote. The files
+    are deleted afterwards."""
+    import shutil
+
+    from django.contrib.auth.models import User
+    from django.db import transaction
+
+    from fhir_api.bulk import export_dir
+    from fhir_api.exports import export_request
+    from fhir_api.models import ExportJob
+    from patients.models import Patient, Site
+
+    user = User.objects.get(username="bench")
+    for site in Site.objects.all():
+        site.staff.add(user)
+    patients = Patient.objects.count()
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "ipm", "worker", "--loglevel=warning",
+         "--concurrency=1", "--without-gossip", "--without-mingle"],
+        cwd=ROOT, env={**os.environ}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        t0 = time.perf_counter()
+        with transaction.atomic():
+            job = export_request(user=user, kind=ExportJob.Kind.BULK,
+                                 params={"level": "system", "types": None, "since": None,
+                                         "request": "bench:$export"})
+        deadline = t0 + float(os.environ.get("BENCH_EXPORT_TIMEOUT", "3600"))
+        while time.perf_counter() < deadline:
+            job.refresh_from_db()
+            if job.is_finished:
+                break
+            time.sleep(1)
+        took = time.perf_counter() - t0
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+    directory = export_dir(job)
+    size = sum(f.stat().st_size for f in directory.glob("*.ndjson")) if directory.exists() else 0
+    shutil.rmtree(directory, ignore_errors=True)
+    resources = sum(f["count"] for f in job.files or [])
+    return {"export_patients": patients, "export_status": job.status,
+            "export_s": round(took, 1), "export_resources": resources,
+            "export_mb": round(size / 1e6, 1), "export_progress": job.progress,
+            "export_resources_per_s": round(resources / took, 1) if took else None}
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     setup_django()
     out = {}
-    for fn in (time_metrics, time_dispatch):
+    for fn in (time_metrics, time_dispatch, time_export):
         try:
             out.update(fn())
         except Exception as exc:  # noqa: BLE001 - report which job could not run

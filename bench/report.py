@@ -70,6 +70,12 @@ def main():
     if d is not None:
         print(f"{'dispatch ' + str(jobs.get('dispatch_due')) + ' due reminders':<28}{d:>18.1f} s{'':>11}"
               f"{'< 60 s':>14}  {'yes' if d < 60 and not jobs.get('dispatch_left') else 'NO'}")
+    e = jobs.get("export_s")
+    if e is not None:
+        done = jobs.get("export_status") == "done"
+        label = f"$export {jobs.get('export_patients')} patients"
+        print(f"{label:<28}{e:>18.1f} s{'':>11}{'done':>14}  {'yes' if done else 'NO'}"
+              f"  ({jobs.get('export_resources')} resources, {jobs.get('export_mb')} MB)")
     for k, v in jobs.items():
         if k.endswith("_error"):
             print(f"{k}: {v}")

@@ -45,7 +45,7 @@ $PY bench/load.py --base http://127.0.0.1:$PORT --patient-ids "$ids" \
   --requests ${BENCH_REQUESTS:-300} --concurrency ${BENCH_CONCURRENCY:-$(nproc)} --out var/bench/http.json
 kill $GUNICORN; trap - EXIT
 
-echo "== metrics over the whole program; reminder dispatch with one worker"
+echo "== metrics over the whole program; reminder dispatch and a whole-program \$export with one worker"
 $PY bench/jobs.py --out var/bench/jobs.json
 $PY bench/report.py var/bench/http.json var/bench/jobs.json --patients "$PATIENTS" \
   --out var/bench/latest.json

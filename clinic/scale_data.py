@@ -282,7 +282,7 @@ def generate(*, patients: int, seed: int = 7, out=sys.stdout) -> dict:
             start = now - timedelta(days=rng.randint(-30, 300))
             series_rows.append((ser_id, f"Pain self-management group {s + 1}",
                                 rng.choice(group_services)[0], 10, clin_id, "Clinic room 2",
-                                "", None, start - timedelta(days=14)))
+                                "", None, start - timedelta(days=14), site_id))
             sessions = []
             for w in range(8):
                 sess_id = first_sess + len(sess_rows)
@@ -304,7 +304,8 @@ def generate(*, patients: int, seed: int = 7, out=sys.stdout) -> dict:
                                                          "absent", "excused"]), clin_id, st))
         for table, cols, rows in (
             ("visits_groupseries", ["id", "name", "service_id", "capacity", "lead_clinician_id",
-                                    "location", "video_link", "completed_at", "created_at"],
+                                    "location", "video_link", "completed_at", "created_at",
+                                    "site_id"],
              series_rows),
             ("visits_groupsession", ["id", "series_id", "starts_at", "duration_minutes",
                                      "status", "lead_clinician_id"], sess_rows),

@@ -38,6 +38,7 @@ PREFIX = "individual-"
 ENCOUNTER_CLASS = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 SLOT_ID = re.compile(r"(\d{1,18})-(\d{1,18})-(\d{1,12})-(\d{1,3})")
 SLOT_DAYS = 14
+_TYPED_REFERENCE = re.compile(r"(?:.*/)?([A-Z][A-Za-z]+)/[^/]+")
 
 APPOINTMENT_STATUS = {
     rules.BOOKED: "booked", rules.ATTENDED: "fulfilled", rules.DID_NOT_ATTEND: "noshow",
@@ -149,6 +150,24 @@ def individual(user, patient_ids=None, date_q=None):
     return qs
 
 
+def individual_pks(wanted: list[str]) -> list[int]:
+    """The appointment pks among `_id` values (`individual-<pk>`; others name group sessions)."""
+    out = []
+    for value in wanted:
+        pk = value.removeprefix(PREFIX)
+        if value.startswith(PREFIX) and pk.isdigit() and len(pk) <= 18:
+            out.append(int(pk))
+    return out
+
+
+def of_patients(patient_ids) -> list[Appointment]:
+    """Every one-to-one appointment of these patients (already scoped by the caller), for
+    the compartment (`$everything`, `_revinclude`, Bulk Data)."""
+    return list(Appointment.objects.filter(patient_id__in=list(patient_ids))
+                .select_related("patient", "clinician", "service")
+                .order_by("patient_id", "starts_at", "pk"))
+
+
 def clinicians_with_hours():
     return availability.bookable_clinicians().filter(
         pk__in=WeeklyAvailability.objects.values("clinician_id"))
@@ -162,14 +181,26 @@ def windows_of(clinician_ids) -> dict[int, list[WeeklyAvailability]]:
     return out
 
 
+def reference_ids(value: str, resource_type: str, *, param: str) -> list[int]:
+    """Ids a reference parameter names for `resource_type`; a reference to another type
+    (e.g. a Schedule's `actor=Patient/1`) is well-formed but matches nothing here."""
+    ids = []
+    for part in value.split(","):
+        other = _TYPED_REFERENCE.fullmatch(part.strip())
+        if other and other.group(1) != resource_type:
+            continue
+        ids += search.reference_ids(part, resource_type, param=param)
+    return ids
+
+
 def free_slots(query) -> list[availability.Slot]:
-    """The free slots a Slot search asks for: `schedule` (required), `duration` (minutes,
-    default 45), `start` bounding the days (default: the next SLOT_DAYS days, at most 31)."""
+    """The free slots a Slot search asks for: of the `schedule`s named (default: every
+    clinician with weekly hours), `duration` minutes long (default 45), on the days `start`
+    bounds (default: the next SLOT_DAYS days, at most 31)."""
     value = search.single(query, "schedule")
-    if value is None:
-        raise search.SearchError("Slot searches need a 'schedule' parameter.", param="schedule")
-    ids = search.reference_ids(value, "Schedule", param="schedule")
-    clinician = availability.bookable_clinicians().filter(pk__in=ids).first()
+    clinicians = clinicians_with_hours().order_by("pk")
+    if value is not None:
+        clinicians = clinicians.filter(pk__in=reference_ids(value, "Schedule", param="schedule"))
     minutes = search.single(query, "duration") or "45"
     if not minutes.isdigit() or not rules.MIN_DURATION <= int(minutes) <= rules.MAX_DURATION:
         raise search.SearchError("'duration' must be 5 to 480 minutes.", param="duration")
@@ -185,10 +216,13 @@ def free_slots(query) -> list[availability.Slot]:
         if r.prefix in ("le", "lt", "eq"):
             end_day = r.upper.astimezone(tz).date()
     end_day = min(end_day, start_day + timedelta(days=31))
-    if clinician is None or end_day < start_day:
+    if end_day < start_day:
         return []
-    slots = availability.free_slots(program=program, start=start_day, end=end_day,
-                                    minutes=int(minutes), now=now, clinician=clinician)
+    slots = []
+    for clinician in clinicians:
+        slots += availability.free_slots(program=program, start=start_day, end=end_day,
+                                         minutes=int(minutes), now=now, clinician=clinician)
+    slots.sort(key=lambda s: (s.start, s.clinician.pk, s.site_id))
     if ranges:  # the exact bounds too, not only the days
         slots = [s for s in slots if _matches(s.start, ranges)]
     return slots

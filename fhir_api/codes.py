@@ -1,7 +1,10 @@
 """Code systems, identifier systems and resource ids used by the FHIR API.
 
-Local systems live under one stable base (``BASE``), independent of the host that serves
-the API, so that codes and canonical URLs stay the same across deployments.
+Local systems live under one stable base (``BASE``, setting ``IPM_FHIR_BASE``), independent
+of the host that serves the API, so that codes and canonical URLs stay the same across a
+deployment's hosts. The MRN identifier system is the partner systems' (setting
+``IPM_FHIR_MRN_SYSTEM``; by default one system per program under ``BASE``): referrals in
+are matched on it and every Patient carries it.
 
 FHIR ids allow only ``[A-Za-z0-9-.]``; instrument codes and score keys use ``_``
 (``promis_gh``, ``physical_function``), so ids spell ``_`` as ``-`` and both spellings are
@@ -12,7 +15,9 @@ from __future__ import annotations
 
 import re
 
-BASE = "https://ipm.example/fhir"
+from django.conf import settings
+
+BASE = getattr(settings, "IPM_FHIR_BASE", "") or "https://ipm.example/fhir"
 LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"
 
@@ -40,7 +45,16 @@ def from_fhir_id(value: str) -> str:
 
 
 def mrn_system(program_slug: str) -> str:
-    return f"{MRN_SYSTEM_PREFIX}{program_slug}"
+    """The MRN identifier system: the deployment's (``IPM_FHIR_MRN_SYSTEM``) or the
+    program's own under ``BASE``."""
+    return getattr(settings, "IPM_FHIR_MRN_SYSTEM", "") or f"{MRN_SYSTEM_PREFIX}{program_slug}"
+
+
+LETTER_TYPE_SYSTEM = "http://loinc.org"
+# LOINC document types of the letters: intake (consult note) and discharge summary.
+LETTER_TYPES = {"intake": ("11488-4", "Consult note"),
+                "discharge": ("18842-5", "Discharge summary")}
+SENDER_SYSTEM_PREFIX = "urn:ipm:sender:"  # + username: identifiers sent without a system
 
 
 def questionnaire_url(instrument_code: str) -> str:

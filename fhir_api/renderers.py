@@ -37,10 +37,15 @@ _FORMATS = {"json": FHIR_JSON, FHIR_JSON: FHIR_JSON, "application/json": "applic
 
 
 class FHIRContentNegotiation(BaseContentNegotiation):
-    """``_format`` wins over ``Accept``; anything JSON-ish (or ``*/*``) gets FHIR JSON."""
+    """``_format`` wins over ``Accept``; anything JSON-ish (or ``*/*``) gets FHIR JSON. A
+    ``_format`` asking for anything else (``xml``, ``application/fhir+xml``, ``ttl``) is
+    refused with 406 on every interaction (read, search, operation), as ``Accept`` is."""
 
     def select_renderer(self, request, renderers, format_suffix=None):
-        wanted = _FORMATS.get(request.query_params.get("_format", ""))
+        asked = request.query_params.get("_format")
+        wanted = _FORMATS.get(asked or "")
+        if asked is not None and not wanted:
+            raise NotAcceptable(f"Only JSON is served (_format=json); '{asked[:40]}' is not.")
         if wanted:
             for renderer in renderers:
                 if renderer.media_type == wanted:

@@ -41,6 +41,18 @@ def instant(value: datetime | None) -> str | None:
     return timezone.localtime(value).isoformat(timespec="seconds")
 
 
+def version_of(moment: datetime | None) -> str | None:
+    """``meta.versionId`` of a row: its last change to the microsecond (a new version on
+    every change, the same one while it is unchanged), so the ETag costs no extra column."""
+    if moment is None:
+        return None
+    return str(int(moment.timestamp() * 1_000_000))
+
+
+def meta(last_updated: datetime | None, version: str | None = None) -> dict:
+    return {"versionId": version or version_of(last_updated), "lastUpdated": instant(last_updated)}
+
+
 def humanise(value: str) -> str:
     return value.replace("_", " ").capitalize()
 
@@ -82,7 +94,7 @@ def patient_resource(patient) -> Patient:
     return Patient.model_validate(_clean({
         "resourceType": "Patient",
         "id": str(patient.pk),
-        "meta": {"lastUpdated": instant(patient.updated_at)},
+        "meta": meta(patient.updated_at),
         "identifier": [{
             "use": "usual",
             "type": {"coding": [{"system": codes.IDENTIFIER_TYPE, "code": "MR",
@@ -103,8 +115,16 @@ def patient_resource(patient) -> Patient:
 # --- Questionnaire ---------------------------------------------------------------------------
 
 def _answer_coding(instrument, item, value) -> dict:
-    label = next((o.label for o in item.options if o.value == value), None) if item else None
-    return {"system": codes.answer_system(instrument.code), "code": str(value), "display": label}
+    """The LOINC answer code (``LA…``) where the instrument facts give one, else IPM's own
+    answer code (the stored value); the stored value rides along as ``ordinalValue``."""
+    option = next((o for o in item.options if o.value == value), None) if item else None
+    label = option.label if option else None
+    ordinal = [{"url": codes.EXT_ORDINAL_VALUE, "valueDecimal": value}]
+    if option is not None and option.loinc_answer:
+        return {"extension": ordinal, "system": codes.LOINC, "code": option.loinc_answer,
+                "display": label}
+    return {"extension": ordinal, "system": codes.answer_system(instrument.code),
+            "code": str(value), "display": label}
 
 
 def _enable_when(instrument, key: str) -> list[dict] | None:
@@ -170,6 +190,7 @@ def questionnaire_response_resource(response) -> QuestionnaireResponse:
     return QuestionnaireResponse.model_validate(_clean({
         "resourceType": "QuestionnaireResponse",
         "id": str(response.pk),
+        "meta": meta(response.answered_at, "1"),  # responses are never edited
         "extension": [{"url": codes.EXT_INSTRUMENT_VERSION,
                        "valueString": response.instrument_version}],
         "questionnaire": codes.questionnaire_url(response.instrument),
@@ -272,6 +293,7 @@ def observation_resource(response, key: str) -> Observation | None:
     return Observation.model_validate(_clean({
         "resourceType": "Observation",
         "id": codes.observation_id(response.pk, key),
+        "meta": meta(response.answered_at, "1"),
         "status": "final",
         "category": [{"coding": [{"system": codes.OBSERVATION_CATEGORY, "code": "survey",
                                   "display": "Survey"}]}],
@@ -310,10 +332,14 @@ def fhir_referral_statuses(fhir_status: str) -> list[str]:
 def service_request_resource(referral) -> ServiceRequest:
     """Needs ``service``, ``referred_by`` and ``assignee`` (select_related)."""
     service = referral.service
+    identifier = ([{"system": referral.source_system, "value": referral.source_identifier}]
+                  if referral.source_identifier else [])
     return ServiceRequest.model_validate(_clean({
         "resourceType": "ServiceRequest",
         "id": str(referral.pk),
+        "meta": meta(referral.updated_at),
         "extension": [{"url": codes.EXT_REFERRAL_STATUS, "valueCode": referral.status}],
+        "identifier": identifier,
         "status": REFERRAL_STATUS.get(referral.status, "unknown"),
         "intent": "order",
         "priority": referral.priority,
@@ -321,7 +347,8 @@ def service_request_resource(referral) -> ServiceRequest:
                              "display": service.name}], "text": service.name},
         "subject": _patient_ref(referral.patient_id),
         "authoredOn": instant(referral.referred_at),
-        "requester": {"display": _user_display(referral.referred_by)},
+        # Sent in by another system: the sender; made here: the referring user.
+        "requester": {"display": referral.source or _user_display(referral.referred_by)},
         "performerType": {"text": service.discipline},
         "performer": [{"display": _user_display(referral.assignee)}] if referral.assignee else [],
         "reasonCode": [{"text": referral.reason}] if referral.reason else [],
@@ -384,6 +411,8 @@ def flag_resource(alert) -> Flag:
     return Flag.model_validate(_clean({
         "resourceType": "Flag",
         "id": str(alert.pk),
+        "meta": meta(alert.acknowledged_at or alert.opened_at,
+                     "2" if alert.acknowledged_at else "1"),
         "status": "active" if alert.status == "open" else "inactive",
         "category": [{"coding": [{"system": codes.FLAG_CATEGORY, "code": "safety",
                                   "display": "Safety"}], "text": "Safety"}],
@@ -396,39 +425,62 @@ def flag_resource(alert) -> Flag:
 
 # --- Bundle, OperationOutcome, CapabilityStatement -------------------------------------------
 
-def searchset(*, entries: list[tuple[str, Any]], total: int, links: list[tuple[str, str]],
-              ) -> Bundle:
-    """``entries``: ``(fullUrl, resource model)``; ``links``: ``(relation, url)``."""
-    return Bundle.model_validate({
+def searchset(*, entries: list[tuple[str, Any]], total: int | None, links: list[tuple[str, str]],
+              included: list[tuple[str, Any]] = (), outcome: Any = None) -> Bundle:
+    """``entries``/``included``: ``(fullUrl, resource model)`` (search modes match and
+    include); ``outcome``: an OperationOutcome entry (mode outcome) warning the client, e.g.
+    that its ``_count`` was cut to the cap; ``links``: ``(relation, url)``."""
+    rows = [{"fullUrl": url, "resource": resource, "search": {"mode": "match"}}
+            for url, resource in entries]
+    rows += [{"fullUrl": url, "resource": resource, "search": {"mode": "include"}}
+             for url, resource in included]
+    if outcome is not None:
+        rows.append({"resource": outcome, "search": {"mode": "outcome"}})
+    return Bundle.model_validate(_clean({
         "resourceType": "Bundle",
         "type": "searchset",
         "timestamp": instant(timezone.now()),
         "total": total,
         "link": [{"relation": rel, "url": url} for rel, url in links],
-        "entry": [{"fullUrl": url, "resource": resource, "search": {"mode": "match"}}
-                  for url, resource in entries] or None,
-    })
+        "entry": rows,
+    }))
 
 
-def operation_outcome(message: str, *, code: str = "processing",
-                      severity: str = "error") -> OperationOutcome:
-    issue = {"severity": severity, "code": code, "diagnostics": message,
-             "details": {"text": message}}
-    return OperationOutcome.model_validate({"resourceType": "OperationOutcome",
-                                            "issue": [issue]})
+def operation_outcome(message: str, *, code: str = "processing", severity: str = "error",
+                      expression: list[str] | None = None,
+                      issues: list[dict] | None = None) -> OperationOutcome:
+    """One issue (``message``, naming the elements in ``expression``), or ``issues``:
+    ``[{"message", "code", "severity", "expression"}]``."""
+    rows = issues or [{"message": message, "code": code, "severity": severity,
+                       "expression": expression}]
+    return OperationOutcome.model_validate({"resourceType": "OperationOutcome", "issue": [
+        _clean({"severity": i.get("severity", severity), "code": i.get("code", code),
+                "diagnostics": i["message"], "details": {"text": i["message"]},
+                "expression": list(i.get("expression") or [])})
+        for i in rows]})
 
 
 def capability_statement(*, base_url: str, resources: list[dict]) -> CapabilityStatement:
-    """``resources``: ``{"type", "read": bool, "search": [(name, type, documentation)]}``."""
+    """``resources``: ``{"type", "read": bool, "search": [(name, type, documentation)],
+    "create": bool, "include": [..], "revinclude": [..], "operations": [(name, url)],
+    "conditional_read": bool}``."""
     rest_resources = []
     for spec in resources:
         interactions = ([{"code": "read"}] if spec.get("read") else []) + (
-            [{"code": "search-type"}] if spec.get("search") is not None else [])
+            [{"code": "search-type"}] if spec.get("search") is not None else []) + (
+            [{"code": "create"}] if spec.get("create") else [])
         rest_resources.append(_clean({
             "type": spec["type"],
+            "versioning": "versioned" if spec.get("versioned") else None,
+            "readHistory": False if spec.get("versioned") else None,
+            "conditionalRead": "not-match" if spec.get("versioned") else None,
             "interaction": interactions,
+            "searchInclude": list(spec.get("include") or []),
+            "searchRevInclude": list(spec.get("revinclude") or []),
             "searchParam": [{"name": name, "type": kind, "documentation": doc}
                             for name, kind, doc in spec.get("search") or []],
+            "operation": [{"name": name, "definition": url}
+                          for name, url in spec.get("operations") or []],
         }))
     return CapabilityStatement.model_validate(_clean({
         "resourceType": "CapabilityStatement",
@@ -437,18 +489,32 @@ def capability_statement(*, base_url: str, resources: list[dict]) -> CapabilityS
         "publisher": "IPM",
         "kind": "instance",
         "software": {"name": "IPM"},
-        "implementation": {"description": "IPM FHIR read API", "url": base_url},
+        "implementation": {"description": "IPM FHIR API", "url": base_url},
         "fhirVersion": FHIR_VERSION,
         "format": ["application/fhir+json", "json"],
         "rest": [{
             "mode": "server",
             "documentation": (
-                "Read-only. Authenticate with a token (POST /api/auth/token/, then "
-                "'Authorization: Token <token>') or a browser session. Patient data needs the "
-                "clinician or coordinator role. Searches page with _count (at most 200) and "
-                "_offset; date parameters take the prefixes eq, ne, gt, lt, ge, le."),
+                "Reads and searches need a token (POST /api/auth/token/, then "
+                "'Authorization: Token <token>') or a browser session, and the clinician or "
+                "coordinator role; they show the patients of the reader's sites. Searches page "
+                "with _count (at most 200: a larger _count is cut to 200 with a warning "
+                "entry, search mode 'outcome') and _offset; _summary=count answers the total "
+                "only; _sort takes _id, _lastUpdated and the type's date parameter "
+                "(prefix '-' for descending); date parameters take the prefixes eq, ne, gt, "
+                "lt, ge, le. Reads answer ETag (W/\"<versionId>\") and 304 to a matching "
+                "If-None-Match. Only JSON is served: _format=xml (or any non-JSON format) is "
+                "refused with 406. Referrals in: a service account with the 'integration' "
+                "role may POST a ServiceRequest (or a transaction Bundle of Patient + "
+                "ServiceRequest), and do nothing else; ServiceRequest.identifier makes "
+                "retries safe (201, then 200 with the same id). Bulk Data: GET $export and "
+                "Patient/$export with 'Prefer: respond-async'."),
             "security": {"description": "Token (Authorization: Token <token>) or session "
-                                        "authentication; roles clinician or coordinator."},
+                                        "authentication; roles clinician or coordinator "
+                                        "(reads), integration (referrals in)."},
             "resource": rest_resources,
+            "interaction": [{"code": "transaction"}],
+            "operation": [{"name": "export",
+                           "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export"}],
         }],
     }))

@@ -22,8 +22,9 @@ from . import codes
 
 DEFAULT_COUNT = 20
 MAX_COUNT = 200
-# Parameters every search accepts, besides its own.
-COMMON = ("_count", "_offset", "_format")
+# Parameters every search accepts, besides its own (``_sort``, ``_include`` and
+# ``_revinclude`` take the values each search declares).
+COMMON = ("_count", "_offset", "_format", "_summary", "_sort", "_include", "_revinclude")
 
 
 class SearchError(InvalidInput):
@@ -34,8 +35,27 @@ class SearchError(InvalidInput):
         self.issue_code = issue_code
 
 
-def check_params(query, allowed: tuple[str, ...]) -> None:
-    """Refuse parameters this search does not support (and any modifier, ``name:exact``)."""
+def check_params(query, allowed: tuple[str, ...], *, sorts: tuple[str, ...] = (),
+                 includes: tuple[str, ...] = (), revincludes: tuple[str, ...] = ()) -> None:
+    """Refuse parameters this search does not support (and any modifier, ``name:exact``),
+    and ``_sort``/``_include``/``_revinclude``/``_summary`` values it does not offer."""
+    for name, offered in (("_include", includes), ("_revinclude", revincludes)):
+        for value in query.getlist(name):
+            for part in value.split(","):
+                if part not in offered:
+                    raise SearchError(
+                        f"'{name}={part}' is not supported here"
+                        + (f"; supported: {', '.join(offered)}." if offered else "."),
+                        param=name, issue_code="not-supported")
+    for key in sort_keys(query):
+        if key not in sorts:
+            raise SearchError(f"Cannot sort by '{key}'"
+                              + (f"; supported: {', '.join(sorts)}." if sorts else "."),
+                              param="_sort", issue_code="not-supported")
+    summary = single(query, "_summary")
+    if summary is not None and summary not in ("count", "false"):
+        raise SearchError("Only _summary=count (the total alone) and _summary=false are "
+                          "supported.", param="_summary", issue_code="not-supported")
     for name in query:
         base, _, modifier = name.partition(":")
         if base not in allowed and base not in COMMON:
@@ -71,6 +91,57 @@ def single(query, name: str) -> str | None:
 class Paging:
     count: int
     offset: int
+
+
+def count_warning(query) -> str | None:
+    """The warning for a ``_count`` above the cap (the page is cut to the cap, and the
+    client is told so rather than left to guess)."""
+    raw = query.get("_count")
+    if raw and raw.isdigit() and int(raw) > MAX_COUNT:
+        return (f"_count={int(raw)} is above this server's maximum page size; pages hold "
+                f"{MAX_COUNT} entries (follow the 'next' link for more).")
+    return None
+
+
+def summary_count(query) -> bool:
+    return query.get("_summary") == "count"
+
+
+def sort_keys(query) -> list[str]:
+    """The ``_sort`` keys as given (``-`` prefix kept), in order."""
+    value = single(query, "_sort")
+    if value is None:
+        return []
+    keys = [part.strip() for part in value.split(",")]
+    if any(not k or k == "-" for k in keys):
+        raise SearchError("'_sort' has an empty key.", param="_sort")
+    return [k.lstrip("-") for k in keys]
+
+
+def order_by(query, fields: dict[str, str], default: tuple[str, ...]) -> tuple[str, ...]:
+    """ORM ordering for ``_sort`` (``fields``: sort key → model field), ties broken by id."""
+    value = single(query, "_sort")
+    if value is None:
+        return default
+    out = []
+    for part in value.split(","):
+        part = part.strip()
+        desc = part.startswith("-")
+        out.append(("-" if desc else "") + fields[part.lstrip("-")])
+    if not any(f.lstrip("-") == "pk" for f in out):
+        out.append("pk")
+    return tuple(out)
+
+
+def ids(query, name: str = "_id") -> list[str] | None:
+    """``_id`` values (comma-separated alternatives), or ``None`` when absent."""
+    value = single(query, name)
+    if value is None:
+        return None
+    out = [part.strip() for part in value.split(",")]
+    if any(not part for part in out):
+        raise SearchError(f"'{name}' has an empty value.", param=name)
+    return out
 
 
 def paging(query) -> Paging:

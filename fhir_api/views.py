@@ -13,8 +13,10 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.http import Http404
+from django.db.models.functions import Coalesce
+from django.http import Http404, HttpResponse
 from django.urls import reverse
+from django.utils.http import http_date
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny
@@ -26,15 +28,17 @@ from ipm import roles
 from ipm.audit import audit_record
 from ipm.errors import NotFound
 from outcomes import instruments
+from patients.models import Patient
 
 from . import appointments as individual
-from . import codes, resources, search, selectors
+from . import codes, compartment, ingest, letters, resources, search, selectors
 from .renderers import FHIRContentNegotiation, FHIRJSONRenderer, JSONRenderer
 
 logger = logging.getLogger(__name__)
 
 ISSUE_CODES = {400: "invalid", 401: "login", 403: "forbidden", 404: "not-found",
-               405: "not-supported", 406: "not-supported", 429: "throttled"}
+               405: "not-supported", 406: "not-supported", 409: "conflict",
+               413: "too-costly", 415: "not-supported", 422: "processing", 429: "throttled"}
 
 
 def fhir_exception_handler(exc, context):
@@ -49,7 +53,10 @@ def fhir_exception_handler(exc, context):
     message = data.get("message") or "Error."
     code = getattr(exc, "issue_code", None) or ISSUE_CODES.get(response.status_code,
                                                                "processing")
-    response.data = resources.operation_outcome(message, code=code)
+    issues = getattr(exc, "issues", None)  # several problems, each naming its element
+    response.data = resources.operation_outcome(
+        message, code=code, issues=issues,
+        expression=[k for k in getattr(exc, "errors", {}) if "." in k] or None)
     return response
 
 
@@ -75,6 +82,11 @@ class FHIRView(APIView):
 
     def full_url(self, resource) -> str:
         return f"{self.base_url()}{resource.get_resource_type()}/{resource.id}"
+
+    def visible_patients(self):
+        """The patients of the reader's sites (``Patient.objects.visible_to``)."""
+        return selectors.patients().filter(
+            pk__in=Patient.objects.visible_to(self.request.user).values("pk"))
 
     def audit_read(self, obj, resource, patient_ids=None) -> None:
         ref = f"{resource.get_resource_type()}/{resource.id}"
@@ -106,17 +118,74 @@ class SearchView(FHIRView):
     resource_type = ""
     audit_object_type = ""
     params: tuple[tuple[str, str, str], ...] = ()
+    # The model field ``_lastUpdated`` searches and sorts on (None: not offered), more
+    # ``_sort`` keys (key → model field), and the Patient references ``_include`` follows.
+    last_updated_field: str | None = None
+    sort_fields: dict[str, str] = {}
+    includes: tuple[str, ...] = ()
+    revincludes: tuple[str, ...] = ()
+
+    @classmethod
+    def all_params(cls) -> tuple[tuple[str, str, str], ...]:
+        """Every parameter, as the CapabilityStatement advertises them."""
+        out = [*cls.params, ("_id", "token", "Logical id; commas separate alternatives")]
+        if cls.last_updated_field:
+            out.append(("_lastUpdated", "date", "When the resource last changed (eq, ne, gt, "
+                                                "lt, ge, le)"))
+        return tuple(out)
+
+    @classmethod
+    def sorts(cls) -> dict[str, str]:
+        out = {"_id": "pk"}
+        if cls.last_updated_field:
+            out["_lastUpdated"] = cls.last_updated_field
+        return out | cls.sort_fields
 
     def get(self, request, *args, **kwargs):
         query = request.query_params
-        search.check_params(query, tuple(name for name, _, _ in self.params))
+        search.check_params(query, tuple(name for name, _, _ in self.all_params()),
+                            sorts=tuple(self.sorts()), includes=self.includes,
+                            revincludes=self.revincludes)
         paging = search.paging(query)
+        if search.summary_count(query):
+            paging = search.Paging(count=0, offset=paging.offset)
         total, shown, patient_ids = self.search(query, paging)
-        self.audit_list(self.audit_object_type, self.resource_type, patient_ids)
+        included = self.included(query, patient_ids)
+        self.audit_list(self.audit_object_type, self.resource_type,
+                        [*patient_ids, *(pid for pid, _ in included)])
+        warning = search.count_warning(query)
         bundle = resources.searchset(
             entries=[(self.full_url(r), r) for r in shown], total=total,
-            links=self.links(total, paging))
+            links=self.links(total, paging),
+            included=[(self.full_url(r), r) for _, r in included],
+            outcome=(resources.operation_outcome(warning, code="too-costly", severity="warning")
+                     if warning else None))
         return Response(bundle)
+
+    def common(self, qs, query):
+        """``_id``, ``_lastUpdated`` and ``_sort`` applied to ``qs``."""
+        wanted = search.ids(query)
+        if wanted is not None:
+            qs = qs.filter(pk__in=[int(i) for i in wanted if i.isdigit() and len(i) <= 18])
+        if self.last_updated_field:
+            q = self.date_q(query, "_lastUpdated", self.last_updated_field)
+            if q is not None:
+                qs = qs.filter(q)
+        order = search.order_by(query, self.sorts(), ())
+        return qs.order_by(*order) if order else qs
+
+    def included(self, query, patient_ids) -> list[tuple[int, object]]:
+        """``(patient id, resource)`` for ``_include`` (the Patients the page references)
+        and ``_revinclude`` (what references the Patients on the page)."""
+        out: list[tuple[int, object]] = []
+        if query.getlist("_include") and patient_ids:
+            rows = self.visible_patients().filter(pk__in=set(patient_ids)).order_by("pk")
+            out += [(p.pk, resources.patient_resource(p)) for p in rows]
+        types = {v.split(":")[0] for value in query.getlist("_revinclude")
+                 for v in value.split(",")}
+        if types and patient_ids:
+            out += compartment.resources_for(sorted(set(patient_ids)), types=types)
+        return out
 
     def search(self, query, paging):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -159,10 +228,12 @@ class SearchView(FHIRView):
 
 
 class ReadView(FHIRView):
-    """``GET /fhir/<Type>/<id>``; 404 (OperationOutcome) for an unknown id."""
+    """``GET /fhir/<Type>/<id>``; 404 (OperationOutcome) for an unknown id. A resource with
+    ``meta.versionId`` answers ``ETag: W/"<versionId>"``, and 304 (no body) to a request
+    whose ``If-None-Match`` names that version."""
 
     def get(self, request, *args, **kwargs):
-        return Response(self.read(kwargs["id"]))
+        return versioned_response(request, self.read(kwargs["id"]))
 
     def read(self, ident: str):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -172,6 +243,35 @@ class ReadView(FHIRView):
         if not ident.isdigit() or len(ident) > 18:
             raise Http404
         return int(ident)
+
+
+def _without(query, name: str):
+    """A copy of the query without ``name`` (handled by the caller)."""
+    copy = query.copy()
+    copy.pop(name, None)
+    return copy
+
+
+def etag_of(resource) -> str | None:
+    meta = getattr(resource, "meta", None)
+    version = getattr(meta, "versionId", None) if meta is not None else None
+    return f'W/"{version}"' if version else None
+
+
+def versioned_response(request, resource) -> Response:
+    etag = etag_of(resource)
+    if etag:
+        asked = request.META.get("HTTP_IF_NONE_MATCH", "")
+        tags = {t.strip().removeprefix("W/") for t in asked.split(",") if t.strip()}
+        if etag.removeprefix("W/") in tags or "*" in tags:
+            return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
+    response = Response(resource)
+    if etag:
+        response["ETag"] = etag
+        last = getattr(resource.meta, "lastUpdated", None)
+        if hasattr(last, "timestamp"):
+            response["Last-Modified"] = http_date(last.timestamp())
+    return response
 
 
 # --- metadata --------------------------------------------------------------------------------
@@ -187,10 +287,24 @@ class MetadataView(FHIRView):
     def get(self, request, *args, **kwargs):
         described = []
         for resource_type, (read_view, search_view) in RESOURCE_VIEWS.items():
-            described.append({"type": resource_type, "read": read_view is not None,
-                              "search": list(search_view.params) if search_view else None})
+            described.append({
+                "type": resource_type, "read": read_view is not None,
+                "versioned": getattr(read_view, "versioned", False),
+                "search": list(search_view.all_params()) if search_view else None,
+                "include": search_view.includes if search_view else (),
+                "revinclude": search_view.revincludes if search_view else (),
+                "create": bool(search_view and "post" in search_view.http_method_names),
+                "operations": OPERATIONS.get(resource_type, ()),
+            })
         return Response(resources.capability_statement(base_url=self.base_url(),
                                                        resources=described))
+
+
+# Type-level and instance-level operations, by resource type (advertised and served).
+OPERATIONS = {
+    "Patient": (("everything", "http://hl7.org/fhir/OperationDefinition/Patient-everything"),
+                ("export", "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export")),
+}
 
 
 # --- Patient ---------------------------------------------------------------------------------
@@ -198,6 +312,12 @@ class MetadataView(FHIRView):
 class PatientSearchView(SearchView):
     resource_type = "Patient"
     audit_object_type = "patients.patient"
+    last_updated_field = "updated_at"
+    sort_fields = {"birthdate": "birth_date", "family": "family_name", "given": "given_name"}
+    revincludes = tuple(f"{t}:{p}" for t in ("QuestionnaireResponse", "Observation",
+                                            "ServiceRequest", "Flag", "DocumentReference",
+                                            "Encounter")
+                        for p in ("patient", "subject")) + ("Appointment:patient",)
     params = (
         ("identifier", "token", "MRN: 'system|value' or 'value'"),
         ("name", "string", "Start of the given or family name, case-insensitive"),
@@ -212,11 +332,13 @@ class PatientSearchView(SearchView):
             names=[[v for v in value.split(",") if v] for value in query.getlist("name")],
             birthdate=self.date_q(query, "birthdate", "birth_date"),
         )
-        total, rows = self.page_of(qs, paging)
+        total, rows = self.page_of(self.common(qs, query), paging)
         return total, [resources.patient_resource(p) for p in rows], [p.pk for p in rows]
 
 
 class PatientReadView(ReadView):
+    versioned = True
+
     def read(self, ident):
         patient = selectors.patients(self.request.user).filter(pk=self.pk(ident)).first()
         if patient is None:
@@ -240,6 +362,11 @@ class QuestionnaireSearchView(SearchView):
         urls = search.single(query, "url")
         name = search.single(query, "name")
         found = [resources.questionnaire_resource(i.code) for i in instruments.all_instruments()]
+        wanted = search.ids(query)
+        if wanted is not None:
+            found = [q for q in found if q.id in {codes.to_fhir_id(i) for i in wanted}]
+        if search.sort_keys(query):
+            found.sort(key=lambda q: q.id, reverse=query["_sort"].startswith("-"))
         if urls is not None:
             found = [q for q in found if q.url in urls.split(",")]
         if name is not None:
@@ -263,6 +390,9 @@ class QuestionnaireReadView(ReadView):
 class QuestionnaireResponseSearchView(SearchView):
     resource_type = "QuestionnaireResponse"
     audit_object_type = "outcomes.questionnaireresponse"
+    last_updated_field = "answered_at"  # responses are never edited
+    sort_fields = {"authored": "answered_at"}
+    includes = ("QuestionnaireResponse:patient", "QuestionnaireResponse:subject")
     params = (
         ("patient", "reference", "Patient/<id> or <id>"),
         ("authored", "date", "When answered (eq, ne, gt, lt, ge, le)"),
@@ -277,12 +407,14 @@ class QuestionnaireResponseSearchView(SearchView):
                          if questionnaire is not None else None),
             authored=self.date_q(query, "authored", "answered_at"),
         )
-        total, rows = self.page_of(qs, paging)
+        total, rows = self.page_of(self.common(qs, query), paging)
         return (total, [resources.questionnaire_response_resource(r) for r in rows],
                 [r.patient_id for r in rows])
 
 
 class QuestionnaireResponseReadView(ReadView):
+    versioned = True
+
     def read(self, ident):
         response = selectors.responses(self.request.user).filter(pk=self.pk(ident)).first()
         if response is None:
@@ -300,6 +432,9 @@ class ObservationSearchView(SearchView):
 
     resource_type = "Observation"
     audit_object_type = "outcomes.questionnaireresponse"
+    last_updated_field = "answered_at"
+    sort_fields = {"date": "answered_at"}
+    includes = ("Observation:patient", "Observation:subject")
     params = (
         ("patient", "reference", "Required. Patient/<id> or <id>"),
         ("code", "token", "LOINC ('http://loinc.org|44261-6' or '44261-6') or local score "
@@ -312,9 +447,15 @@ class ObservationSearchView(SearchView):
         keys = self.keys_by_instrument(search.single(query, "code"))
         qs = selectors.responses_search(user=self.request.user, patient_ids=patient_ids, instruments=list(keys),
                                         authored=self.date_q(query, "date", "answered_at"))
+        wanted = search.ids(query)
+        id_keys = None
+        if wanted is not None:  # Observation ids are "<response id>-<score key>"
+            id_keys = {p for p in map(codes.parse_observation_id, wanted) if p is not None}
+            qs = qs.filter(pk__in={pk for pk, _ in id_keys})
+        qs = self.common(qs, _without(query, "_id"))
         # Score list: (response id, key) in response order, then key order.
         scores = [(pk, key) for pk, instrument in qs.values_list("pk", "instrument")
-                  for key in keys[instrument]]
+                  for key in keys[instrument] if id_keys is None or (pk, key) in id_keys]
         page = scores[paging.offset: paging.offset + paging.count]
         rows = {r.pk: r for r in qs.filter(pk__in={pk for pk, _ in page})} if page else {}
         shown = [resources.observation_resource(rows[pk], key) for pk, key in page]
@@ -336,6 +477,8 @@ class ObservationSearchView(SearchView):
 
 
 class ObservationReadView(ReadView):
+    versioned = True
+
     def read(self, ident):
         parsed = codes.parse_observation_id(ident)
         if parsed is None:
@@ -354,8 +497,16 @@ class ObservationReadView(ReadView):
 # --- ServiceRequest (referrals) --------------------------------------------------------------
 
 class ServiceRequestSearchView(SearchView):
+    """Search referrals; ``POST`` (a service account with the integration role only) sends
+    a referral in (``ingest``)."""
+
     resource_type = "ServiceRequest"
     audit_object_type = "referrals.referral"
+    last_updated_field = "updated_at"
+    sort_fields = {"authored": "referred_at"}
+    includes = ("ServiceRequest:patient", "ServiceRequest:subject")
+    http_method_names = ["get", "head", "post"]
+    permission = {"GET": "patient.view", "POST": "referral.receive"}
     params = (
         ("patient", "reference", "Patient/<id> or <id>"),
         ("status", "token", "active (new, triaged, scheduled, in treatment), completed "
@@ -369,12 +520,24 @@ class ServiceRequestSearchView(SearchView):
             statuses = [s for t in search.tokens(status_param, param="status") if t.code
                         for s in resources.fhir_referral_statuses(t.code)]
         qs = selectors.referrals_search(user=self.request.user, patient_ids=self.patient_ids(query), statuses=statuses)
-        total, rows = self.page_of(qs, paging)
+        total, rows = self.page_of(self.common(qs, query), paging)
         return (total, [resources.service_request_resource(r) for r in rows],
                 [r.patient_id for r in rows])
 
+    def post(self, request, *args, **kwargs):
+        resource = ingest.parse_body(request.body, request.content_type,
+                                     expected=("ServiceRequest",))
+        referral, created = ingest.service_request_receive(resource=resource,
+                                                           actor=request.user)
+        referral = selectors.referrals().get(pk=referral.pk)
+        shown = resources.service_request_resource(referral)
+        return Response(shown, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+                        headers={"Location": self.full_url(shown), "ETag": etag_of(shown)})
+
 
 class ServiceRequestReadView(ReadView):
+    versioned = True
+
     def read(self, ident):
         referral = selectors.referrals(self.request.user).filter(pk=self.pk(ident)).first()
         if referral is None:
@@ -389,6 +552,8 @@ class ServiceRequestReadView(ReadView):
 class AppointmentSearchView(SearchView):
     resource_type = "Appointment"
     audit_object_type = "visits.groupsession"
+    sort_fields = {"date": "starts_at"}
+    includes = ("Appointment:patient", "Appointment:actor")
     params = (
         ("patient", "reference", "Sessions of the group series the patient is enrolled in "
                                  "(or completed)"),
@@ -398,7 +563,7 @@ class AppointmentSearchView(SearchView):
     def search(self, query, paging):
         qs = selectors.sessions_search(user=self.request.user, patient_ids=self.patient_ids(query),
                                        date=self.date_q(query, "date", "starts_at"))
-        total, rows = self.page_of(qs, paging)
+        total, rows = self.page_of(self.common(qs, query), paging)
         participants = selectors.session_participants(rows, self.request.user)
         shown = [resources.appointment_resource(s, participants[s.series_id]) for s in rows]
         patient_ids = [p.pk for s in rows for p in participants[s.series_id]]
@@ -420,9 +585,11 @@ class AppointmentReadView(ReadView):
 # docs/product.md §8; resources and reads in fhir_api/appointments.py.
 
 class IndividualAppointmentSearchView(AppointmentSearchView):
-    """Group sessions first, then one-to-one appointments, paged as one list."""
+    """Group sessions first, then one-to-one appointments (`individual-<id>`), paged as one
+    list; `_id` and `_sort` apply to each part."""
 
     audit_object_type = "appointments.appointment"
+    last_updated_field = None
     params = (
         ("patient", "reference", "The patient's group sessions and individual appointments"),
         ("date", "date", "Start (eq, ne, gt, lt, ge, le)"),
@@ -433,6 +600,12 @@ class IndividualAppointmentSearchView(AppointmentSearchView):
         date = self.date_q(query, "date", "starts_at")
         group_total, shown, ids = super().search(query, paging)
         one_to_one = individual.individual(self.request.user, patient_ids, date)
+        wanted = search.ids(query)
+        if wanted is not None:
+            one_to_one = one_to_one.filter(pk__in=individual.individual_pks(wanted))
+        order = search.order_by(query, self.sorts(), ())
+        if order:
+            one_to_one = one_to_one.order_by(*order)
         total = group_total + one_to_one.count()
         room = paging.count - len(shown)
         if room > 0:
@@ -461,6 +634,9 @@ class IndividualAppointmentReadView(AppointmentReadView):
 class EncounterSearchView(SearchView):
     resource_type = "Encounter"
     audit_object_type = "appointments.appointment"
+    last_updated_field = "updated_at"
+    sort_fields = {"date": "starts_at"}
+    includes = ("Encounter:patient", "Encounter:subject")
     params = (("patient", "reference", "Patient/<id> or <id>"),
               ("date", "date", "Visit start (eq, ne, gt, lt, ge, le)"))
 
@@ -468,7 +644,7 @@ class EncounterSearchView(SearchView):
         qs = individual.individual(self.request.user, self.patient_ids(query),
                                    self.date_q(query, "date", "starts_at")).filter(
             status=individual.rules.ATTENDED)
-        total, rows = self.page_of(qs, paging)
+        total, rows = self.page_of(self.common(qs, query), paging)
         return (total, [individual.encounter_resource(a) for a in rows],
                 [a.patient_id for a in rows])
 
@@ -491,11 +667,11 @@ class ScheduleSearchView(SearchView):
     params = (("actor", "reference", "Practitioner/<user id> or <user id>"),)
 
     def search(self, query, paging):
-        qs = individual.clinicians_with_hours()
+        qs = individual.clinicians_with_hours().order_by("pk")
         actor = search.single(query, "actor")
         if actor is not None:
-            qs = qs.filter(pk__in=search.reference_ids(actor, "Practitioner", param="actor"))
-        total, rows = self.page_of(qs, paging)
+            qs = qs.filter(pk__in=individual.reference_ids(actor, "Practitioner", param="actor"))
+        total, rows = self.page_of(self.common(qs, query), paging)
         windows = individual.windows_of(u.pk for u in rows)
         return total, [individual.schedule_resource(u, windows.get(u.pk, [])) for u in rows], []
 
@@ -513,13 +689,17 @@ class SlotSearchView(SearchView):
     """Free slots of a schedule, computed from weekly hours, leave, holidays and bookings."""
 
     resource_type = "Slot"
-    params = (("schedule", "reference", "Schedule/<clinician id> (required)"),
+    params = (("schedule", "reference", "Schedule/<clinician id> (default: every clinician "
+                                        "with weekly hours)"),
               ("start", "date", "Slot start; ge/le bound the days searched (default: the next "
                                 "14 days)"),
               ("duration", "number", "Slot length in minutes (default 45)"))
 
     def search(self, query, paging):
         slots = individual.free_slots(query)
+        wanted = search.ids(query)
+        if wanted is not None:
+            slots = [s for s in slots if individual.slot_id(s) in wanted]
         page = slots[paging.offset: paging.offset + paging.count] if paging.count else []
         return len(slots), [individual.slot_resource(s) for s in page], []
 
@@ -540,6 +720,8 @@ FLAG_STATUS = {"active": ["open"], "inactive": ["acknowledged"]}
 class FlagSearchView(SearchView):
     resource_type = "Flag"
     audit_object_type = "outcomes.safetyalert"
+    last_updated_field = "last_changed"  # acknowledged, else opened (annotated)
+    includes = ("Flag:patient", "Flag:subject")
     params = (
         ("patient", "reference", "Patient/<id> or <id>"),
         ("status", "token", "active (open) or inactive (acknowledged)"),
@@ -552,11 +734,14 @@ class FlagSearchView(SearchView):
             statuses = [s for t in search.tokens(status_param, param="status") if t.code
                         for s in FLAG_STATUS.get(t.code, [])]
         qs = selectors.alerts_search(user=self.request.user, patient_ids=self.patient_ids(query), statuses=statuses)
-        total, rows = self.page_of(qs, paging)
+        qs = qs.annotate(last_changed=Coalesce("acknowledged_at", "opened_at"))
+        total, rows = self.page_of(self.common(qs, query), paging)
         return total, [resources.flag_resource(a) for a in rows], [a.patient_id for a in rows]
 
 
 class FlagReadView(ReadView):
+    versioned = True
+
     def read(self, ident):
         alert = selectors.alerts(self.request.user).filter(pk=self.pk(ident)).first()
         if alert is None:
@@ -564,6 +749,87 @@ class FlagReadView(ReadView):
         resource = resources.flag_resource(alert)
         self.audit_read(alert, resource)
         return resource
+
+
+# --- DocumentReference + Binary (letters) ----------------------------------------------------
+
+class DocumentReferenceSearchView(SearchView):
+    """The patient's letters (intake and discharge summary), rendered when the Binary is
+    read."""
+
+    resource_type = "DocumentReference"
+    audit_object_type = "patients.patient"
+    includes = ("DocumentReference:patient", "DocumentReference:subject")
+    params = (
+        ("patient", "reference", "Required. Patient/<id> or <id>"),
+        ("type", "token", "LOINC document type: 11488-4 (intake summary, consult note) or "
+                          "18842-5 (discharge summary)"),
+    )
+
+    @classmethod
+    def sorts(cls) -> dict[str, str]:
+        return {"_id": "pk"}
+
+    def search(self, query, paging):
+        patient_ids = self.patient_ids(query, required=True)
+        wanted_ids = search.ids(query)
+        type_param = search.single(query, "type")
+        kinds = list(letters.KINDS)
+        if type_param is not None:
+            tokens = search.tokens(type_param, param="type")
+            kinds = [k for k in kinds if any(search.token_matches(
+                t, codes.LETTER_TYPE_SYSTEM, codes.LETTER_TYPES[k][0]) for t in tokens)]
+        found = [(pid, r) for pid, r in compartment.resources_for(
+                 [p.pk for p in self.visible_patients().filter(pk__in=patient_ids)],
+                 types=("DocumentReference",))
+                 if r.id.rsplit("-", 1)[1] in kinds
+                 and (wanted_ids is None or r.id in wanted_ids)]
+        if query.get("_sort", "").startswith("-"):
+            found.reverse()
+        page = found[paging.offset: paging.offset + paging.count]
+        return len(found), [r for _, r in page], [pid for pid, _ in page]
+
+
+class DocumentReferenceReadView(ReadView):
+    def read(self, ident):
+        parsed = letters.parse_document_id(ident)
+        patient = (self.visible_patients().filter(pk=parsed[0]).first() if parsed else None)
+        if patient is None:
+            raise Http404
+        found = dict((r.id, r) for _, r in compartment.resources_for(
+            [patient.pk], types=("DocumentReference",)))
+        resource = found[ident]
+        self.audit_read(patient, resource)
+        return resource
+
+
+class BinaryReadView(ReadView):
+    """A letter's PDF: raw ``application/pdf`` to a client that asks for it (``Accept``),
+    else a FHIR Binary with the PDF base64-encoded."""
+
+    def perform_content_negotiation(self, request, force=False):
+        accept = request.META.get("HTTP_ACCEPT", "")
+        self.wants_pdf = "application/pdf" in accept and "fhir+json" not in accept
+        if self.wants_pdf:  # errors still answer FHIR JSON
+            return FHIRJSONRenderer(), FHIRJSONRenderer.media_type
+        return super().perform_content_negotiation(request, force)
+
+    def get(self, request, *args, **kwargs):
+        parsed = letters.parse_document_id(kwargs["id"])
+        patient = (self.visible_patients().select_related("site", "clinician")
+                   .filter(pk=parsed[0]).first() if parsed else None)
+        if patient is None:
+            raise Http404
+        kind = parsed[1]
+        pdf = letters.render_pdf(patient, kind)
+        audit_record(request=request, actor=request.user, action="read", obj=patient,
+                     detail={"fhir": f"Binary/{kwargs['id']}", "letter": kind})
+        if getattr(self, "wants_pdf", False):
+            response = HttpResponse(pdf, content_type="application/pdf")
+            response["Content-Disposition"] = (
+                f'inline; filename="{letters.filename(patient, kind)}"')
+            return response
+        return Response(letters.binary_resource(patient.pk, kind, pdf))
 
 
 class UnknownView(FHIRView):
@@ -586,6 +852,8 @@ RESOURCE_VIEWS: dict[str, tuple[type[ReadView] | None, type[SearchView] | None]]
     "ServiceRequest": (ServiceRequestReadView, ServiceRequestSearchView),
     "Appointment": (IndividualAppointmentReadView, IndividualAppointmentSearchView),
     "Flag": (FlagReadView, FlagSearchView),
+    "DocumentReference": (DocumentReferenceReadView, DocumentReferenceSearchView),
+    "Binary": (BinaryReadView, None),
     "Encounter": (EncounterReadView, EncounterSearchView),
     "Schedule": (ScheduleReadView, ScheduleSearchView),
     "Slot": (SlotReadView, SlotSearchView),

@@ -87,6 +87,10 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "appointment.book": PATIENT_ROLES,       # book, attendance, cancel, missed-visit review
     "appointment.feed": PATIENT_ROLES,       # issue a clinician's private calendar-feed link
     "note.write": CLINICIANS,                # visit notes: write, sign, addenda
+    "metrics.export_cohort": ADMINS,         # de-identified cohort CSV (SPEC §10)
+    # Systems around the program (SPEC §10).
+    "referral.receive": (INTEGRATION,),      # referrals in by FHIR, from a service account
+    "patient.export": CLINICIANS,            # Bulk Data $export and letter batches (own sites)
     "audit.view": ADMINS,
     "staff.manage": ADMINS,                  # people: invite, roles, sites, 2FA reset,
                                              # deactivation and caseload reassignment

@@ -22,6 +22,7 @@ api_patterns = [
     path("", include("metrics.api_urls")),
     path("", include("care.api_urls")),
     path("", include("team.api_urls")),
+    path("", include("fhir_api.api_urls")),
     # Anything else under /api/ is a JSON 404, also with DEBUG on.
     re_path(r"^.*$", views.api_not_found),
 ]

@@ -71,8 +71,10 @@ class ReferralOutputSerializer(serializers.ModelSerializer):
         fields = ["id", "patient", "service", "reason", "priority", "status", "assignee",
                   "referred_at", "days_waiting", "sla_breached", "needs_mdt", "triaged_at",
                   "scheduled_at", "first_visit_at", "closed_at", "status_reason",
-                  "allowed_transitions"]
+                  "allowed_transitions", "source"]
         read_only_fields = fields
+        extra_kwargs = {"source": {"help_text": "Who sent the referral in from another "
+                                                "system (FHIR), blank if made here."}}
 
 
 class ReferralEventSerializer(serializers.ModelSerializer):

@@ -88,6 +88,14 @@ class Referral(models.Model):
     first_visit_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     status_reason = models.TextField(blank=True)
+    # Referrals sent in by another system (SPEC §10): who sent it (shown on the queue), and
+    # the sender's identifier of the request (system + value), unique so a retry or a
+    # concurrent duplicate can never make a second referral. Blank for referrals made here.
+    # db_default: bulk loaders (COPY) that predate these columns still insert rows.
+    source = models.CharField(max_length=200, blank=True, default="", db_default="")
+    source_system = models.CharField(max_length=255, blank=True, default="", db_default="")
+    source_identifier = models.CharField(max_length=255, blank=True, default="",
+                                         db_default="")
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = ReferralQuerySet.as_manager()
@@ -107,6 +115,9 @@ class Referral(models.Model):
         constraints = [
             models.CheckConstraint(condition=models.Q(status__in=t.STATES),
                                    name="referral_status_valid"),
+            models.UniqueConstraint(fields=["source_system", "source_identifier"],
+                                    condition=~models.Q(source_identifier=""),
+                                    name="referral_source_identifier_unique"),
         ]
 
     def __str__(self):

@@ -24,9 +24,12 @@ def _user_or_none(actor):
 @transaction.atomic
 def referral_create(*, patient, service: Service, reason: str, priority: str = "routine",
                     actor=None, needs_mdt: bool = False, note: str = "",
-                    referred_at=None) -> Referral:
+                    referred_at=None, source: str = "", source_system: str = "",
+                    source_identifier: str = "") -> Referral:
     """A new referral in state `new`, with its first history row.
-    `referred_at` backdates it (imports and demo data); it defaults to now."""
+    `referred_at` backdates it (imports and demo data); it defaults to now. A referral sent
+    in by another system names its `source` (the sender) and the sender's identifier
+    (`source_system`, `source_identifier`: unique, so it is received once)."""
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput("A referral needs a reason.", {"reason": ["This field is required."]})
@@ -40,6 +43,7 @@ def referral_create(*, patient, service: Service, reason: str, priority: str = "
         patient=patient, service=service, reason=reason, priority=priority,
         priority_rank=0 if priority == Referral.Priority.URGENT else 1,
         referred_by=_user_or_none(actor), needs_mdt=needs_mdt, referred_at=at,
+        source=source, source_system=source_system, source_identifier=source_identifier,
     )
     ReferralEvent.objects.create(referral=referral, from_status="", to_status=t.NEW,
                                  note=(note or "").strip() or reason,

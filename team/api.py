@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 from ipm import accounts, roles
 from ipm.api import ErrorSerializer
 from ipm.roles import HasRole
-from patients.models import PHONE_E164, Program, Site
+from patients.models import PHONE_E164, Program, Site, validate_timezone
 from patients.program import crisis_message_for
 
 from . import selectors, services
@@ -79,7 +79,9 @@ class ProgramApi(AdminOnly, APIView):
 class SiteSerializer(serializers.ModelSerializer):
     staff_count = serializers.IntegerField(read_only=True)
     patient_count = serializers.IntegerField(read_only=True)
-    time_zone = serializers.CharField(max_length=64, required=False)
+    time_zone = serializers.CharField(max_length=64, required=False,
+                                      validators=[validate_timezone],
+                                      help_text="IANA time zone; defaults to the program's.")
 
     class Meta:
         model = Site

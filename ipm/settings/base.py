@@ -367,6 +367,9 @@ CELERY_BEAT_SCHEDULE = {
     "requeue-parked-tasks": {"task": "ipm.tasks.requeue_tasks", "schedule": 60.0},
     # Seal new audit rows into the hash chain.
     "audit-seal": {"task": "ipm.tasks.seal_audit_chain", "schedule": 60.0},
+    # Export files (bulk NDJSON, cohort CSV, letter batches) are deleted once they expire;
+    # hourly keeps them at most an hour past IPM_EXPORT_TTL_HOURS.
+    "fhir-expire-exports": {"task": "fhir.expire_exports", "schedule": crontab(minute=40)},
 }
 
 # --- Email and SMS ----------------------------------------------------------------------
@@ -400,6 +403,21 @@ REMINDERS_SEND_DELAY_SECONDS = env.float("REMINDERS_SEND_DELAY_SECONDS", default
 IPM_QUESTIONNAIRE_LINK_DAYS = env.int("IPM_QUESTIONNAIRE_LINK_DAYS", default=14)
 # Safety-alert escalation delay, working hours and holidays are program settings now
 # (Program.escalation_hours, working_hours, holiday_country/region: /team/program/).
+
+# --- Systems around the program: FHIR (SPEC §10) --------------------------------------------
+# The base of IPM's own code systems and canonical URLs, and the MRN identifier system the
+# partner systems use (blank: one system per program under the base). Patients created by
+# referrals in go to the site with this code (blank: the program's first site).
+IPM_FHIR_BASE = env.str("IPM_FHIR_BASE", default="https://ipm.example/fhir")
+IPM_FHIR_MRN_SYSTEM = env.str("IPM_FHIR_MRN_SYSTEM", default="")
+IPM_FHIR_DEFAULT_SITE = env.str("IPM_FHIR_DEFAULT_SITE", default="")
+# Bulk exports, cohort CSVs and letter batches: where the worker writes the files, and how
+# long they are kept (a periodic task deletes them after).
+IPM_EXPORT_DIR = env.str("IPM_EXPORT_DIR", default=str(VAR_DIR / "exports"))
+IPM_EXPORT_TTL_HOURS = env.int("IPM_EXPORT_TTL_HOURS", default=24)
+# Keys the de-identified cohort's pseudonyms and per-patient date shifts (stable across
+# exports while it is unchanged). Derived from AUDIT_HMAC_KEY in production unless set.
+IPM_DEID_SECRET = env.str("IPM_DEID_SECRET", default="dev-only-deid-secret-not-for-production")
 
 # --- Audit trail tamper evidence (ipm/audit.py, issue 16 §5) ------------------------------
 # The chain is keyed with HMAC-SHA256: whoever can write the database but does not hold this
@@ -444,5 +462,8 @@ LOGGING = {
         "django.request": {"filters": ["refusal_without_traceback"]},
         "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
         "django.db.backends": {"level": "WARNING"},
+        # WeasyPrint (letters) and its font subsetting log every rendering step at INFO.
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
     },
 }

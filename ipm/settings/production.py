@@ -13,6 +13,9 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 AUDIT_HMAC_KEY = env.str("AUDIT_HMAC_KEY")
 if len(AUDIT_HMAC_KEY) < 32:
     raise ImproperlyConfigured("AUDIT_HMAC_KEY must be at least 32 characters of random data.")
+# The cohort export's pseudonyms and date shifts: never the development default. Without
+# its own key it is derived from the audit key (stable while that is).
+IPM_DEID_SECRET = env.str("IPM_DEID_SECRET", default="") or f"deid:{AUDIT_HMAC_KEY}"
 
 WHITENOISE_USE_FINDERS = False
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -36,10 +36,12 @@ def _load() -> Mapping[str, Any]:
 
 @dataclass(frozen=True)
 class Option:
-    """One allowed answer: the stored integer ``value`` and its on-screen ``label``."""
+    """One allowed answer: the stored integer ``value`` and its on-screen ``label``, and
+    its LOINC answer code (``LA…``) where the facts give one."""
 
     value: int
     label: str
+    loinc_answer: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {"value": self.value, "label": self.label}
@@ -207,7 +209,8 @@ def _build_item(raw: Mapping[str, Any]) -> Item:
     return Item(
         key=raw["key"],
         text=raw["text"],
-        options=tuple(Option(value=o["value"], label=o["label"]) for o in raw["options"]),
+        options=tuple(Option(value=o["value"], label=o["label"],
+                            loinc_answer=o.get("loinc_answer")) for o in raw["options"]),
         required=bool(raw["required"]),
         scored=bool(raw["scored"]),
         loinc=_coding(raw.get("loinc")),

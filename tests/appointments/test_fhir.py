@@ -63,7 +63,11 @@ def test_schedules_and_free_slots(api, doctor, book):
     assert len(starts) == 7  # 09:00-17:00 less the 45 minutes booked at 09:00, in hours
     slot_id = bundle["entry"][0]["resource"]["id"]
     fhir_json(api.get(f"/fhir/Slot/{slot_id}"))
-    assert api.get("/fhir/Slot").status_code == 400
+    # Without `schedule`: every clinician with hours; a reference to another type: none.
+    everyone = fhir_json(api.get(f"/fhir/Slot?start=ge{day}&start=le{day}&duration=60"))
+    assert [e["resource"]["start"] for e in everyone["entry"]] == starts
+    assert fhir_json(api.get(f"/fhir/Slot?schedule=Patient/{doctor.pk}"))["total"] == 0
+    fhir_json(api.get("/fhir/Slot?duration=1000"), 400)
 
 
 def test_staff_of_another_site_get_404(attended, program):

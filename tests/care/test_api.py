@@ -135,8 +135,10 @@ def test_a_first_month_bills_99492(make_patient, coordinator):
 
 def test_coordinators_bill_only_for_their_sites(make_patient, coordinator, program, clinician):
     north = Site.objects.create(program=program, name="North", code="north")
-    p = make_patient("Dee", "North", site=north)
-    _contact(p, 30, timezone.now(), make_user("nurse", "clinician"))
+    nurse = make_user("nurse", "clinician")
+    nurse.sites.set([north])                       # she works at North only
+    p = make_patient("Dee", "North", site=north, actor=nurse, clinician=nurse)
+    _contact(p, 30, timezone.now(), nurse)
     month = timezone.localdate().strftime("%Y-%m")
     assert api_client_for(coordinator).get(f"/api/billing/?month={month}").json()["rows"] == []
     admin = make_user("boss", "admin")

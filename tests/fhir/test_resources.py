@@ -56,7 +56,7 @@ def test_it_codes_every_registry_loinc_score_and_item(instrument):
         assert fhir_item.linkId == item.key
         assert [c.code for c in fhir_item.code or []] == ([item.loinc.code] if item.loinc else [])
         assert [o.valueCoding.code for o in fhir_item.answerOption] == [
-            str(o.value) for o in item.options]
+            o.loinc_answer or str(o.value) for o in item.options]
     for key, loinc in instrument.loinc.scores.items():
         assert key in resources.observation_keys(instrument.code)  # every coded score is sent
         assert resources.score_codings(instrument.code, key)[0] == loinc.as_dict()

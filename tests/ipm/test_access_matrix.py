@@ -267,6 +267,19 @@ API = [
      False),
     ("POST", "/api/staff/{id}/reassign/", "/api/staff/{clinician_user}/reassign/", ADMINS,
      400, False),
+    # Systems around the program (SPEC §10): letters, letter batches, the cohort export.
+    ("GET", "/api/patients/{id}/letters/{kind}/", "/api/patients/{patient}/letters/intake/",
+     STAFF, 200, True),
+    ("POST", "/api/letters/", "/api/letters/", CLINICIANS, 400, False),
+    ("GET", "/api/letters/{id}/", "/api/letters/{nojob}/", CLINICIANS, 404, False),
+    ("DELETE", "/api/letters/{id}/", "/api/letters/{nojob}/", CLINICIANS, 404, False),
+    ("GET", "/api/letters/{id}/files/{name}/", "/api/letters/{nojob}/files/x.pdf/", CLINICIANS,
+     404, False),
+    ("POST", "/api/exports/cohort/", "/api/exports/cohort/", ADMINS, 202, False),
+    ("GET", "/api/exports/cohort/{id}/", "/api/exports/cohort/{nojob}/", ADMINS, 404, False),
+    ("DELETE", "/api/exports/cohort/{id}/", "/api/exports/cohort/{nojob}/", ADMINS, 404, False),
+    ("GET", "/api/exports/cohort/{id}/files/{name}/", "/api/exports/cohort/{nojob}/files/x.csv/",
+     ADMINS, 404, False),
 ]
 
 FHIR = [
@@ -296,6 +309,23 @@ FHIR = [
     ("GET", "^Slot/(?P<id>[^/]+)$", "/fhir/Slot/{slot}", STAFF, 200, False),
     ("GET", "^Flag/?$", "/fhir/Flag?patient={patient}", STAFF, 200, True),
     ("GET", "^Flag/(?P<id>[^/]+)$", "/fhir/Flag/{alert}", STAFF, 200, True),
+    ("GET", "^DocumentReference/?$", "/fhir/DocumentReference?patient={patient}", STAFF, 200,
+     True),
+    ("GET", "^DocumentReference/(?P<id>[^/]+)$", "/fhir/DocumentReference/{patient}-intake",
+     STAFF, 200, True),
+    ("GET", "^Binary/(?P<id>[^/]+)$", "/fhir/Binary/{patient}-intake", STAFF, 200, True),
+    ("GET", r"^Patient/(?P<id>[^/]+)/\$everything$", "/fhir/Patient/{patient}/$everything",
+     STAFF, 200, True),
+    # Referrals in: the integration role only (not in this matrix's cast: every role 403).
+    ("POST", "^ServiceRequest/?$", "/fhir/ServiceRequest", frozenset(), 201, False),
+    ("POST", "^$", "/fhir/", frozenset(), 200, False),
+    # Bulk Data: clinicians (without 'Prefer: respond-async' the kick-off is a 400).
+    ("GET", r"^\$export$", "/fhir/$export", CLINICIANS, 400, False),
+    ("GET", r"^Patient/\$export$", "/fhir/Patient/$export", CLINICIANS, 400, False),
+    ("GET", r"^\$export-status/(?P<job>[0-9a-f-]{36})$", "/fhir/$export-status/{nojob}",
+     CLINICIANS, 404, False),
+    ("GET", r"^\$export-file/(?P<job>[0-9a-f-]{36})/(?P<name>[A-Za-z]+\.ndjson)$",
+     "/fhir/$export-file/{nojob}/Patient.ndjson", CLINICIANS, 404, False),
 ]
 
 # Routes that check no role, each for a reason (the rest must name a table permission).
@@ -387,6 +417,7 @@ def world(db):
            "clinician_user": users[CLIN].pk, "goal": goal.pk,
            "individual": individual.pk, "review": review.pk, "slot": slot,
            "appointment_day": timezone.localdate(individual.starts_at).isoformat(),
+           "nojob": "00000000-0000-4000-8000-000000000000",
            "observation": _first_fhir_id(users[CLIN], f"/fhir/Observation?patient={p.pk}")}
     return {"users": users, "patient": p, "ids": ids}
 
@@ -582,6 +613,24 @@ def test_each_role_gets_the_expected_status_on_every_api_operation(world, role):
         elif role in allowed and reads_patient and not _audited(before, world["patient"].pk):
             failures.append(f"no audit row for {role} {method} {path}")
     assert not failures, "\n".join(failures)
+
+
+def test_an_integration_account_reads_nothing(world):
+    """SPEC §10: the service account may send referrals in, and do nothing else."""
+    account = api_client_for(make_user("m-gp-system", roles.INTEGRATION))
+    failures = []
+    for method, _route, template, allowed, _ok, _reads in API + FHIR:
+        if (method, _route) in (("POST", "^ServiceRequest/?$"), ("POST", "^$")) \
+                or NOBODY in allowed:  # schema, docs, one's own tokens: any signed-in user
+            continue
+        path = template.format(**world["ids"])
+        r = getattr(account, method.lower())(path, {}, format="json") if method != "GET" \
+            else account.get(path)
+        if r.status_code != 403:
+            failures.append(f"integration {method} {path}: {r.status_code}")
+    assert not failures, "\n".join(failures)
+    r = account.post("/fhir/ServiceRequest", {}, format="json")
+    assert r.status_code == 400  # past the role check: the body is not a ServiceRequest
 
 
 # --- The attack in the issue --------------------------------------------------------------
