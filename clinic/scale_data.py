@@ -163,13 +163,13 @@ def generate(*, patients: int, seed: int = 7, out=sys.stdout) -> dict:
                 rng.choice(["female", "male"]), f"p{pid}@example.org",
                 f"+4477{pid % 100000000:08d}", channel, rng.random() < 0.9, None,
                 program.time_zone, clin_id, intake_at.date(), risk, PATHWAY[risk], False,
-                rng.random() < 0.15, rng.random() < 0.3, mme, current, intake_at, intake_at))
+                rng.random() < 0.15, rng.random() < 0.3, mme, current, intake_at, intake_at, 1))
         p = Progress("patients", patients, out)
         _copy("patients_patient", [
             "id", "program_id", "site_id", "mrn", "given_name", "family_name", "birth_date", "sex", "email",
             "phone", "preferred_channel", "consent_to_contact", "consent_revoked_at", "timezone",
             "clinician_id", "intake_date", "risk_group", "pathway", "red_flag", "not_improving",
-            "responder", "baseline_mme", "current_mme", "created_at", "updated_at"],
+            "responder", "baseline_mme", "current_mme", "created_at", "updated_at", "step"],
             patient_rows, p)
         p.close()
         counts["patients"] = patients
@@ -276,7 +276,7 @@ def generate(*, patients: int, seed: int = 7, out=sys.stdout) -> dict:
             start = now - timedelta(days=rng.randint(-30, 300))
             series_rows.append((ser_id, f"Pain self-management group {s + 1}",
                                 rng.choice(group_services)[0], 10, clin_id, "Clinic room 2",
-                                "", None, start - timedelta(days=14)))
+                                "", None, start - timedelta(days=14), site_id))
             sessions = []
             for w in range(8):
                 sess_id = first_sess + len(sess_rows)
@@ -298,7 +298,8 @@ def generate(*, patients: int, seed: int = 7, out=sys.stdout) -> dict:
                                                          "absent", "excused"]), clin_id, st))
         for table, cols, rows in (
             ("visits_groupseries", ["id", "name", "service_id", "capacity", "lead_clinician_id",
-                                    "location", "video_link", "completed_at", "created_at"],
+                                    "location", "video_link", "completed_at", "created_at",
+                                    "site_id"],
              series_rows),
             ("visits_groupsession", ["id", "series_id", "starts_at", "duration_minutes",
                                      "status", "lead_clinician_id"], sess_rows),
