@@ -13,6 +13,7 @@ from django.views.generic import DetailView, FormView, ListView, TemplateView
 from ipm import roles
 from ipm.audit import AuditedReadMixin, audit_list
 from ipm.errors import DomainError
+from ipm.pagination import CappedPaginator
 from patients.scoping import visible
 
 from . import selectors, services
@@ -62,6 +63,8 @@ class ReferralQueueView(roles.RoleRequiredMixin, AuditedReadMixin, ListView):
     template_name = "referrals/queue.html"
     context_object_name = "referrals"
     paginate_by = 25
+    # "1000+": an exact COUNT would read the whole waiting queue on every page.
+    paginator_class = CappedPaginator
     audit_object_type = "referrals.referral"
 
     def get_paginate_by(self, queryset):
