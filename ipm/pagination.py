@@ -17,10 +17,13 @@ class CappedPaginator(Paginator):
     @cached_property
     def count(self) -> int:
         qs = self.object_list
-        if hasattr(qs, "values"):
-            # Only ids, no ordering, no joins for display: the same number, cheaper.
-            qs = qs.order_by().values("pk")
-        n = qs[: self.cap + 1].count()
+        if hasattr(qs, "capped_count"):  # a list that knows a cheaper way (a search)
+            n = qs.capped_count(self.cap + 1)
+        else:
+            if hasattr(qs, "values"):
+                # Only ids, no ordering, no joins for display: the same number, cheaper.
+                qs = qs.order_by().values("pk")
+            n = qs[: self.cap + 1].count()
         self.capped = n > self.cap
         return min(n, self.cap)
 

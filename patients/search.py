@@ -89,14 +89,25 @@ class InBranches(Expression):
 
     def as_sql(self, compiler, connection):
         lhs, lhs_params = compiler.compile(self.pk)
-        k = compiler.query.high_mark
-        parts, params = [], list(lhs_params)
+        union, params = self.union_sql(connection, compiler.query.high_mark)
+        return f"{lhs} IN ({union})", [*lhs_params, *params]
+
+    def union_sql(self, connection, k: int | None):
+        parts, params = [], []
         for n, branch in enumerate(self.branches):
             qs = branch[:k] if k is not None else branch
             sql, branch_params = qs.query.get_compiler(connection=connection).as_sql()
             parts.append(f'SELECT b{n}."id" FROM ({sql}) b{n}')
             params.extend(branch_params)
-        return f"{lhs} IN ({' UNION '.join(parts)})", params
+        return " UNION ".join(parts), params
+
+    def count(self, using: str, limit: int) -> int:
+        """How many rows match, up to ``limit``: the union itself, no join back."""
+        connection = connections[using]
+        union, params = self.union_sql(connection, limit)
+        with connection.cursor() as cur:
+            cur.execute(f"SELECT COUNT(*) FROM ({union} LIMIT %s) n", [*params, limit])  # nosec B608 - compiled by the ORM
+            return cur.fetchone()[0]
 
 
 def given_names_under(prefix: str, using: str = "default") -> list[str] | None:
@@ -135,7 +146,8 @@ def search(rows, q: str):
         else:
             branches += [branch_base.filter(_equals(name_key("given_name"), name))
                          for name in names]
-    return rows.filter(InBranches(branches)).order_by(*LIST_ORDER)
+    found = InBranches(branches)
+    return rows.filter(found).order_by(*LIST_ORDER).counted_by(found)
 
 
 class _Equals(Func):
