@@ -289,7 +289,7 @@ def generate(*, patients: int, seed: int = 7, out=sys.stdout) -> dict:
                 st = start + timedelta(weeks=w)
                 sess_rows.append((sess_id, ser_id, st, 90, "scheduled", clin_id))
                 sessions.append((sess_id, st))
-            members = rng.sample(range(patients), 12)
+            members = rng.sample(range(patients), min(12, patients))
             for k, idx in enumerate(members):
                 pid = info[idx][0]
                 status = "enrolled" if k < 10 else "waitlisted"

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from .errors import DomainError, InvalidInput
+from .pagination import CappedPaginator
 
 
 def _whole(text: str) -> bool:
@@ -105,3 +106,17 @@ class ErrorSerializer(serializers.Serializer):
     detail = serializers.JSONField(help_text="The message again, or structured facts such as "
                                              '{"caseload": 12} on a refused deactivation.')
     errors = serializers.DictField(child=serializers.JSONField())
+
+
+class CappedPagination(Pagination):
+    """`Pagination` whose `count` stops at 1000 (ipm.pagination.CappedPaginator): for lists
+    that can hold every patient. `next` keeps paging past it."""
+
+    django_paginator_class = CappedPaginator
+
+    def get_paginated_response_schema(self, schema):
+        out = super().get_paginated_response_schema(schema)
+        out["properties"]["count"]["description"] = (
+            f"Matching rows, counted up to {CappedPaginator.cap}: {CappedPaginator.cap} "
+            "means that many or more (follow `next`).")
+        return out

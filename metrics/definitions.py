@@ -30,7 +30,6 @@ from typing import Any
 from django.db.models import (
     Avg,
     BooleanField,
-    Case,
     CharField,
     Count,
     Exists,
@@ -43,11 +42,10 @@ from django.db.models import (
     Subquery,
     Sum,
     Value,
-    When,
 )
 from django.db.models.fields.json import KT
 from django.db.models.functions import Abs, Cast, Coalesce, Round, TruncMonth
-from django.db.models.lookups import GreaterThan, GreaterThanOrEqual, LessThanOrEqual
+from django.db.models.lookups import GreaterThan, GreaterThanOrEqual
 from django.utils import timezone
 
 from appointments import rules as appointment_rules
@@ -642,12 +640,24 @@ def _responder_groups(scope: Scope, measure: Measure) -> list[dict]:
                                   session__status=_HELD,
                                   session__starts_at__lte=OuterRef("answered_at")),
         "patient")
-    bucket = Case(*[When(LessThanOrEqual(dose, most), then=Value(key))
-                    for key, _, most in DOSE_BUCKETS if most is not None],
-                  default=Value(DOSE_BUCKETS[-1][0]), output_field=CharField())
-    return list(rows.annotate(risk=F("patient__risk_group"), bucket=bucket).order_by()
-                .values("risk", "bucket")
-                .annotate(n=Count("pk"), r=Count("pk", filter=Q(responder=True))))
+    # Grouped by the dose itself (a handful of session counts), bucketed here: a CASE over
+    # the bucket bounds would evaluate the attendance count once per bound for every row.
+    groups: dict[tuple, dict] = {}
+    for row in (rows.annotate(risk=F("patient__risk_group"), dose=dose).order_by()
+                .values("risk", "dose")
+                .annotate(n=Count("pk"), r=Count("pk", filter=Q(responder=True)))):
+        key = (row["risk"], _dose_bucket(row["dose"]))
+        group = groups.setdefault(key, {"risk": key[0], "bucket": key[1], "n": 0, "r": 0})
+        group["n"] += row["n"]
+        group["r"] += row["r"]
+    return list(groups.values())
+
+
+def _dose_bucket(sessions: int) -> str:
+    for key, _, most in DOSE_BUCKETS:
+        if most is None or sessions <= most:
+            return key
+    return DOSE_BUCKETS[-1][0]
 
 
 def _responder_pct(scope: Scope, measure: Measure, **match) -> float | None:

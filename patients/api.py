@@ -10,7 +10,7 @@ from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 
 from ipm import roles
-from ipm.api import ErrorSerializer
+from ipm.api import CappedPagination, ErrorSerializer
 from ipm.audit import AuditedReadMixin
 from ipm.roles import HasRole
 
@@ -89,6 +89,7 @@ class PatientViewSet(AuditedReadMixin, mixins.CreateModelMixin, mixins.ListModel
                   "create": "patient.register", "partial_update": "patient.care_team",
                   "pathway": "patient.pathway"}
     filterset_class = PatientFilter
+    pagination_class = CappedPagination
     audit_object_type = "patients.patient"
     lookup_value_regex = r"\d+"
     http_method_names = ["get", "post", "patch", "head", "options"]

@@ -111,6 +111,31 @@ class Pathway(models.TextChoices):
 
 
 class PatientQuerySet(models.QuerySet):
+    # A search's branches (patients/search.py) count its matches without the page's joins;
+    # any further filter drops the shortcut, so the count cannot go stale.
+    _counter = None
+
+    def counted_by(self, counter) -> "PatientQuerySet":
+        clone = self._chain()
+        clone._counter = counter
+        return clone
+
+    def _clone(self):
+        clone = super()._clone()
+        clone._counter = self._counter
+        return clone
+
+    def _filter_or_exclude(self, negate, args, kwargs):
+        clone = super()._filter_or_exclude(negate, args, kwargs)
+        clone._counter = None
+        return clone
+
+    def capped_count(self, limit: int) -> int:
+        """How many rows, counting at most ``limit`` (ipm.pagination.CappedPaginator)."""
+        if self._counter is not None and self._result_cache is None:
+            return self._counter.count(self.db, limit)
+        return self.order_by().values("pk")[:limit].count()
+
     def visible_to(self, user) -> "PatientQuerySet":
         """The patients of the sites ``user`` works at: every read of patient rows for a person
         goes through this, so staff of site A never see a site-B patient."""

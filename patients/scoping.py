@@ -44,6 +44,17 @@ def visible(qs: QuerySet, user, via: str | None = "patient") -> QuerySet:
     return qs.filter(**{lookup: site_ids_of(user)})
 
 
+def visible_now(qs: QuerySet, user, via: str | None = "patient") -> QuerySet:
+    """``visible()`` with the user's sites read now (one small query) and written into the
+    filter as values. The same rows; but the planner then knows how many the filter keeps
+    (a subquery looks as if it might keep almost none, which turns an index-ordered page
+    into sorting every match). For lists that page by an index."""
+    if unscoped(user) or not getattr(user, "is_authenticated", False):
+        return visible(qs, user, via)
+    lookup = "site_id__in" if not via else f"{via}__site_id__in"
+    return qs.filter(**{lookup: list(site_ids_of(user).values_list("site_id", flat=True))})
+
+
 def visible_patient_ids(user):
     """The ids of the patients ``user`` may see (a subquery), or None when unscoped."""
     if unscoped(user):

@@ -6,7 +6,8 @@ from django.db.models import Expression, Q
 
 from .flags import MME_FLAG_THRESHOLDS
 from .models import Patient
-from .scoping import visible
+from .scoping import visible, visible_now
+from .search import LIST_ORDER, search
 
 FLAG_FILTERS = {
     "red_flag": Q(red_flag=True),
@@ -35,30 +36,27 @@ def _with_row_annotations(qs):
 def patient_list(*, user=None, q: str = "", risk_group: str = "", pathway: str = "",
                  flag: str = "", mine: bool = False, site=None):
     """Patients ``user`` may see (their sites') matching a name/MRN search and filters, with
-    what list rows show. ``mine``: the user's caseload (responsible clinician or care
-    manager)."""
+    what list rows show, by name (family then given, any case) then id. ``mine``: the user's
+    caseload (responsible clinician or care manager)."""
+    # The sites as values: the planner then keeps to the name-ordered index for a page.
     qs = _with_row_annotations(
-        visible(Patient.objects.select_related("clinician", "care_manager", "site"), user, ""))
+        visible_now(Patient.objects.select_related("clinician", "care_manager", "site"), user, ""))
     if mine and user is not None:
         qs = qs.filter(Q(clinician=user) | Q(care_manager=user))
     if site:
         qs = qs.filter(site_id=getattr(site, "pk", site))
-    q = (q or "").strip()
-    if q:
-        cond = Q(mrn__iexact=q) | Q(mrn__istartswith=q)
-        for term in q.split():
-            cond |= Q(given_name__istartswith=term) | Q(family_name__istartswith=term)
-        if len(q.split()) == 2:
-            first, last = q.split()
-            cond |= Q(given_name__istartswith=first, family_name__istartswith=last)
-        qs = qs.filter(cond)
     if risk_group:
         qs = qs.filter(risk_group=risk_group)
     if pathway:
         qs = qs.filter(pathway=pathway)
     if flag in FLAG_FILTERS:
         qs = qs.filter(FLAG_FILTERS[flag])
-    return qs.order_by("family_name", "given_name", "pk")
+    # Name or MRN prefix, any case (patients/search.py: one index-ordered branch per way
+    # of matching, so a common name reads a page, not every match).
+    q = (q or "").strip()
+    if q:
+        return search(qs, q)
+    return qs.order_by(*LIST_ORDER)
 
 
 def patient_get(pk: int, user=None) -> Patient:

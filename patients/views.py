@@ -10,6 +10,7 @@ from django.views.generic import ListView
 from ipm import roles
 from ipm.audit import AuditedReadMixin
 from ipm.errors import DomainError
+from ipm.pagination import CappedPaginator
 
 from . import forms, selectors, services
 from .models import Patient
@@ -20,6 +21,7 @@ class PatientListView(roles.RoleRequiredMixin, AuditedReadMixin, ListView):
     permission = "patient.view"
     template_name = "patients/patient_list.html"
     paginate_by = 25
+    paginator_class = CappedPaginator  # "1000+": counting every patient costs more than a page
     audit_object_type = "patients.patient"
 
     def get_paginate_by(self, queryset):

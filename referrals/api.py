@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ipm import roles
-from ipm.api import ErrorSerializer
+from ipm.api import CappedPagination, ErrorSerializer
 from ipm.audit import AuditedReadMixin
 from patients.api import VisiblePatientField
 from patients.scoping import visible
@@ -139,6 +139,7 @@ class ReferralListCreateApi(PatientRolesMixin, AuditedReadMixin, generics.ListCr
     permission = {"GET": "referral.view", "POST": "referral.create"}
     serializer_class = ReferralOutputSerializer
     filterset_class = ReferralQueueFilter
+    pagination_class = CappedPagination
     audit_object_type = "referrals.referral"
 
     def get_queryset(self):

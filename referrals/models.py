@@ -48,6 +48,12 @@ class ReferralQuerySet(models.QuerySet):
         clone._count_base = None
         return clone
 
+    def capped_count(self, limit: int) -> int:
+        """How many rows, counting at most ``limit`` ids (ipm.pagination.CappedPaginator),
+        on the plain filtered queryset when there is one."""
+        base = self._count_base if self._count_base is not None else self
+        return base.order_by().values("pk")[:limit].count()
+
     def count(self):
         if self._count_base is not None and self._result_cache is None \
                 and not self.query.is_sliced:

@@ -13,6 +13,7 @@ from django.views.generic import DetailView, FormView, ListView, TemplateView
 from ipm import roles
 from ipm.audit import AuditedReadMixin, audit_list
 from ipm.errors import DomainError
+from ipm.pagination import CappedPaginator
 from patients.scoping import visible
 
 from . import selectors, services
@@ -42,11 +43,10 @@ def _back(request, default: str) -> HttpResponseRedirect:
     return HttpResponseRedirect(default)
 
 
-def _row_context(request, referral: Referral, *, assignees=None, **extra) -> dict:
+def _row_context(request, referral: Referral, **extra) -> dict:
+    # A row carries no assignee list: the page's one assign dialog holds it.
     return {
         "r": referral,
-        "assignees": list(assignees if assignees is not None
-                          else selectors.staff_for_assignment()),
         "next": request.POST.get("next") or reverse("referrals:queue"),
         **extra,
     }
@@ -62,6 +62,8 @@ class ReferralQueueView(roles.RoleRequiredMixin, AuditedReadMixin, ListView):
     template_name = "referrals/queue.html"
     context_object_name = "referrals"
     paginate_by = 25
+    # "1000+": an exact COUNT would read the whole waiting queue on every page.
+    paginator_class = CappedPaginator
     audit_object_type = "referrals.referral"
 
     def get_paginate_by(self, queryset):
@@ -96,7 +98,9 @@ def referral_transition_view(request, pk: int):
     try:
         services.referral_transition(
             referral=pk, to=to, actor=request.user, note=request.POST.get("note", ""),
-            reason=request.POST.get("reason", ""), expected=request.POST.get("from") or None)
+            reason=request.POST.get("reason", ""),
+            # The queue's shared row form names the row's state in its URL (?from=).
+            expected=request.POST.get("from") or request.GET.get("from") or None)
         done = f"Referral {pk}: {t.ACTION_LABELS.get(to, to).lower()} done."
     except DomainError as exc:
         if exc.status_code == 404:

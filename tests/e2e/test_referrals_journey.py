@@ -73,14 +73,27 @@ def test_a_coordinator_filters_triages_assigns_and_schedules(page, login_as, scr
     expect(row.locator(".badge", has_text="Triaged")).to_be_visible()
     expect(row.get_by_role("status")).to_contain_text("triage done")
 
-    # Assign to the coordinator.
-    row.get_by_label(f"Assignee for referral {urgent.pk}").select_option(str(coordinator.pk))
-    row.get_by_role("button", name="Assign", exact=True).click()
+    # Assign to the coordinator: the page's one assign dialog, filled for this row.
+    row.get_by_role("link", name=f"Change the assignee of referral {urgent.pk}").click()
+    dialog = page.locator("#assign-dialog")
+    expect(dialog).to_be_visible()
+    dialog.get_by_label("Assignee").select_option(str(coordinator.pk))
+    dialog.get_by_role("button", name="Assign", exact=True).click()
     expect(row.get_by_role("status")).to_contain_text("assigned to Corinne")
+    expect(dialog).to_be_hidden()
 
     # Schedule.
     row.get_by_role("button", name="Schedule", exact=True).click()
     expect(row.locator(".badge", has_text="Scheduled")).to_be_visible()
+
+    # Decline another with a reason, in the page's one reason dialog.
+    page.goto("/referrals/")
+    olga = page.locator("tr", has_text="Olga Old")
+    olga.get_by_role("link", name="Decline…").click()
+    reason = page.locator("#reason-dialog")
+    reason.get_by_label("Reason").fill("Already under a community physio")
+    reason.get_by_role("button", name="Decline referral").click()
+    expect(olga.locator(".badge", has_text="Declined")).to_be_visible()
 
     urgent.refresh_from_db()
     assert (urgent.status, urgent.assignee_id) == ("scheduled", coordinator.pk)

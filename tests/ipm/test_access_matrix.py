@@ -316,9 +316,9 @@ FHIR = [
     ("GET", "^Binary/(?P<id>[^/]+)$", "/fhir/Binary/{patient}-intake", STAFF, 200, True),
     ("GET", r"^Patient/(?P<id>[^/]+)/\$everything$", "/fhir/Patient/{patient}/$everything",
      STAFF, 200, True),
-    # Referrals in: the integration role only (not in this matrix's cast: every role 403).
-    ("POST", "^ServiceRequest/?$", "/fhir/ServiceRequest", frozenset(), 201, False),
-    ("POST", "^$", "/fhir/", frozenset(), 200, False),
+    # Referrals in: the integration role only (an empty body is past the role check: 400).
+    ("POST", "^ServiceRequest/?$", "/fhir/ServiceRequest", frozenset({INTEG}), 400, False),
+    ("POST", "^$", "/fhir/", frozenset({INTEG}), 400, False),
     # Bulk Data: clinicians (without 'Prefer: respond-async' the kick-off is a 400).
     ("GET", r"^\$export$", "/fhir/$export", CLINICIANS, 400, False),
     ("GET", r"^Patient/\$export$", "/fhir/Patient/$export", CLINICIANS, 400, False),
@@ -572,9 +572,11 @@ def test_the_table_gives_clinical_decisions_to_clinicians_only():
             assert roles.ADMIN not in holders, permission
 
 
-def test_no_permission_names_the_integration_role():
-    """A service account (docs/product.md §1) reads nothing: no permission names it."""
-    assert not [p for p, holders in roles.PERMISSIONS.items() if roles.INTEGRATION in holders]
+def test_only_sending_referrals_names_the_integration_role():
+    """A service account (docs/product.md §1, §10) reads nothing: the one permission that
+    names it is sending referrals in."""
+    assert [p for p, holders in roles.PERMISSIONS.items() if roles.INTEGRATION in holders] \
+        == ["referral.receive"]
 
 
 # --- Behaviour: the expected status per role ---------------------------------------------

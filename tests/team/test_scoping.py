@@ -47,6 +47,14 @@ NO_PATIENT = {
     "api/auth/tokens/<str:token_key>/",
     # The program's billing-code table (no patient in it).
     "api/billing-codes/",
+    # Jobs belong to the person who asked (404 to anyone else) and are built from
+    # Patient.objects.visible_to(requester) (tests/fhir/test_bulk_export.py); the cohort export
+    # is de-identified and admin-only; POST /fhir/ is the integration account's transaction.
+    "api/letters/", "api/letters/<uuid:pk>/", "api/letters/<uuid:pk>/files/<str:name>/",
+    "api/exports/cohort/", "api/exports/cohort/<uuid:pk>/",
+    "api/exports/cohort/<uuid:pk>/files/<str:name>/", "fhir/^$", "fhir/^\\$export$",
+    "fhir/^\\$export-status/(?P<job>[0-9a-f-]{36})$",
+    "fhir/^\\$export-file/(?P<job>[0-9a-f-]{36})/(?P<name>[A-Za-z]+\\.ndjson)$",
     # Appointments without a patient: the redirect to the calendar, clinicians' hours and
     # leave, feed links (the feed itself is the clinician's own diary, by token), free
     # slots and schedules.
@@ -63,6 +71,7 @@ LISTS = {
     "api/^group-series/$": "", "api/reminders/": "", "fhir/^Patient/?$": "",
     "fhir/^QuestionnaireResponse/?$": "", "fhir/^Observation/?$": "",
     "fhir/^ServiceRequest/?$": "", "fhir/^Appointment/?$": "", "fhir/^Flag/?$": "",
+    "fhir/^DocumentReference/?$": "",
     "care/worklist/": "", "care/billing/": "?month={month}", "care/billing.csv": "?month={month}",
     "api/billing/": "?month={month}",
     "appointments/week/": "?date={appointment_day}", "appointments/day/": "?date={appointment_day}",
@@ -145,6 +154,8 @@ def ids_for(route: str, w) -> dict | None:
     p, r = w["patient"].pk, w["referral"].pk
     table = [
         (r"^patients/<int:patient_pk>/intakes/", {"patient_pk": p, "pk": w["intake"].pk}),
+        (r"letters/<str:kind>/", {"pk": p, "kind": "intake"}),
+        (r"^fhir/\^(DocumentReference|Binary)/", {"id": f"{p}-intake"}),
         (r"^(api/\^?)?patients/", {"pk": p}),
         (r"^fhir/\^Patient/", {"id": p}),
         (r"^referrals/mdt/agenda/", {"pk": w["item"].pk}),
