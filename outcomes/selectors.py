@@ -35,8 +35,8 @@ WORKLIST_SECTION_LIMIT = 50
 
 def alerts_list(*, status: str | None = None, user=None):
     """Alerts of the patients ``user`` may see (their sites')."""
-    qs = visible(SafetyAlert.objects.select_related("patient", "acknowledged_by", "escalated_to"),
-                 user)
+    qs = visible(SafetyAlert.objects.select_related("patient", "assigned_to", "acknowledged_by",
+                                                    "escalated_to"), user)
     if status:
         qs = qs.filter(status=status)
     return qs.order_by("-opened_at", "-pk")
@@ -52,7 +52,8 @@ def open_alerts_for_home(user) -> list[SafetyAlert]:
     """Open alerts for a clinician's or coordinator's home page (oldest first: the longest
     waiting needs action first), with the patient loaded."""
     return list(visible(SafetyAlert.objects.filter(status=SafetyAlert.Status.OPEN), user)
-                .select_related("patient").order_by("opened_at", "pk")[:HOME_ALERT_LIMIT])
+                .select_related("patient", "assigned_to")
+                .order_by("opened_at", "pk")[:HOME_ALERT_LIMIT])
 
 
 # --- Questionnaire links -----------------------------------------------------------------

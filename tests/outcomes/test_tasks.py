@@ -51,8 +51,10 @@ def test_it_escalates_to_the_clinical_lead_after_four_working_hours(
     assert sweep_at(due) == 1
     alert.refresh_from_db()
     assert (alert.escalated_at, alert.escalated_to) == (due, lead)
-    reminder = Reminder.objects.get(kind="alert_escalation")
-    assert (reminder.recipient_user, reminder.target_id, reminder.channel) == (lead, alert.pk, "email")
+    # Issue 19: by email and by SMS.
+    assert sorted((r.recipient_user, r.target_id, r.channel) for r in Reminder.objects.filter(
+        kind="alert_escalation").order_by("channel")) == [(lead, alert.pk, "email"),
+                                                          (lead, alert.pk, "sms")]
 
 
 def test_it_skips_public_holidays_and_honours_24_7_mode(patient, answers, lead, program):
@@ -75,7 +77,7 @@ def test_it_escalates_only_once_however_often_the_sweep_runs(patient, answers, l
     assert sweep_at(london(2026, 3, 5, 9, 0)) == 0
     alert.refresh_from_db()
     assert alert.escalated_at == london(2026, 3, 3, 14, 0)
-    assert Reminder.objects.filter(kind="alert_escalation").count() == 1
+    assert Reminder.objects.filter(kind="alert_escalation").count() == 2  # email and SMS
     # A second claim on the same row loses: the conditional update matches nothing.
     assert services.alert_escalate(alert=alert, now=timezone.now()) is False
 
@@ -99,9 +101,10 @@ def test_it_notifies_once_per_alert(patient, answers, clinician):
     # Was a task (notify_safety_alert); the row is now written with the alert (issue 17).
     alert = services.response_create(patient=patient, instrument="phq9",
                                      answers=answers.phq9(3)).alerts[0]
-    first = Reminder.objects.get(kind="safety_alert", target_id=alert.pk)
-    assert services.alert_notify(alert=alert) == first  # idempotent: one outbox row
-    assert first.recipient_user == clinician
+    first = list(Reminder.objects.filter(kind="safety_alert", target_id=alert.pk)
+                 .order_by("channel"))
+    assert services.alert_notify(alert=alert) == first  # idempotent: one row per channel
+    assert {r.recipient_user for r in first} == {clinician}
 
 
 # --- Planning links on the due day ---------------------------------------------------------
