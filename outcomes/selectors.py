@@ -375,10 +375,12 @@ def worklist(*, today=None, page: int | str = 1, per_page: int = 25, clinician=N
                    .order_by("-consent_revoked_at", "pk")[:WORKLIST_SECTION_LIMIT])
     alerts = alerts_list(status=SafetyAlert.Status.OPEN, user=user).order_by("opened_at", "pk")
     if clinician is not None:
-        alerts = alerts.filter(Q(patient__clinician=clinician) | Q(patient__care_manager=clinician))
+        alerts = alerts.filter(Q(patient__clinician=clinician) | Q(patient__care_manager=clinician)
+                               | Q(assigned_to=clinician))
     open_alerts = list(alerts[:WORKLIST_SECTION_LIMIT])
     return {
         "today": today,
+        "now": timezone.now(),
         "due_page": due_page,
         "due_patients": due_patients,
         "alerts": open_alerts,
