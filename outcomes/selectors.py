@@ -327,23 +327,31 @@ def attach_measures_due(patients, *, today=None) -> None:
         patient.open_link = open_links.get(patient.pk)
 
 
-def links_to_plan_today(today) -> list[tuple]:
-    """(patient, instrument codes) for patients whose week-N measures fall due today, who
-    can be contacted, and who have no open link covering them yet."""
-    default, own = schedule_rules_by_program()
-    all_rules = [*default, *(rule for rules in own.values() for rule in rules)]
-    intake_dates = {today - timedelta(weeks=rule.weeks) for rule in all_rules
-                    if not rule.at_discharge}
-    patients = list(Patient.objects.filter(intake_date__in=intake_dates, consent_to_contact=True)
-                    .exclude(preferred_channel="none").order_by("pk"))
-    for patient in patients:
-        patient.has_open_referral, patient.discharged_on = True, None
+def links_to_plan(today) -> list[tuple]:
+    """(patient, instrument codes) for every measure due on or before ``today`` and still
+    unanswered (due or overdue: a due day missed while the worker was down is caught up),
+    whether due weeks after intake or at discharge (a discharged referral makes the NPS due),
+    for patients who can be contacted, when no link for that measure has been sent since its
+    window opened (a link once sent is not sent again by the planner; its reminders follow
+    it up). A fixed number of queries."""
+    patients = list(patients_with_measures_due(today=today)
+                    .filter(consent_to_contact=True).exclude(preferred_channel="none")
+                    .order_by("pk"))
     attach_measures_due(patients, today=today)
+    sent = defaultdict(list)
+    earliest = today - timedelta(days=schedule.OVERDUE_DAYS + schedule.EARLY_DAYS)
+    for patient_id, created_at, codes in (QuestionnaireLink.objects
+                                          .filter(patient_id__in=[p.pk for p in patients],
+                                                  created_at__date__gte=earliest)
+                                          .values_list("patient_id", "created_at", "instruments")):
+        sent[patient_id].append((timezone.localdate(created_at), set(codes)))
     out = []
     for patient in patients:
-        covered = set(patient.open_link.instruments) if patient.open_link else set()
-        codes = in_code_order(p.instrument for p in patient.measures_due
-                              if p.due_date == today and p.instrument not in covered)
+        codes = in_code_order(
+            point.instrument for point in patient.measures_due
+            if point.due_date <= today and not any(
+                point.instrument in link_codes and created >= schedule.window(point.due_date)[0]
+                for created, link_codes in sent[patient.pk]))
         if codes:
             out.append((patient, codes))
     return out

@@ -11,7 +11,7 @@ from django.utils import timezone
 from patients.models import Program
 
 from .models import SafetyAlert
-from .selectors import links_to_plan_today
+from .selectors import links_to_plan
 from .services import alert_escalate, questionnaire_link_create
 
 logger = logging.getLogger(__name__)
@@ -47,12 +47,14 @@ def escalate_alerts(now=None) -> int:
 
 @shared_task(name="outcomes.tasks.plan_due_questionnaires")
 def plan_due_questionnaires() -> int:
-    """On each follow-up due day, create the patient's link for the measures due that day
-    (with its questionnaire-due reminders: that day, +3 and +7 days). Only patients who
-    consented and have a channel; skipped when an open link already covers the measures,
+    """Create each patient's link for the measures due and not yet sent (with its
+    questionnaire-due reminders: that day, +3 and +7 days): follow-ups due weeks after intake
+    and questionnaires due at discharge (the NPS), those falling due today and those missed
+    on earlier days (worker downtime), until they are overdue no more. Only patients who
+    consented and have a channel; a measure a link was already sent for is not planned again,
     so a second run on the same day creates nothing. Returns how many links were created."""
     created = 0
-    for patient, codes in links_to_plan_today(timezone.localdate()):
+    for patient, codes in links_to_plan(timezone.localdate()):
         try:
             questionnaire_link_create(patient=patient, instruments=codes, actor=None)
         except Exception:  # one bad row must not stop the others

@@ -114,7 +114,7 @@ def test_it_creates_the_due_link_on_the_due_day_once(make_patient):
     due = make_patient(intake_date=today - timedelta(weeks=6))
     make_patient(intake_date=today - timedelta(weeks=6), consent_to_contact=False)
     make_patient(intake_date=today - timedelta(weeks=6), preferred_channel="none")
-    make_patient(intake_date=today - timedelta(weeks=6, days=1))
+    make_patient(intake_date=today - timedelta(weeks=6, days=-1))  # due tomorrow: not yet
     answered = make_patient(intake_date=today - timedelta(weeks=12))
     for code in ("peg", "phq9", "gad7", "promis29", "nps"):
         QuestionnaireResponse.objects.create(
@@ -127,3 +127,36 @@ def test_it_creates_the_due_link_on_the_due_day_once(make_patient):
     assert (link.patient, link.instruments, link.created_by) == (due, ["peg", "phq9", "gad7"], None)
     assert Reminder.objects.filter(target_id=link.pk, kind="questionnaire_due").count() == 3
     assert SafetyAlert.objects.count() == 0
+
+
+def test_it_catches_up_a_due_day_missed_while_the_worker_was_down(make_patient):
+    # Issue 19: the daily planning only looked at what fell due that very day.
+    today = date(2026, 6, 15)
+    missed = make_patient(intake_date=today - timedelta(weeks=6, days=3))  # due on the 12th
+    with time_machine.travel(london(2026, 6, 15, 6, 0), tick=False):
+        assert tasks.plan_due_questionnaires() == 1
+        assert tasks.plan_due_questionnaires() == 0  # sent once: not planned again
+    link = QuestionnaireLink.objects.get()
+    assert (link.patient, link.instruments) == (missed, ["peg", "phq9", "gad7"])
+    # Once a link has gone out, its expiry does not make the planner send it again.
+    QuestionnaireLink.objects.update(expires_at=timezone.now())
+    with time_machine.travel(london(2026, 6, 20, 6, 0), tick=False):
+        assert tasks.plan_due_questionnaires() == 0
+
+
+def test_it_plans_the_discharge_nps(make_patient):
+    # Issue 19: the discharge NPS was never sent (only week rules were planned).
+    from referrals.catalogue import SERVICES
+    from referrals.models import Referral, Service
+
+    code, name, discipline, triage, first_visit, group = SERVICES[0]
+    service, _ = Service.objects.get_or_create(code=code, defaults={
+        "name": name, "discipline": discipline, "sla_triage_days": triage,
+        "sla_first_visit_days": first_visit, "is_group_based": group})
+    patient = make_patient(intake_date=date(2025, 1, 6))
+    Referral.objects.create(patient=patient, service=service, reason="pain",
+                            referred_at=london(2025, 1, 6, 10, 0), status="discharged",
+                            closed_at=london(2026, 6, 13, 11, 0))
+    with time_machine.travel(london(2026, 6, 15, 6, 0), tick=False):
+        assert tasks.plan_due_questionnaires() == 1
+    assert QuestionnaireLink.objects.get().instruments == ["nps"]
