@@ -564,7 +564,13 @@ def _responder_groups(scope: Scope, measure: Measure) -> list[dict]:
     bucket = Case(*[When(LessThanOrEqual(dose, most), then=Value(key))
                     for key, _, most in DOSE_BUCKETS if most is not None],
                   default=Value(DOSE_BUCKETS[-1][0]), output_field=CharField())
-    return list(rows.annotate(risk=F("patient__risk_group"), bucket=bucket).order_by()
+    # The baseline risk group (the patient's first intake), so a repeat intake never moves a
+    # responder between groups; a patient with no intake recorded keeps their risk group.
+    baseline_risk = Coalesce(Subquery(Intake.objects.filter(patient=OuterRef("patient"))
+                                      .order_by("created_at", "pk").values("risk_group")[:1],
+                                      output_field=CharField()),
+                             F("patient__risk_group"))
+    return list(rows.annotate(risk=baseline_risk, bucket=bucket).order_by()
                 .values("risk", "bucket")
                 .annotate(n=Count("pk"), r=Count("pk", filter=Q(responder=True))))
 
@@ -588,7 +594,8 @@ def responders(scope: Scope) -> dict[str, float | None]:
 
 
 @metric("responders_by_risk_group", label="Responders by risk group", unit="breakdown",
-        definition="The responder % per measure, split by the patient's STarT Back risk group.")
+        definition="The responder % per measure, split by the patient's baseline STarT Back "
+                   "risk group (at their first intake).")
 def responders_by_risk_group(scope: Scope) -> dict[str, dict[str, float | None]]:
     return {group: {m.key: _responder_pct(scope, m, risk=group) for m in MEASURES}
             for group in RiskGroup.values}

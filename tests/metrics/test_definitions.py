@@ -300,6 +300,17 @@ def test_it_splits_responders_by_risk_group(build, february):
     assert by_risk["low"]["phq9"] is None
 
 
+def test_it_splits_responders_by_the_baseline_risk_group(build, february):
+    # Issue 19: a repeat intake (high -> low) must not move a responder into "low".
+    p = build.patient(risk="low")
+    build.intake(p, at(1, 5), "high")
+    build.intake(p, feb(15), "low")
+    build.response(p, "peg", at(1, 5), 8.0, context="intake")
+    build.response(p, "peg", feb(20), 4.0)                # a 50 % fall: a responder
+    by_risk = d.responders_by_risk_group(february)
+    assert (by_risk["high"]["peg"], by_risk["low"]["peg"]) == (100.0, None)
+
+
 def test_it_splits_responders_by_attendance_dose(build, february):
     patients = peg_program(build)
     series = build.series(*[at(1, day) for day in range(6, 16)], feb(25))
