@@ -20,7 +20,7 @@ from outcomes.forms import answers_from_post, instrument_fields
 from outcomes.selectors import patient_trends
 from patients import selectors as patient_selectors
 from patients import services as patient_services
-from patients.forms import CareTeamForm, DemographicsForm, PathwayForm, RedFlagsForm
+from patients.forms import CareTeamForm, DemographicsForm, RedFlagsForm, pathway_form_for
 from patients.models import Intake, Patient, Program
 from patients.scoping import visible
 from referrals.models import Referral, Service
@@ -54,7 +54,8 @@ class PatientDetailView(roles.RoleRequiredMixin, AuditedReadMixin, DetailView):
         if roles.can(self.request.user, "patient.care_team"):
             ctx["care_team_form"] = CareTeamForm(patient=self.object)
         ctx["trends"] = patient_trends(self.object)
-        ctx["pathway_form"] = PathwayForm(initial={"pathway": self.object.pathway})
+        ctx["pathway_form"] = pathway_form_for(self.request.session, self.object.pk,
+                                               self.object.pathway)
         return ctx
 
 
@@ -271,7 +272,8 @@ class IntakeResultView(roles.RoleRequiredMixin, DetailView):
         ctx["score_lines"] = [(instruments.get(code).short_label,
                                selectors.score_summary(code, s))
                               for code, s in ctx["result"]["scores"].items()]
-        ctx["pathway_form"] = PathwayForm(initial={"pathway": intake.suggested_pathway})
+        ctx["pathway_form"] = pathway_form_for(self.request.session, intake.patient_id,
+                                               intake.suggested_pathway)
         return ctx
 
 
