@@ -22,6 +22,7 @@ from patients import selectors as patient_selectors
 from patients import services as patient_services
 from patients.forms import CareTeamForm, DemographicsForm, RedFlagsForm, pathway_form_for
 from patients.models import Intake, Patient, Program
+from patients.program import crisis_message_for
 from patients.scoping import visible
 from referrals.models import Referral, Service
 
@@ -253,7 +254,7 @@ class IntakeResultView(roles.RoleRequiredMixin, DetailView):
     context_object_name = "intake"
 
     def get_queryset(self):
-        return visible(Intake.objects.select_related("patient"), self.request.user).filter(
+        return visible(Intake.objects.select_related("patient__program"), self.request.user).filter(
             patient_id=self.kwargs["patient_pk"])
 
     def get_context_data(self, **kwargs):
@@ -262,6 +263,8 @@ class IntakeResultView(roles.RoleRequiredMixin, DetailView):
         audit_record(action="read", obj=intake)
         ctx["result"] = services.intake_result(intake)
         ctx["patient"] = intake.patient
+        if ctx["result"]["alerts"]:
+            ctx["crisis_message"] = crisis_message_for(intake.patient.program)
         created = dict(Referral.objects.filter(patient_id=intake.patient_id,
                                                referred_at__gte=intake.created_at)
                        .values_list("service__code", "pk"))

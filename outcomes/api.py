@@ -20,6 +20,7 @@ from ipm.errors import InvalidInput, NotFound
 from ipm.roles import HasRole
 from ipm.validators import validate_care_date
 from patients.models import Patient
+from patients.program import crisis_message_for
 from patients.scoping import visible
 
 from . import instruments, selectors, services, views
@@ -112,6 +113,12 @@ class ResponseOutputSerializer(serializers.Serializer):
     answers = serializers.JSONField()
     scores = serializers.JSONField()
     alerts = AlertBriefSerializer(many=True)
+    crisis_message = serializers.SerializerMethodField(
+        help_text="When an alert opened: the program's crisis message to give the patient "
+                  "now; null otherwise.")
+
+    def get_crisis_message(self, obj) -> str | None:
+        return crisis_message_for(obj.patient.program) if obj.alerts else None
 
 
 def _field(data, name: str):

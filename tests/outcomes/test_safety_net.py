@@ -318,3 +318,13 @@ def test_no_crisis_message_without_a_positive_item_9(phq_link, answers):
     r = Client().post(phq_link, json.dumps({"answers": {"phq9": answers.phq9(0)}}),
                       content_type="application/json")
     assert "crisis_message" not in r.json()
+
+
+def test_the_entry_api_answers_with_the_crisis_message_to_give(patient, answers, clinician):
+    api = api_client_for(clinician)
+    body = api.post("/api/responses/", {"patient": patient.pk, "instrument": "phq9",
+                                        "answers": answers.phq9(1)}, format="json").json()
+    assert body["crisis_message"] == default_crisis_message("GB")
+    body = api.post("/api/responses/", {"patient": patient.pk, "instrument": "phq9",
+                                        "answers": answers.phq9(0)}, format="json").json()
+    assert body["crisis_message"] is None

@@ -177,3 +177,15 @@ def test_a_refused_override_keeps_the_chosen_pathway_on_the_page(clinician):
     page = c.get(f"/patients/{p.pk}/").content.decode()
     assert '<option value="self_management" selected>' in page
     assert not p.pathway_decisions.exists()
+
+
+def test_the_intake_result_gives_the_crisis_message_after_a_positive_item_9(clinician):
+    (p,) = make_patients(1, clinician)
+    phq9 = {f"q{i}": 0 for i in range(1, 9)} | {"q9": 2}
+    intake = intake_record(patient=p, red_flags=NO_FLAGS, startback=HIGH,
+                           baseline={"phq9": phq9}, actor=clinician)
+    html = logged_in(clinician).get(f"/patients/{p.pk}/intakes/{intake.pk}/").content.decode()
+    assert 'data-testid="crisis-message"' in html and "116 123" in html  # GB default
+    quiet = p.intakes.exclude(pk=intake.pk).get()
+    html = logged_in(clinician).get(f"/patients/{p.pk}/intakes/{quiet.pk}/").content.decode()
+    assert 'data-testid="crisis-message"' not in html
