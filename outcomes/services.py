@@ -1,5 +1,5 @@
 """Writes for outcomes. A response is validated whole before anything is saved; a PHQ-9
-with item 9 above 0 opens its SafetyAlert in the same transaction (docs/product.md §3.4)."""
+with item 9 above 0 opens its SafetyAlert in the same transaction (docs/product.md §3.4, the safety net §7)."""
 
 import logging
 from datetime import timedelta
