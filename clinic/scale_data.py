@@ -9,14 +9,14 @@ score is what the instrument engine computes for its answers.
 import json
 import random
 import sys
-import time
 from datetime import date, timedelta
 
 from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.utils import timezone
 
-from outcomes import instruments
+from ipm.progress import Progress
+from outcomes import instruments, synthetic
 from patients.models import Program
 from referrals.models import Service
 
@@ -33,29 +33,6 @@ FAMILY = ["Patel", "Fletcher", "Khan", "OBrien", "Rossi", "Mensah", "Schmidt", "
           "Silva", "Ahmed", "Murphy"]
 
 
-class Progress:
-    """A small terminal progress bar (no dependency)."""
-
-    def __init__(self, label: str, total: int, out=sys.stdout):
-        self.label, self.total, self.out = label, max(total, 1), out
-        self.done, self.started, self.last = 0, time.monotonic(), 0.0
-
-    def add(self, n: int):
-        self.done += n
-        now = time.monotonic()
-        if now - self.last > 0.3 or self.done >= self.total:
-            self.last = now
-            frac = min(self.done / self.total, 1)
-            bar = "#" * int(frac * 30)
-            self.out.write(f"\r{self.label:<14} [{bar:<30}] {self.done:>9,}/{self.total:,} "
-                           f"{now - self.started:6.1f}s")
-            self.out.flush()
-
-    def close(self):
-        self.add(0)
-        self.out.write("\n")
-
-
 def _pool(code: str, rng: random.Random, n: int = 300, bias: float = 0.5):
     """n valid answer sets with their scores, leaning worse with `bias` in [0, 1]."""
     inst = instruments.get(code)
@@ -68,11 +45,39 @@ def _pool(code: str, rng: random.Random, n: int = 300, bias: float = 0.5):
             values = sorted(o.value for o in item.options)
             k = min(len(values) - 1, max(0, int(rng.gauss(bias, 0.25) * len(values))))
             answers[item.key] = values[k]
-        scored = instruments.score_response(code, answers)
-        primary = instruments.headline(code, scored.scores)
-        out.append((json.dumps(scored.answers_clean), json.dumps(scored.scores),
-                    next(iter(primary.values())) if primary else None))
+        out.append(_scored(code, answers))
     return out
+
+
+# Latent severity levels (0 best, 1 worst) the questionnaire pools are drawn at: a patient
+# answers every instrument from the level nearest their own severity (outcomes.synthetic).
+LEVELS = (0.1, 0.25, 0.4, 0.55, 0.7, 0.85)
+
+
+def _level(severity: float) -> float:
+    return min(LEVELS, key=lambda level: abs(level - severity))
+
+
+def _severity_pools(code: str, rng: random.Random, n: int = 60) -> dict:
+    """Per severity level, n pre-scored answer sets drawn from that one severity."""
+    pools = {}
+    for level in LEVELS:
+        rows = []
+        for _ in range(n):
+            answers = synthetic.answers_at(code, level, rng)
+            if code == "phq9":
+                answers["q9"] = 0  # no safety alert rows: the bench data has no alert workflow
+            rows.append(_scored(code, answers))
+        pools[level] = rows
+    return pools
+
+
+def _scored(code: str, answers: dict) -> tuple:
+    """(answers JSON, scores JSON, primary score) as the instrument engine scores them."""
+    scored = instruments.score_response(code, answers)
+    primary = instruments.headline(code, scored.scores)
+    return (json.dumps(scored.answers_clean), json.dumps(scored.scores),
+            next(iter(primary.values())) if primary else None)
 
 
 def _next_id(table: str) -> int:
@@ -136,8 +141,8 @@ def generate(*, patients: int, seed: int = 7, out=sys.stdout) -> dict:
     pools = {
         "startback": {r: _pool("startback", rng, bias=b) for r, b in
                       (("low", 0.2), ("medium", 0.5), ("high", 0.85))},
-        "peg": _pool("peg", rng, bias=0.6), "peg_better": _pool("peg", rng, bias=0.35),
-        "phq9": _pool("phq9", rng, bias=0.35), "gad7": _pool("gad7", rng, bias=0.35),
+        # One latent severity per patient drives PEG, PHQ-9 and GAD-7 (and the follow-up).
+        **{code: _severity_pools(code, rng) for code in ("peg", "phq9", "gad7")},
         "nps": _pool("nps", rng, bias=0.75),
     }
     # STarT Back pools must match their risk group label.
@@ -148,12 +153,12 @@ def generate(*, patients: int, seed: int = 7, out=sys.stdout) -> dict:
     with transaction.atomic():
         first_patient = _next_id("patients_patient")
         patient_rows, intake_rows = [], []
-        info = []  # (patient id, intake datetime, risk)
+        info = []  # (patient id, intake datetime, risk, latent severity)
         for i in range(patients):
             pid = first_patient + i
             risk = rng.choices([r for r, _ in RISK_WEIGHTS], [w for _, w in RISK_WEIGHTS])[0]
             intake_at = now - timedelta(days=rng.randint(7, 400), minutes=rng.randint(0, 600))
-            info.append((pid, intake_at, risk))
+            info.append((pid, intake_at, risk, synthetic.severity_for(risk, rng, spread=0.12)))
             channel = rng.choice(["email", "email", "sms", "none"])
             mme = rng.choice([None, 0, 0, 0, 10, 20, 40, 60, 100])
             current = None if mme is None else max(0, mme - rng.choice([0, 0, 10]))
@@ -163,13 +168,13 @@ def generate(*, patients: int, seed: int = 7, out=sys.stdout) -> dict:
                 rng.choice(["female", "male"]), f"p{pid}@example.org",
                 f"+4477{pid % 100000000:08d}", channel, rng.random() < 0.9, None,
                 program.time_zone, clin_id, intake_at.date(), risk, PATHWAY[risk], False,
-                rng.random() < 0.15, rng.random() < 0.3, mme, current, intake_at, intake_at))
+                rng.random() < 0.15, rng.random() < 0.3, mme, current, intake_at, intake_at, 1))
         p = Progress("patients", patients, out)
         _copy("patients_patient", [
             "id", "program_id", "site_id", "mrn", "given_name", "family_name", "birth_date", "sex", "email",
             "phone", "preferred_channel", "consent_to_contact", "consent_revoked_at", "timezone",
             "clinician_id", "intake_date", "risk_group", "pathway", "red_flag", "not_improving",
-            "responder", "baseline_mme", "current_mme", "created_at", "updated_at"],
+            "responder", "baseline_mme", "current_mme", "created_at", "updated_at", "step"],
             patient_rows, p)
         p.close()
         counts["patients"] = patients
@@ -185,21 +190,22 @@ def generate(*, patients: int, seed: int = 7, out=sys.stdout) -> dict:
 
         def responses():
             nonlocal rid
-            for pid, at, risk in info:
+            for pid, at, risk, severity in info:
                 sb = rng.choice(pools["startback"][risk])
                 yield (rid, pid, "startback", "9-item", sb[0], sb[1], sb[2], "intake", at, clin_id)
                 rid += 1
                 for code in ("peg", "phq9", "gad7"):
-                    a = rng.choice(pools[code])
+                    a = rng.choice(pools[code][_level(severity)])
                     yield (rid, pid, code, "v", a[0], a[1], a[2], "intake", at, clin_id)
                     rid += 1
                 follow = at + timedelta(weeks=rng.choice([6, 12, 26]))
                 if follow < now:
-                    a = rng.choice(pools["peg_better" if rng.random() < 0.5 else "peg"])
+                    better = 0.6 if rng.random() < 0.5 else 1.0  # half improve
+                    a = rng.choice(pools["peg"][_level(severity * better)])
                     yield (rid, pid, "peg", "v", a[0], a[1], a[2], "follow_up", follow, None)
                     rid += 1
 
-        for pid, at, risk in info:
+        for pid, at, risk, _severity in info:
             sb_total = {"low": 2, "medium": 5, "high": 8}[risk]
             intake_rows.append((first_intake + len(intake_rows), pid, flags, sb_total,
                                 {"low": 1, "medium": 2, "high": 4}[risk], risk, PATHWAY[risk],
@@ -222,7 +228,7 @@ def generate(*, patients: int, seed: int = 7, out=sys.stdout) -> dict:
         first_ref = _next_id("referrals_referral")
         first_ev = _next_id("referrals_referralevent")
         ref_rows, ev_rows = [], []
-        for pid, at, _risk in info:
+        for pid, at, _risk, _severity in info:
             for _ in range(1 if rng.random() < 0.5 else 2):
                 sid, code, _sla, _grp = rng.choice(services)
                 status = rng.choices([s for s, _ in STATES], [w for _, w in STATES])[0]

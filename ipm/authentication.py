@@ -26,4 +26,4 @@ class ApiTokenScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema):
         return build_bearer_security_scheme_object(header_name="Authorization",
-                                                   token_prefix="Token")
+                                                   token_prefix="Token")  # nosec B106 - the header's scheme word, not a secret

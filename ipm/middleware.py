@@ -135,10 +135,12 @@ class RejectNulMiddleware:
         if not length or length > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
             return False  # Django refuses oversized bodies itself
         body = request.body
-        if b"\x00" in body or b"\\u0000" in body:
+        if b"\x00" in body:
             return True
-        return (request.content_type == "application/x-www-form-urlencoded"
-                and b"%00" in body)
+        content_type = request.content_type or ""
+        if content_type == "application/json" or content_type.endswith("+json"):
+            return b"\\u0000" in body  # JSON's escape of NUL; elsewhere it is six characters
+        return content_type == "application/x-www-form-urlencoded" and b"%00" in body
 
 
 def remember_otp_enrolment(sender=None, request=None, user=None, **kwargs) -> bool:

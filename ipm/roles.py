@@ -74,6 +74,14 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "reminder.view": PATIENT_ROLES,
     "reminder.resend": PATIENT_ROLES,
     "metrics.view": ADMINS,                  # dashboard, exports, snapshots (aggregates)
+    # Care-management billing (SPEC §9): minutes and codes per patient and month; claims name
+    # the patient, so coordinators (who run billing) and admins (program exports) hold it.
+    "metrics.billing": (ADMIN, COORDINATOR),
+    # Stepped care and care management (SPEC §9).
+    "care.view": PATIENT_ROLES,              # worklist, contacts, step history, care plan
+    "care.contact": PATIENT_ROLES,           # record a care-manager contact
+    "care.step": CLINICIANS,                 # a care-step decision (up, down, stay)
+    "care.plan": PATIENT_ROLES,              # goals in the patient's words
     "audit.view": ADMINS,
     "staff.manage": ADMINS,                  # people: invite, roles, sites, 2FA reset,
                                              # deactivation and caseload reassignment
@@ -97,7 +105,8 @@ GROUP_MODEL_PERMISSIONS = {
         "visits": ["groupseries", "groupsession", "enrolment", "attendance"],
         "reminders": ["reminder"],
     },
-    ADMIN: {"referrals": ["service"], "metrics": ["metricsnapshot"], "patients": ["program"]},
+    ADMIN: {"referrals": ["service"], "metrics": ["metricsnapshot"], "patients": ["program"],
+            "care": ["billingcode"]},
 }
 
 

@@ -19,6 +19,7 @@ api_patterns = [
     path("", include("visits.api_urls")),
     path("", include("reminders.api_urls")),
     path("", include("metrics.api_urls")),
+    path("", include("care.api_urls")),
     path("", include("team.api_urls")),
     # Anything else under /api/ is a JSON 404, also with DEBUG on.
     re_path(r"^.*$", views.api_not_found),
@@ -48,6 +49,7 @@ urlpatterns = [
     path("", include("outcomes.urls")),
     path("reminders/", include("reminders.urls")),
     path("metrics/", include("metrics.urls")),
+    path("care/", include("care.urls")),
     path("team/", include("team.urls")),
 ]
 

@@ -46,11 +46,12 @@ from django.db.models import (
     When,
 )
 from django.db.models.fields.json import KT
-from django.db.models.functions import Abs, Cast, Coalesce, Round
+from django.db.models.functions import Abs, Cast, Coalesce, Round, TruncMonth
 from django.db.models.lookups import GreaterThan, GreaterThanOrEqual, LessThanOrEqual
 from django.utils import timezone
 
-from outcomes.instruments import all_instruments, mcid_rule, spec
+from care.models import Contact, StepDecision
+from outcomes.instruments import CODES, all_instruments, mcid_rule, spec
 from outcomes.instruments._common import round_half_up
 from outcomes.models import QuestionnaireResponse, SafetyAlert
 from outcomes.working_hours import program_calendar, working_hours_between
@@ -126,7 +127,7 @@ class Metric:
     key: str
     label: str
     definition: str
-    unit: str  # count | percent | days | hours | mme | nps | breakdown
+    unit: str  # count | percent | days | hours | mme | nps | minutes | breakdown
     compute: Callable[[Scope], Any]
     better: str | None = None  # "up" | "down": which change the KPI card shows as good
     trend: bool = False  # computed per week for the trend charts
@@ -765,6 +766,130 @@ def alert_acknowledgement_by_site(scope: Scope) -> dict[str, dict[str, float | N
         out[code] = {"median_hours": None if days is None else _round1(days * 24),
                      "pct_within_working_day": _pct_within([r for r in rows if r["site"] == code])}
     return out
+
+
+# --- Care management (SPEC §9) ------------------------------------------------------------------
+
+CONTACT_WINDOW_DAYS = 30
+STEP_UP_WITHIN_DAYS = 14
+NOT_IMPROVING_AFTER_DAYS = 84  # outcomes.progress: the PEG rule waits 12 weeks
+
+
+@metric("pct_contacted_30d", label="% reached by a care manager in 30 days", unit="percent",
+        better="up",
+        definition="Of the patients in care management at the end of the period (care step 2 "
+                   "or 3, or a named care manager), the % a care manager reached (a contact "
+                   "with outcome 'reached') in the 30 days up to the end of the period.")
+def pct_contacted_30d(scope: Scope) -> float | None:
+    end = scope.as_of
+    reached = Contact.objects.filter(
+        patient=OuterRef("pk"), outcome=Contact.Outcome.REACHED, contacted_at__lt=end,
+        contacted_at__gte=end - dt.timedelta(days=CONTACT_WINDOW_DAYS))
+    row = (Patient.objects
+           .filter(Q(step__gte=2) | Q(care_manager__isnull=False), _patients_of_service(scope))
+           .aggregate(n=Count("pk"), done=Count("pk", filter=Q(Exists(reached)))))
+    return _pct(row["done"], row["n"])
+
+
+def _median_of_column(queryset, column: str) -> float | None:
+    """The median of one column of an aggregated (GROUP BY) queryset, in one SQL query."""
+    sql, params = queryset.query.sql_with_params()
+    from django.db import connections
+
+    connection = connections[queryset.db]
+    if connection.vendor == "postgresql":
+        wrapped = (f"SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY _g.{column}) "  # nosec B608 - ORM-compiled SQL, values are params
+                   f"FROM ({sql}) AS _g")
+    else:
+        wrapped = (f"SELECT AVG(v) FROM (SELECT _g.{column} AS v, "  # nosec B608 - as above
+                   f"ROW_NUMBER() OVER (ORDER BY _g.{column}) AS rn, COUNT(*) OVER () AS n "
+                   f"FROM ({sql}) AS _g) AS _r WHERE rn IN ((n + 1) / 2, (n + 2) / 2)")
+    with connection.cursor() as cursor:
+        cursor.execute(wrapped, params)
+        row = cursor.fetchone()
+    return None if row is None or row[0] is None else float(row[0])
+
+
+@metric("median_care_minutes_per_month", label="Median care-management minutes a month",
+        unit="minutes",
+        definition="Median of the care-management minutes (care-manager contacts) per patient "
+                   "per calendar month, over each patient and calendar month with contact "
+                   "minutes in the period.")
+def median_care_minutes_per_month(scope: Scope) -> float | None:
+    grouped = (Contact.objects
+               .filter(_in_period(scope, "contacted_at"), _patients_of_service(scope, "patient"),
+                       minutes__gt=0)
+               .annotate(month=TruncMonth("contacted_at", tzinfo=timezone.get_default_timezone()))
+               .order_by().values("patient_id", "month").annotate(total=Sum("minutes"))
+               .values("total"))
+    value = _median_of_column(grouped, "total")
+    return None if value is None else _round1(value)
+
+
+def _not_improving_pegs(scope: Scope):
+    """PEG follow-ups answered in the period, 12 weeks or more after the intake date, that do
+    not improve on the patient's first PEG by the MCID (a fall of >= 30 %): each one sets
+    `not_improving` (outcomes.progress). Compared as item sums (score x 3), exactly."""
+    baseline = Subquery(QuestionnaireResponse.objects
+                        .filter(patient_id=OuterRef("patient_id"), instrument="peg")
+                        .order_by("answered_at", "pk").values("pk")[:1])
+    baseline_sum = Subquery(QuestionnaireResponse.objects
+                            .filter(patient_id=OuterRef("patient_id"), instrument="peg")
+                            .order_by("answered_at", "pk")
+                            .annotate(s=Round(Cast(F("primary_score"), FloatField()) * 3))
+                            .values("s")[:1])
+    return (QuestionnaireResponse.objects
+            .filter(_in_period(scope, "answered_at"), _patients_of_service(scope, "patient"),
+                    instrument="peg", patient__intake_date__isnull=False)
+            .alias(days=DaysBetween(F("answered_at"), F("patient__intake_date")),
+                   base_id=baseline, base_sum=baseline_sum,
+                   latest_sum=Round(Cast(F("primary_score"), FloatField()) * 3))
+            .filter(days__gte=NOT_IMPROVING_AFTER_DAYS)
+            .exclude(pk=F("base_id"))
+            .filter(GreaterThan(F("latest_sum") * 10, F("base_sum") * 7)))
+
+
+@metric("pct_step_up_after_not_improving_2w", label="Stepped up within 2 weeks of not improving",
+        unit="percent", better="up",
+        definition="Of the patients flagged not improving in the period (a PEG follow-up at 12 "
+                   "weeks or later without a 30 % improvement on baseline), the % with a "
+                   "step-up decision within 14 days after that PEG.")
+def pct_step_up_after_not_improving_2w(scope: Scope) -> float | None:
+    flagged = _not_improving_pegs(scope)
+    stepped = StepDecision.objects.filter(
+        patient_id=OuterRef("patient_id"), direction=StepDecision.Direction.UP,
+        decided_at__gte=OuterRef("answered_at"),
+        decided_at__lte=OuterRef("answered_at") + dt.timedelta(days=STEP_UP_WITHIN_DAYS))
+    row = flagged.aggregate(n=Count("patient_id", distinct=True),
+                            done=Count("patient_id", distinct=True, filter=Q(Exists(stepped))))
+    return _pct(row["done"], row["n"])
+
+
+PSFS = "psfs"
+
+
+@metric("psfs_responders", label="PSFS responders", unit="percent", better="up",
+        definition="Of the patients who answered the Patient-Specific Functional Scale in the "
+                   "period after their first PSFS, the % whose latest mean rating in the "
+                   "period rose from the first by at least the PSFS MCID (2 points).")
+def psfs_responders(scope: Scope) -> float | None:
+    if PSFS not in CODES:  # the PSFS instrument is not in this build's registry
+        return None
+    threshold = float(mcid_rule(PSFS, "score").threshold)
+    psfs = QuestionnaireResponse.objects.filter(patient_id=OuterRef("pk"), instrument=PSFS)
+    first = psfs.order_by("answered_at", "pk")
+    latest = psfs.filter(_in_period(scope, "answered_at")).order_by("-answered_at", "-pk")
+    row = (Patient.objects.filter(_patients_of_service(scope))
+           .annotate(first_id=Subquery(first.values("pk")[:1]),
+                     first_score=Subquery(first.values("primary_score")[:1]),
+                     latest_id=Subquery(latest.values("pk")[:1]),
+                     latest_score=Subquery(latest.values("primary_score")[:1]))
+           .filter(latest_id__isnull=False).exclude(latest_id=F("first_id"))
+           # Means of at most five whole ratings differ by multiples of 1/20 at the finest;
+           # the 2-decimal rounding is absorbed by a 0.01 tolerance without misclassifying.
+           .aggregate(n=Count("pk"), done=Count("pk", filter=Q(
+               latest_score__gte=F("first_score") + (threshold - 0.01)))))
+    return _pct(row["done"], row["n"])
 
 
 # --- Labels for breakdown keys (dashboard, CSV) ------------------------------------------------

@@ -7,6 +7,8 @@ import re
 from collections.abc import Mapping
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils import timezone
+from django.utils.dateformat import format as date_format
 
 from ipm.errors import InvalidInput
 from ipm.validators import validate_care_date
@@ -66,3 +68,36 @@ def scope_from_params(params: Mapping) -> Scope:
         raise InvalidInput(f"The range may span at most {MAX_DAYS} days.",
                            {"from": [f"Choose a range of at most {MAX_DAYS} days."]})
     return Scope(start, end, parse_service(params.get("service")))
+
+
+def presets(today: dt.date | None = None) -> list[dict]:
+    """The dashboard's one-click periods. "Today" and the "… to today" ranges include today,
+    so an alert opened an hour ago counts; the default (30 complete days, ending yesterday)
+    is what the nightly snapshot computes."""
+    today = today or timezone.localdate()
+    default_start, default_end = default_range(today)
+    rows = [("Today", today, today),
+            ("Last 7 days", today - dt.timedelta(days=6), today),
+            ("Last 30 days", today - dt.timedelta(days=29), today),
+            ("30 days to yesterday", default_start, default_end),
+            ("Last 90 days", today - dt.timedelta(days=89), today)]
+    return [{"label": label, "from": start.isoformat(), "to": end.isoformat()}
+            for label, start, end in rows]
+
+
+def period_phrase(start: dt.date, end: dt.date, today: dt.date | None = None) -> str:
+    """The period in words, saying whether today is in it: the figures of a period that ends
+    yesterday cannot show what happened today."""
+    today = today or timezone.localdate()
+    days = (end - start).days + 1
+    span = (date_format(start, "j M Y") if start == end
+            else f"{date_format(start, 'j M Y')} to {date_format(end, 'j M Y')}")
+    length = "1 day" if days == 1 else f"{days} days"
+    if start <= today <= end:
+        when = "today so far" if start == end == today else "up to and including today"
+    elif end < today:
+        when = ("ending yesterday: today is not included" if end == today - dt.timedelta(days=1)
+                else "in the past")
+    else:
+        when = "partly in the future"
+    return f"{length}, {span} ({when})"

@@ -3,6 +3,7 @@ two always carry the same numbers. Breakdowns are flattened to dotted paths
 (`responders.peg`, `responders_by_risk_group.high.phq9`)."""
 
 from collections.abc import Iterator
+from datetime import date
 from typing import Any
 
 from .definitions import INNER_LABELS, MEASURE_LABELS, METRICS, SUBKEY_LABELS
@@ -140,6 +141,14 @@ def site_table(key: str, values: dict, site_names: dict[str, str]) -> dict:
                      for site in data]}
 
 
+def _short_date(iso: str) -> str:
+    """"24 Oct" for "2026-10-24": week labels that fit side by side under a chart."""
+    try:
+        return date.fromisoformat(iso).strftime("%-d %b")
+    except (TypeError, ValueError):
+        return str(iso)
+
+
 def chart_data(values: dict, series: list[dict]) -> dict:
     """What static/metrics/dashboard.js draws (read from a json_script)."""
     def column(key, sub=None):
@@ -149,10 +158,21 @@ def chart_data(values: dict, series: list[dict]) -> dict:
             out.append(value.get(sub) if sub and isinstance(value, dict) else value)
         return out
 
+    def by_key(key):
+        """(keys, labels, counts) of a breakdown in the definitions' order, zeros included,
+        so colours (risk) follow the key and not the position."""
+        labels = SUBKEY_LABELS[key]
+        value = values.get(key) or {}
+        return list(labels), list(labels.values()), [value.get(sub, 0) for sub in labels]
+
+    risk_keys, risk_labels, risk_counts = by_key("risk_mix")
+    state_keys, state_labels, state_counts = by_key("referrals_by_state")
+    weeks = [week["week_start"] for week in series or []]
     return {
-        "weeks": [week["week_start"] for week in series or []],
+        "weeks": weeks,
+        "week_labels": [_short_date(week) for week in weeks],
         "charts": {
-            "intakes": {"type": "bar", "unit": "patients", "datasets": [
+            "intakes": {"type": "bar", "unit": "patients", "integer": True, "datasets": [
                 {"label": METRICS["new_intakes"].label, "data": column("new_intakes")}]},
             "wait_times": {"type": "line", "unit": "days", "datasets": [
                 {"label": METRICS["median_days_referral_to_triage"].label,
@@ -162,20 +182,21 @@ def chart_data(values: dict, series: list[dict]) -> dict:
             "attendance": {"type": "line", "unit": "%", "datasets": [
                 {"label": METRICS["attendance_rate"].label, "data": column("attendance_rate")},
                 {"label": METRICS["pct_over_sla"].label, "data": column("pct_over_sla")}]},
-            "responders": {"type": "line", "unit": "%", "datasets": [
+            # Grouped bars: one colour per measure, side by side in each week (five lines
+            # sharing the same few points read as one).
+            "responders": {"type": "bar", "unit": "%", "max": 100, "datasets": [
                 {"label": label, "data": column("responders", m)}
                 for m, label in MEASURE_LABELS.items()]},
             "mme": {"type": "line", "unit": "MME/day", "datasets": [
                 {"label": METRICS["mean_mme_intake"].label, "data": column("mean_mme_intake")},
                 {"label": METRICS["mean_mme_latest"].label, "data": column("mean_mme_latest")}]},
-            "risk_mix": {"type": "doughnut", "unit": "patients",
-                         "labels": list(SUBKEY_LABELS["risk_mix"].values()),
-                         "datasets": [{"label": METRICS["risk_mix"].label,
-                                       "data": list((values.get("risk_mix") or {}).values())}]},
+            "risk_mix": {"type": "doughnut", "unit": "patients", "colour_by": "risk",
+                         "keys": risk_keys, "labels": risk_labels,
+                         "datasets": [{"label": METRICS["risk_mix"].label, "data": risk_counts}]},
             "referrals_by_state": {
-                "type": "bar", "unit": "referrals",
-                "labels": list(SUBKEY_LABELS["referrals_by_state"].values()),
+                "type": "bar", "unit": "referrals", "integer": True, "keys": state_keys,
+                "labels": state_labels,
                 "datasets": [{"label": METRICS["referrals_by_state"].label,
-                              "data": list((values.get("referrals_by_state") or {}).values())}]},
+                              "data": state_counts}]},
         },
     }

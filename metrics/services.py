@@ -58,9 +58,11 @@ def snapshot_daily(*, today=None) -> MetricSnapshot:
                                          trigger=MetricSnapshot.Trigger.SCHEDULE)
 
 
-def snapshot_compute(*, snapshot_id: int) -> MetricSnapshot | None:
+def snapshot_compute(*, snapshot_id: int, on_progress=None) -> MetricSnapshot | None:
     """Claim and compute one snapshot: the period's values, the previous period's, and one
-    row per week for the trends. Returns None when another worker holds or finished it."""
+    row per week for the trends. Returns None when another worker holds or finished it.
+    Progress (whole percent) goes on the row for the dashboard, and to `on_progress` (the
+    command's progress bar)."""
     now = timezone.now()
     claimable = (Q(status=MetricSnapshot.Status.PENDING)
                  | Q(status=MetricSnapshot.Status.RUNNING,
@@ -76,8 +78,12 @@ def snapshot_compute(*, snapshot_id: int) -> MetricSnapshot | None:
     try:
         # Heavy reads on the replica when there is one; the progress updates are writes and
         # go to the primary whatever the router says about reads.
-        payload = on_replica(compute_payload, scope,
-                             on_progress=lambda pct: rows.update(progress=pct))
+        def progress(pct):
+            rows.update(progress=pct)
+            if on_progress:
+                on_progress(pct)
+
+        payload = on_replica(compute_payload, scope, on_progress=progress)
     except Exception as exc:  # noqa: BLE001 - recorded on the row, shown on the dashboard
         log.exception("metrics snapshot %s failed", snapshot_id)
         rows.update(status=MetricSnapshot.Status.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000],

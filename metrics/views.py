@@ -24,7 +24,7 @@ from referrals.models import Service
 
 from . import presenters, selectors, services
 from .definitions import METRICS, Scope, default_range
-from .filters import scope_from_params
+from .filters import period_phrase, presets, scope_from_params
 from .models import MetricSnapshot
 
 # The trend and breakdown charts: key (as in presenters.chart_data), title, and the metrics
@@ -72,6 +72,10 @@ def dashboard(request):
         "scope": scope, "services": Service.objects.order_by("name"),
         "snapshot": snapshot, "in_flight": selectors.snapshot_in_flight(scope),
         "filters_query": _filters_query(scope), "previous": scope.previous(),
+        "period": period_phrase(scope.start, scope.end),
+        "includes_today": scope.start <= timezone.localdate() <= scope.end,
+        "presets": presets(), "scope_from": scope.start.isoformat(),
+        "scope_to": scope.end.isoformat(),
         "definitions": [(key, m.label, m.definition) for key, m in METRICS.items()],
     }
     if snapshot is not None:

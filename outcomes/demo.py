@@ -7,7 +7,7 @@ from datetime import datetime, time, timedelta
 
 from django.utils import timezone
 
-from . import instruments, schedule, services
+from . import instruments, schedule, services, synthetic
 from .models import QuestionnaireResponse
 
 FOLLOW_UP = ("peg", "phq9", "gad7")
@@ -26,18 +26,10 @@ def _scaled(code: str, baseline: dict, factor: float) -> dict:
     return out
 
 
-HIGHER_IS_BETTER = ("physical_function", "social_roles")
-
-
-def _promis29(quality: float) -> dict:
-    """PROMIS-29 answers at a health level from 0 (worst) to 1 (best), per item direction."""
-    out = {}
-    for raw in instruments.spec("promis29")["items"]:
-        values = sorted(o["value"] for o in raw["options"])
-        good_high = raw.get("domain") in HIGHER_IS_BETTER
-        position = quality if good_high else 1 - quality
-        out[raw["key"]] = values[round(position * (len(values) - 1))]
-    return out
+def _promis29(severity: float) -> dict:
+    """PROMIS-29 answers at the patient's latent severity (0 best, 1 worst): the same
+    severity their PEG, PHQ-9 and GAD-7 answers came from (outcomes.synthetic)."""
+    return synthetic.answers_at("promis29", severity)
 
 
 def _middle(code: str) -> dict:
@@ -59,13 +51,15 @@ def populate(ctx: dict) -> None:
     today = timezone.localdate()
     patients = [p for p in ctx["patients"] if p.intake_date]
     alert_opened = False
+    severities = ctx.get("severity") or {}
     for index, patient in enumerate(patients):
         improving = index % 3 != 1
+        severity = severities.get(patient.pk, 0.4)
         baselines = {r.instrument: r.answers for r in
                      QuestionnaireResponse.objects.filter(patient=patient, context="intake")}
         if "promis29" not in baselines:  # the intake skipped it: done at the first visit
             services.response_create(patient=patient, instrument="promis29",
-                                     answers=_promis29(0.35), actor=clinician, context="intake",
+                                     answers=_promis29(severity), actor=clinician, context="intake",
                                      answered_at=_at(patient.intake_date, 11))
         for weeks in (6, 12, 26, 52):
             due = patient.intake_date + timedelta(weeks=weeks)
@@ -87,9 +81,8 @@ def populate(ctx: dict) -> None:
                                          actor=clinician, context="follow_up",
                                          answered_at=answered_at)
             if weeks in (12, 26, 52):
-                quality = 0.35 + (min(0.3, weeks / 80) if improving else 0)
                 services.response_create(patient=patient, instrument="promis29",
-                                         answers=_promis29(quality), actor=clinician,
+                                         answers=_promis29(severity * factor), actor=clinician,
                                          context="follow_up", answered_at=answered_at)
             if weeks in (12, 52):
                 services.response_create(patient=patient, instrument="nps",

@@ -5,6 +5,7 @@ instrument engine (the same per-item messages as the API). `instrument_fields` f
 partial, `templates/outcomes/_instrument_fields.html`, used by the intake wizard, the patient
 link page (/q/<token>/) and the clinician's entry form."""
 
+import re
 from datetime import datetime, time
 
 from django import forms
@@ -43,18 +44,41 @@ def answers_from_post(data, codes, prefix: str | None = None) -> dict[str, dict[
     return out
 
 
+_QUOTED_STEM = re.compile(r"\(\s*'(?P<stem>[^']+)'\s*\)")
+
+
+def recall_wording(recall_period: str) -> tuple[str, str]:
+    """(instruction, time frame) to show above the items, from the facts' recall period.
+
+    The facts quote the instrument's own stem in parentheses ("last 2 weeks ('Over the last 2
+    weeks, how often ...?')"): that stem is the instruction, shown as a sentence, not in
+    quotes. A plain period ("past week") is a time frame. A period that differs per item
+    ("...; past 7 days for Global07") is left to the items' own wording."""
+    text = (recall_period or "").strip()
+    if not text or text == "none":
+        return "", ""
+    if match := _QUOTED_STEM.search(text):
+        return match.group("stem").strip(), ""
+    if ";" in text or "'" in text:
+        return "", ""
+    return "", text
+
+
 def instrument_fields(code: str, values: dict | None = None, errors: dict | None = None, *,
                       prefix: str | None = None, texts: dict | None = None) -> dict:
     """Template-ready description of one instrument's questions with the current values and
     per-item errors ({item key: [messages]}). Items under skip logic carry `asked_when` (the
     controlling field and value, for the show/hide script) and a hint for pages without
-    JavaScript; `texts` replaces item wording (PSFS: the patient's own activities)."""
+    JavaScript; `texts` replaces item wording (PSFS: the patient's own activities, from
+    outcomes.item_labels); a text of None leaves an optional item out (nothing to ask)."""
     instrument = instruments.get(code)
     values, errors, texts = values or {}, errors or {}, texts or {}
     numbers = {item.key: n for n, item in enumerate(instrument.items, start=1)}
     given = {key: coerce_value(value) for key, value in values.items()}
     items = []
     for item in instrument.items:
+        if texts.get(item.key, item.text) is None and not item.required:
+            continue
         name = field_name(code, item.key, prefix)
         current = str(values.get(item.key, ""))
         scale = len(item.options) == SCALE_OPTIONS
@@ -69,7 +93,7 @@ def instrument_fields(code: str, values: dict | None = None, errors: dict | None
                                   f"{numbers[condition.item]}."}
         items.append({
             "number": numbers[item.key], "key": item.key, "name": name, "id": f"f-{name}",
-            "text": texts.get(item.key, item.text),
+            "text": texts.get(item.key) or item.text,
             "required": item.required or condition is not None,  # when asked, it must be answered
             "scale": scale, "asked_when": asked_when,
             # Shown unless the answers so far say it is not asked (the script decides live).
@@ -82,7 +106,9 @@ def instrument_fields(code: str, values: dict | None = None, errors: dict | None
             "anchors": ([item.options[0].label, item.options[-1].label] if scale else []),
         })
     extra = {key: msgs for key, msgs in errors.items() if key not in numbers}
+    instruction, time_frame = recall_wording(instrument.recall_period)
     return {"code": code, "name": instrument.name, "recall_period": instrument.recall_period,
+            "instruction": instruction, "time_frame": time_frame,
             "intro": instrument.intro, "items": items,
             "other_errors": [m for msgs in extra.values() for m in msgs]}
 

@@ -3,6 +3,7 @@ worklist. Each list runs a fixed number of queries whatever its length."""
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from datetime import timedelta
 
@@ -29,6 +30,8 @@ from .models import (
 
 HOME_ALERT_LIMIT = 50
 WORKLIST_SECTION_LIMIT = 50
+# The trend charts' time axis spans at least this far: the first follow-up after intake.
+FIRST_FOLLOW_UP_WEEKS = min(r.weeks for r in schedule.DEFAULT_SCHEDULE if r.weeks)
 
 
 # --- Safety alerts -----------------------------------------------------------------------
@@ -197,7 +200,10 @@ def patient_trends(patient) -> dict:
                        "thresholds": [50, 90]})
     # One x axis (weeks since intake) for every chart, so MME lines up with PEG.
     weeks = [p["x"] for chart in charts for series in chart["series"] for p in series["points"]]
-    x_range = [min(0.0, *weeks), max(1.0, *weeks)] if weeks else [0.0, 1.0]
+    # Whole weeks, and at least up to the first follow-up: a new patient's axis is not 0-1
+    # with decimals (static/ipm/charts.js draws the same range).
+    x_range = [math.floor(min(0.0, *weeks)), max(FIRST_FOLLOW_UP_WEEKS, math.ceil(max(weeks)))
+               ] if weeks else [0, FIRST_FOLLOW_UP_WEEKS]
     return {
         "patient_id": patient.pk,
         "start_date": start,

@@ -26,7 +26,7 @@ from patients.models import Patient
 from patients.program import crisis_message_for
 from patients.scoping import visible
 
-from . import instruments, selectors, services
+from . import instruments, item_labels, selectors, services
 from .forms import (
     AcknowledgeForm,
     MedicationLineFormSet,
@@ -37,6 +37,9 @@ from .forms import (
 )
 from .mme import OPIOIDS
 from .models import SafetyAlert
+
+# A flash message carrying a URL to hand over: base.html shows it as a copyable field.
+COPY_LINK_TAG = "copy-link"
 
 logger = logging.getLogger(__name__)
 
@@ -95,17 +98,20 @@ def _plain(request, status: int, title: str, text: str):
 
 def _steps(link, values, errors, step):
     codes = link.instruments
+    labels = item_labels.labels_for(codes[step], link.patient)
     return {
         "link": link,
         "step": step,
         "step_number": step + 1,
         "steps": len(codes),
         "is_last": step == len(codes) - 1,
-        "current": instrument_fields(codes[step], values.get(codes[step]), errors.get(codes[step])),
+        "current": instrument_fields(codes[step], values.get(codes[step]), errors.get(codes[step]),
+                                     texts=labels),
         "hidden": [(f"{code}-{key}", value) for code in codes if code != codes[step]
                    for key, value in values.get(code, {}).items()],
         "error_list": [(item["id"], item["number"], message)
-                       for item in instrument_fields(codes[step], {}, errors.get(codes[step]))["items"]
+                       for item in instrument_fields(codes[step], {}, errors.get(codes[step]),
+                                                     texts=labels)["items"]
                        for message in item["errors"]],
     }
 
@@ -278,7 +284,9 @@ def response_new(request, pk: int):
                 return redirect(_next_url(request, f"/patients/{patient.pk}/trends/"))
         status = 400
     return render(request, "outcomes/response_new.html", {
-        "patient": patient, "meta": meta, "instrument": instrument_fields(code, values, errors),
+        "patient": patient, "meta": meta,
+        "instrument": instrument_fields(code, values, errors,
+                                        texts=item_labels.labels_for(code, patient)),
         "code": code}, status=status)
 
 
@@ -337,9 +345,11 @@ def questionnaire_link_new(request, pk: int):
         how = "The patient gets no reminders: give them this link yourself"
     else:
         how = f"It goes to the patient by {patient.get_preferred_channel_display().lower()}"
+    names = ", ".join(instruments.get(code).short_label for code in link.instruments)
     messages.success(request, f"Questionnaire link created for {patient.full_name} "
-                              f"({', '.join(link.instruments)}), valid until "
-                              f"{link.expires_at:%d %b %Y}. {how}: {url}")
+                              f"({names}), valid until {link.expires_at:%-d %b %Y}. {how}.")
+    # Shown once, as a read-only field with a copy button (templates/base.html, copy.js).
+    messages.info(request, url, extra_tags=COPY_LINK_TAG)
     return redirect(back)
 
 

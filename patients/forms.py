@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from ipm.roles import CLINICIAN, COORDINATOR
 
 from . import pathways
+from .flags import flag_choices
 from .models import Pathway, Patient
 
 COMMON_TIMEZONES = sorted(z for z in zoneinfo.available_timezones()
@@ -128,7 +129,4 @@ class PatientSearchForm(forms.Form):
     risk_group = forms.ChoiceField(required=False, choices=[("", "Any risk"), ("low", "Low"),
                                                             ("medium", "Medium"), ("high", "High")])
     pathway = forms.ChoiceField(required=False, choices=[("", "Any pathway"), *Pathway.choices])
-    flag = forms.ChoiceField(required=False, choices=[
-        ("", "Any flag"), ("red_flag", "Red flag"), ("not_improving", "Not improving"),
-        ("responder", "Responder"), ("mme_50", "MME ≥ 50"), ("mme_90", "MME ≥ 90"),
-        ("open_safety_alert", "Open safety alert"), ("stopped_reminders", "Stopped reminders")])
+    flag = forms.ChoiceField(required=False, choices=[("", "Any flag"), *flag_choices()])

@@ -350,3 +350,19 @@ def pathway_decide(*, patient: Patient, pathway: str, actor=None, reason: str = 
     audit_record(actor=actor, action="pathway_override" if overridden else "pathway_confirm",
                  obj=decision, patient_id=patient.pk)
     return decision
+
+
+@transaction.atomic
+def patient_step_set(*, patient: Patient, step: int, actor=None) -> Patient:
+    """Set the patient's care step (1-3). The one write path for `Patient.step`: the care
+    app's step decision calls it and keeps the history (care.StepDecision)."""
+    if isinstance(step, bool) or step not in (1, 2, 3):
+        msg = "The care step is 1, 2 or 3."
+        raise InvalidInput(msg, {"step": [msg]})
+    if patient.step != step:
+        before = patient.step
+        patient.step = step
+        patient.save(update_fields=["step", "updated_at"])
+        audit_record(actor=actor, action="update", obj=patient,
+                     detail={"fields": ["step"], "step": {"from": before, "to": step}})
+    return patient

@@ -60,7 +60,7 @@ def readiness_problems(program: Program | None = None) -> list[Problem]:
         problems.append(Problem(
             "no_sms_provider", "silent",
             "No SMS provider is configured (SMS_BACKEND = reminders.sms.HttpBackend with "
-            "SMS_HTTP_URL): SMS reminders and alerts are not delivered.", "/team/setup/"))
+            "SMS_HTTP_URL): SMS reminders and alerts are not delivered.", "/team/"))
     if (program.escalation_mode == Program.EscalationMode.WORKING_HOURS
             and not has_working_hours(program.working_hours)):
         problems.append(Problem(

@@ -247,7 +247,8 @@ def billing_csv(request, pk):
                 else list(services.MARKABLE))
     rows = list(visible(Attendance.objects.all(), request.user).filter(session__series=series, status__in=statuses,
                                           session__status=GroupSession.Status.SCHEDULED)
-                .select_related("session", "session__lead_clinician", "patient")
+                .select_related("session", "session__lead_clinician",
+                                "session__series__lead_clinician", "patient")
                 .prefetch_related("session__facilitators")
                 .order_by("session__starts_at", "patient__family_name",
                           "patient__given_name", "pk"))
@@ -258,14 +259,21 @@ def billing_csv(request, pk):
     response["Content-Disposition"] = f'attachment; filename="group-series-{series.pk}-billing.csv"'
     writer = csv.writer(response)
     writer.writerow(["session_date", "session_start", "patient_mrn", "patient_name",
-                     "lead_clinician_billable", "facilitators_non_billable", "attendance_status"])
+                     "lead_clinician_billable", "facilitators_non_billable", "attendance_status",
+                     "session_duration_minutes", "billable_clinician_username"])
     for a in rows:
         start = timezone.localtime(a.session.starts_at)
         writer.writerow([start.date().isoformat(), start.strftime("%H:%M"), a.patient.mrn,
                          a.patient.full_name, _person(a.session.lead_clinician),
                          "; ".join(_person(u) for u in a.session.facilitators.all()),
-                         a.status])
+                         a.status, a.session.duration_minutes,
+                         _billable(a.session).username if _billable(a.session) else ""])
     return response
+
+
+def _billable(session):
+    """The session's billable clinician: its own lead, else the series' lead."""
+    return session.lead_clinician or session.series.lead_clinician
 
 
 def _person(user) -> str:

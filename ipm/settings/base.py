@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "outcomes",
     "reminders",
     "metrics",
+    "care",
     "clinic",
     "fhir_api",
     "team",
@@ -98,7 +99,7 @@ TEMPLATES = [
                 "team.readiness.readiness_context",
                 "ipm.roles.roles_context",
             ],
-            "builtins": ["ipm.templatetags.ipm_tags"],
+            "builtins": ["ipm.templatetags.ipm_tags", "outcomes.templatetags.labels"],
         },
     },
 ]
@@ -245,7 +246,7 @@ REST_FRAMEWORK = {
 REST_KNOX = {
     "AUTH_HEADER_PREFIX": "Token",
     "TOKEN_TTL": timedelta(hours=env.int("API_TOKEN_TTL_HOURS", default=24)),
-    "TOKEN_LIMIT_PER_USER": None,
+    "TOKEN_LIMIT_PER_USER": None,  # nosec B105 - no per-user cap on tokens, not a password
     "AUTO_REFRESH": False,
 }
 SPECTACULAR_SETTINGS = {
@@ -268,6 +269,8 @@ SPECTACULAR_SETTINGS = {
         "PathwayEnum": "patients.models.Pathway",
         "RiskGroupEnum": "patients.models.RiskGroup",
         "ReferralStatusEnum": "referrals.models.Referral.Status",
+        "ContactKindEnum": "care.models.Contact.Kind",
+        "GoalStatusEnum": "care.models.Goal.Status",
     },
 }
 
@@ -306,7 +309,11 @@ else:
                           "LOCATION": "ipm_cache"}}
 
 # --- Celery -----------------------------------------------------------------------------
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://localhost//")
+if CELERY_BROKER_URL.rstrip("/") == "filesystem:":
+    # kombu warns "No hostname was supplied" on every connection without one; the
+    # filesystem transport ignores it, so name it and keep the worker's log quiet.
+    CELERY_BROKER_URL = "filesystem://localhost//"
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir = VAR_DIR / "broker"
     for _sub in ("queue", "processed", "control"):
@@ -327,6 +334,9 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True  # a worker killed mid-task leaves the message to be redelivered
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# The worker turns anything printed (the console email backend's messages) into log lines:
+# at INFO, not as WARNINGs an operator would chase.
+CELERY_WORKER_REDIRECT_STDOUTS_LEVEL = "INFO"
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A web request must not hang on a dead broker: fail fast and park the task (ipm.queue).
@@ -412,6 +422,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "filters": {
         "redact": {"()": "ipm.redact.RedactingFilter"},
+        "refusal_without_traceback": {"()": "ipm.logfilters.RefusalWithoutTraceback"},
         "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
     },
     "formatters": {
@@ -430,6 +441,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django": {"handlers": ["mail_admins"], "level": "INFO"},
+        # A 403 is one line, not a traceback (ipm/logfilters.py).
+        "django.request": {"filters": ["refusal_without_traceback"]},
         "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
         "django.db.backends": {"level": "WARNING"},
     },

@@ -6,8 +6,9 @@ from metrics.definitions import METRICS
 
 register = template.Library()
 
-_SUFFIX = {"percent": " %", "days": " d", "hours": " h", "mme": " MME"}
-_CHANGE_SUFFIX = {"percent": " pts", "days": " d", "hours": " h", "mme": " MME"}
+_SUFFIX = {"percent": " %", "days": " d", "hours": " h", "mme": " MME", "minutes": " min"}
+_CHANGE_SUFFIX = {"percent": " pts", "days": " d", "hours": " h", "mme": " MME",
+                  "minutes": " min"}
 
 
 @register.filter

@@ -1,32 +1,30 @@
 /* Program dashboard charts: reads the json_script "metrics-chart-data" written by
    templates/metrics/dashboard.html and draws one Chart.js chart per canvas[data-chart].
+   Colours and axes come from static/ipm/charts.js (window.IPMCharts): risk charts use the
+   badges' risk colours, counts get whole-number ticks, every other series its own colour.
    Each canvas gets data-rendered="true" once Chart.js has drawn it (the browser test and
    anyone debugging can check it). No inline scripts: the page loads this file. */
 (function () {
   "use strict";
 
-  var PALETTE = ["#0d6efd", "#dc3545", "#198754", "#fd7e14", "#6f42c1", "#20c997", "#6c757d"];
-
-  var markRendered = {
-    id: "ipmMarkRendered",
-    afterRender: function (chart) {
-      chart.canvas.setAttribute("data-rendered", "true");
-    }
-  };
+  var C = window.IPMCharts;
 
   function styled(spec, dataset, index) {
-    var colour = PALETTE[index % PALETTE.length];
     var out = Object.assign({}, dataset);
-    if (spec.type === "doughnut") {
-      out.backgroundColor = dataset.data.map(function (_, i) { return PALETTE[i % PALETTE.length]; });
+    var colour = C.colour(index);
+    if (spec.keys && spec.colour_by === "risk") {
+      out.backgroundColor = spec.keys.map(function (key) { return C.RISK[key] || C.RISK.none; });
+      out.borderColor = "#fff";
     } else if (spec.type === "bar") {
       out.backgroundColor = colour;
+      out.borderColor = colour;
     } else {
       out.borderColor = colour;
       out.backgroundColor = colour;
       out.spanGaps = true;
       out.tension = 0.2;
       out.pointRadius = 3;
+      out.borderDash = index % 2 ? [6, 3] : [];  // two lines never read as one
     }
     return out;
   }
@@ -36,18 +34,23 @@
       responsive: true,
       maintainAspectRatio: false,
       animation: false,
-      plugins: { legend: { display: spec.type === "doughnut" || spec.datasets.length > 1,
-                           position: "bottom", labels: { boxWidth: 12 } } }
+      plugins: {legend: {display: spec.type === "doughnut" || spec.datasets.length > 1,
+                          position: "bottom", labels: {boxWidth: 12}}}
     };
     if (spec.type !== "doughnut") {
-      base.scales = { y: { beginAtZero: true, title: { display: true, text: spec.unit } } };
+      base.scales = {
+        x: {ticks: {maxRotation: 0, autoSkip: true, autoSkipPadding: 12}},
+        y: spec.integer ? C.countAxis(spec.unit)
+                        : Object.assign(C.countAxis(spec.unit), {ticks: {}})
+      };
+      if (spec.max !== undefined) { base.scales.y.max = spec.max; }
     }
     return base;
   }
 
   function draw() {
     var source = document.getElementById("metrics-chart-data");
-    if (!source || typeof window.Chart === "undefined") {
+    if (!source || typeof window.Chart === "undefined" || !C) {
       return;
     }
     var data = JSON.parse(source.textContent);
@@ -59,11 +62,11 @@
       new window.Chart(canvas, {
         type: spec.type,
         data: {
-          labels: spec.labels || data.weeks,
+          labels: spec.labels || data.week_labels || data.weeks,
           datasets: spec.datasets.map(function (dataset, i) { return styled(spec, dataset, i); })
         },
         options: options(spec),
-        plugins: [markRendered]
+        plugins: [C.markRendered]
       });
     });
   }

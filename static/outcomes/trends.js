@@ -2,10 +2,11 @@
 // #outcomes-trends-data written by templates/outcomes/_patient_trends.html:
 // {charts: [{id, title, y_min, y_max, thresholds?, series: [{key, label, baseline,
 //   band: {low, high} | null, points: [{x: weeks, date, y}], hidden}]}]}
+// Colours and axes from static/ipm/charts.js (window.IPMCharts), as on the dashboard.
 (function () {
   "use strict";
 
-  var COLOURS = ["#0d6efd", "#d63384", "#6f42c1", "#fd7e14", "#20c997", "#6c757d", "#198754"];
+  var C = window.IPMCharts;
 
   function flat(value, range) {
     return [{x: range[0], y: value}, {x: range[1], y: value}];
@@ -14,10 +15,11 @@
   function datasets(chart, range) {
     var out = [];
     chart.series.forEach(function (s, i) {
-      var colour = COLOURS[i % COLOURS.length];
+      var colour = C.colour(i);
       out.push({
         label: s.label, data: s.points, borderColor: colour, backgroundColor: colour,
         pointRadius: 4, tension: 0, hidden: !!s.hidden, order: 1,
+        clip: false,  // the baseline point sits on the axis: draw all of it
       });
       if (s.band) {
         // The MCID band: a change inside it is smaller than the minimal important difference.
@@ -35,8 +37,10 @@
       }
     });
     (chart.thresholds || []).forEach(function (t) {
-      out.push({label: t + " MME/day", data: flat(t, range), borderColor: t >= 90 ? "#dc3545" : "#fd7e14",
-                borderDash: [4, 4], borderWidth: 1, pointRadius: 0, fill: false, helper: true});
+      // Dose thresholds in the risk colours (>= 90 high, >= 50 medium), named in the legend.
+      out.push({label: "≥ " + t + " MME/day", data: flat(t, range),
+                borderColor: t >= 90 ? C.RISK.high : C.RISK.medium, borderDash: [4, 4],
+                borderWidth: 1.5, pointRadius: 0, fill: false, helper: true, order: 4});
     });
     return out;
   }
@@ -47,13 +51,13 @@
       data: {datasets: datasets(chart, range)},
       options: {
         responsive: true, maintainAspectRatio: false, animation: false, parsing: true,
+        layout: {padding: {left: 6, right: 6}},
         scales: {
-          x: {type: "linear", min: range[0], max: range[1],
-              title: {display: true, text: "Weeks since intake"}},
-          y: {min: chart.y_min, max: chart.y_max},
+          x: C.weeksAxis(range[0], range[1]),
+          y: C.valueAxis(chart.y_min, chart.y_max, chart.unit || ""),
         },
         plugins: {
-          legend: {labels: {filter: function (item, data) {
+          legend: {position: "bottom", labels: {boxWidth: 14, padding: 12, filter: function (item, data) {
             var ds = data.datasets[item.datasetIndex];
             return !ds.mcid || item.text.slice(-9) === "MCID band";
           }}},
@@ -69,9 +73,10 @@
 
   function init() {
     var source = document.getElementById("outcomes-trends-data");
-    if (!source || !window.Chart) { return; }
+    if (!source || !window.Chart || !C) { return; }
     var data = JSON.parse(source.textContent);
-    var range = [data.x_min, data.x_max];  // one time axis for every chart
+    var axis = C.weeksAxis(data.x_min, data.x_max);
+    var range = [axis.min, axis.max];  // one time axis, in whole weeks, for every chart
     data.charts.forEach(function (chart) {
       var canvas = document.querySelector('canvas[data-chart-id="' + chart.id + '"]');
       if (canvas) { draw(canvas, chart, range); }

@@ -64,9 +64,10 @@ def test_it_takes_a_new_person_through_intake_to_referrals(page, login_as, clini
     expect(page.get_by_test_id("suggested-pathway")).to_contain_text("Psychologically informed")
     expect(page.get_by_text("A safety alert was opened")).to_be_visible()
     screenshot("intake_result")
-    for service in ("physio", "psychology", "behavioural_health"):
-        page.get_by_role("button", name=f"Create referral to {service}").click()
-        expect(page.get_by_role("button", name=f"Create referral to {service}")).to_have_count(0)
+    for service in ("Physiotherapy", "Pain psychology", "Behavioural health"):  # names, not codes
+        page.get_by_role("button", name=f"Create referral to {service}", exact=True).click()
+        expect(page.get_by_role("button", name=f"Create referral to {service}", exact=True)
+               ).to_have_count(0)
     expect(page.get_by_text("Referral created")).to_have_count(3)
     assert sorted(Referral.objects.values_list("service__code", flat=True)) == [
         "behavioural_health", "physio", "psychology"]

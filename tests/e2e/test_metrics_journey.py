@@ -11,7 +11,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from metrics.definitions import METRICS, default_range
+from metrics.definitions import MEASURE_LABELS, METRICS, default_range
 from metrics.presenters import flatten
 from outcomes.models import QuestionnaireResponse
 from patients.models import Intake, Patient, Program
@@ -86,6 +86,23 @@ def test_it_computes_and_draws_the_dashboard_and_exports_what_it_shows(
     assert page.evaluate("Object.keys(window.Chart.instances).length") == 7
     widths = page.eval_on_selector_all("canvas[data-chart]", "cs => cs.map(c => c.width)")
     assert all(width > 0 for width in widths)
+    # One palette: the risk doughnut uses the badges' colours (low green, medium amber,
+    # high red); counts have whole-number ticks; each responder measure is its own bars.
+    chart = "(key) => Chart.getChart(document.getElementById('chart-' + key))"
+    risk = page.evaluate(f"() => {{ const c = ({chart})('risk_mix'); return "
+                         "[c.data.labels, c.data.datasets[0].backgroundColor]; }")
+    assert dict(zip(*risk, strict=True)) == {"Low risk": "#146c43", "Medium risk": "#ffc107",
+                                             "High risk": "#b02a37"}
+    badge = page.evaluate("() => { const b = document.createElement('span'); "
+                          "b.className = 'badge badge-risk-high'; document.body.append(b); "
+                          "return getComputedStyle(b).backgroundColor; }")
+    assert badge == "rgb(176, 42, 55)"  # #b02a37, the doughnut's high-risk colour
+    ticks = page.evaluate(f"() => ({chart})('intakes').scales.y.ticks.map(t => t.value)")
+    assert ticks and all(float(t).is_integer() for t in ticks), ticks
+    responders = page.evaluate(f"() => {{ const c = ({chart})('responders'); return "
+                               "[c.config.type, c.data.datasets.map(d => d.backgroundColor)]; }")
+    assert responders[0] == "bar"
+    assert len(set(responders[1])) == len(responders[1]) == len(MEASURE_LABELS)
 
     intakes = page.locator('.metric-card[data-metric="new_intakes"]')
     expect(intakes.locator("[data-value]")).to_have_text("4")

@@ -98,6 +98,10 @@ def test_it_takes_a_patient_link_answer_to_the_clinicians_trend_chart(
         "() => Chart.getChart(document.querySelector('canvas[data-chart-id=peg]'))"
         ".data.datasets.map(d => d.label)")
     assert "PEG score baseline" in labels and "PEG score MCID band" in labels
+    x_ticks = page.evaluate(
+        "() => Chart.getChart(document.querySelector('canvas[data-chart-id=peg]'))"
+        ".scales.x.ticks.map(t => t.value)")
+    assert x_ticks[0] == 0 and all(float(t).is_integer() for t in x_ticks), x_ticks
     expect(page.get_by_text("Responder (PEG improved ≥ 30 %)")).to_be_visible()
     screenshot("patient_trends")
     assert not console_errors, console_errors
@@ -141,3 +145,40 @@ def test_it_asks_the_c_ssrs_follow_ups_only_after_a_yes_by_keyboard(
     response = QuestionnaireResponse.objects.get(patient=patient, instrument="cssrs_screen")
     assert response.answers == {"q1": 1, "q2": 0, "q6": 1, "q6_recent": 1}
     assert response.scores["risk_level"] == "high" and response.scores["behavior_recent"]
+
+
+def test_it_hands_a_new_link_over_in_a_field_with_a_copy_button(
+        page, login_as, patient_with_link, clinician_user):
+    """The clinician sends a link from the trends page; it is shown once, read-only, and the
+    Copy button puts it on the clipboard (no inline script: copy.js)."""
+    patient, _ = patient_with_link
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    login_as(clinician_user)
+    page.goto(f"/patients/{patient.pk}/trends/")
+    page.get_by_role("button", name="Create and send link").click()
+    field = page.get_by_label("Questionnaire link (shown once: copy it now)")
+    expect(field).to_have_attribute("readonly", "")
+    url = field.input_value()
+    assert "/q/" in url
+    page.get_by_role("button", name="Copy link").click()
+    expect(page.get_by_text("Copied.")).to_be_visible()
+    assert page.evaluate("navigator.clipboard.readText()") == url
+
+
+def test_the_questionnaire_page_is_light_on_a_phone(phone_page, patient_with_link):
+    """The page a patient opens by text message moves under 100 KB with everything it loads
+    (it moved 377 KB: all of Bootstrap's CSS and two scripts it never used), and loads no
+    JavaScript but its own."""
+    _, path = patient_with_link
+    phone_page.set_extra_http_headers({"Accept-Encoding": "br, gzip"})
+    responses = []
+    phone_page.on("requestfinished", lambda request: responses.append(request))
+    phone_page.goto(path)
+    phone_page.wait_for_load_state("networkidle")
+    sent = {r.url.split("/", 3)[-1]: r.sizes() for r in responses}
+    total = sum(s["responseBodySize"] + s["responseHeadersSize"] for s in sent.values())
+    assert total < 100_000, {url: s["responseBodySize"] for url, s in sent.items()}
+    scripts = [url for url in sent if url.endswith(".js")]
+    assert scripts == ["static/outcomes/questionnaire.js"], scripts
+    assert not any("bootstrap" in url or "htmx" in url for url in sent), list(sent)
+    expect(phone_page.get_by_role("button", name="Next")).to_be_visible()

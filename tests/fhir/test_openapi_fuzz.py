@@ -44,7 +44,13 @@ CHECKS = [
 # Known failures in other apps' endpoints, reported to their owners: (METHOD, path, mode) →
 # what breaks. Marked xfail (not strict: fuzzing may miss a bug on a given run) so they stay
 # visible in the summary; delete an entry once its endpoint is fixed.
-KNOWN_FAILURES: dict = {}
+KNOWN_FAILURES: dict = {
+    # Seen once the care endpoints joined the schema (the derandomized draws shifted): a
+    # multipart body holding a NUL character is refused by ipm.middleware.RejectNulMiddleware
+    # (400, by design: PostgreSQL text cannot hold NUL), which the schema cannot express.
+    ("POST", "/api/patients/{id}/questionnaire-links/", "positive"):
+        "NUL in a form body: 400 from RejectNulMiddleware (not expressible in the schema)",
+}
 
 # Rules a schema cannot express, per operation: there, schema-valid input may still be
 # refused with 400, so positive_data_acceptance is not run for it (every other check is).

@@ -145,3 +145,11 @@ def test_it_lets_ordinary_percent_signs_through(client):
                            content_type="application/json")
     assert response.status_code == 401  # wrong credentials, judged by the view
     assert "NUL" not in response.json()["message"]
+
+
+@pytest.mark.django_db
+def test_it_lets_the_text_backslash_u0000_through_outside_json(client):
+    """In a form, `\\u0000` is six ordinary characters, not JSON's escape of NUL."""
+    response = client.post("/api/auth/token/", {"username": "a\\u0000", "password": "x"})
+    assert response.status_code == 401  # wrong credentials, judged by the view
+    assert "NUL" not in response.json()["message"]

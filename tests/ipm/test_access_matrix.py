@@ -126,6 +126,18 @@ PAGES = [
     ("GET", "reminders/", "/reminders/", STAFF, 200, True),
     ("POST", "reminders/<int:pk>/resend/", "/reminders/{reminder}/resend/", STAFF, 302, False),
     ("GET", "metrics/", "/metrics/", ADMINS, 200, False),
+    ("GET", "care/worklist/", "/care/worklist/", STAFF, 200, False),
+    ("POST", "care/patients/<int:pk>/contacts/", "/care/patients/{patient}/contacts/", STAFF,
+     302, False),
+    ("POST", "care/patients/<int:pk>/step/", "/care/patients/{patient}/step/", CLINICIANS, 302,
+     False),
+    ("POST", "care/patients/<int:pk>/goals/", "/care/patients/{patient}/goals/", STAFF, 302,
+     False),
+    ("POST", "care/patients/<int:pk>/psfs-link/", "/care/patients/{patient}/psfs-link/", STAFF,
+     302, False),
+    ("POST", "care/goals/<int:pk>/status/", "/care/goals/{goal}/status/", STAFF, 302, False),
+    ("GET", "care/billing/", "/care/billing/", ADMINS | COORDINATORS, 200, False),
+    ("GET", "care/billing.csv", "/care/billing.csv", ADMINS | COORDINATORS, 200, False),
     ("GET", "metrics/export.csv", "/metrics/export.csv", ADMINS, 200, False),
     ("POST", "metrics/snapshots/", "/metrics/snapshots/", ADMINS, 302, False),
     ("GET", "metrics/snapshots/<int:pk>/progress/", "/metrics/snapshots/{snapshot}/progress/",
@@ -196,6 +208,18 @@ API = [
     ("POST", "/api/reminders/{id}/resend/", "/api/reminders/{reminder}/resend/", STAFF, 409,
      False),
     ("GET", "/api/metrics/program/", "/api/metrics/program/", ADMINS, 200, False),
+    ("GET", "/api/patients/{id}/step/", "/api/patients/{patient}/step/", STAFF, 200, True),
+    ("POST", "/api/patients/{id}/step/", "/api/patients/{patient}/step/", CLINICIANS, 400,
+     False),
+    ("GET", "/api/patients/{id}/contacts/", "/api/patients/{patient}/contacts/", STAFF, 200,
+     True),
+    ("POST", "/api/patients/{id}/contacts/", "/api/patients/{patient}/contacts/", STAFF, 400,
+     False),
+    ("GET", "/api/patients/{id}/goals/", "/api/patients/{patient}/goals/", STAFF, 200, True),
+    ("POST", "/api/patients/{id}/goals/", "/api/patients/{patient}/goals/", STAFF, 400, False),
+    ("PATCH", "/api/goals/{id}/", "/api/goals/{goal}/", STAFF, 200, False),
+    ("GET", "/api/billing/", "/api/billing/?month=2026-01", ADMINS | COORDINATORS, 200, False),
+    ("GET", "/api/billing-codes/", "/api/billing-codes/", ADMINS | COORDINATORS, 200, False),
     ("GET", "/api/program/", "/api/program/", ADMINS, 200, False),
     ("PATCH", "/api/program/", "/api/program/", ADMINS, 200, False),
     ("GET", "/api/sites/", "/api/sites/", ADMINS, 200, False),
@@ -308,11 +332,14 @@ def world(db):
     snapshot = MetricSnapshot.objects.create(period_start=today - timedelta(days=30),
                                              period_end=today - timedelta(days=1))
     enrolment_create(series=series, patient=p, actor=users[COORD])
+    from care.services import goal_create
+
+    goal = goal_create(patient=p, text="Walk to the shops", actor=users[COORD])
     ids = {"patient": p.pk, "intake": intake.pk, "response": response.pk, "alert": alert.pk,
            "referral": ref.pk, "reminder": reminder.pk, "series": series.pk,
            "session": session.pk, "appointment": session.pk, "meeting": meeting.pk,
            "attendee": attendee.pk, "agenda": agenda.pk, "snapshot": snapshot.pk,
-           "clinician_user": users[CLIN].pk,
+           "clinician_user": users[CLIN].pk, "goal": goal.pk,
            "observation": _first_fhir_id(users[CLIN], f"/fhir/Observation?patient={p.pk}")}
     return {"users": users, "patient": p, "ids": ids}
 

@@ -45,3 +45,14 @@ def test_it_leaves_a_snapshot_for_the_demo_dashboard(admin_user):
     demo.populate({"users": {"admin": admin_user}, "patients": []})
     snapshot = MetricSnapshot.objects.get()
     assert snapshot.status == "done" and snapshot.requested_by == admin_user
+
+
+def test_it_shows_its_progress_on_stderr_without_carriage_returns(feb_program):
+    from io import StringIO
+
+    out, err = StringIO(), StringIO()
+    call_command("compute_metrics", "--from", "2025-02-01", "--to", "2025-02-28",
+                 stdout=out, stderr=err)
+    lines = err.getvalue().splitlines()
+    assert lines and lines[-1].startswith("metrics") and "100/100" in lines[-1]
+    assert "\r" not in err.getvalue() and "[" not in out.getvalue()

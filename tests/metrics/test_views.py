@@ -2,6 +2,7 @@
 CSV export of every number shown."""
 
 import csv
+import datetime as dt
 import io
 import json
 
@@ -11,6 +12,7 @@ from django.utils.html import escape
 
 from ipm.models import AuditEvent
 from metrics import definitions, presenters, services
+from metrics.filters import period_phrase
 from metrics.models import MetricSnapshot
 
 from .conftest import FEB_END, FEB_START
@@ -197,3 +199,22 @@ def test_it_shows_safety_alert_acknowledgement_by_site(admin_client, feb_snapsho
     row = table.split('data-site="main"')[1].split("</tr>")[0]
     assert '<td class="text-end text-nowrap" data-measure="median_hours">6.0' in row
     assert '<td class="text-end text-nowrap" data-measure="pct_within_working_day">100.0' in row
+
+
+def test_the_dashboard_says_its_period_and_offers_today(admin_client):
+    html = admin_client.get("/metrics/").content.decode()
+    assert "ending yesterday: today is not included" in html
+    today = timezone.localdate().isoformat()
+    assert f'href="?from={today}&amp;to={today}">Today</a>' in html
+    html = admin_client.get(f"/metrics/?from={today}&to={today}").content.decode()
+    assert "today so far" in html and 'aria-current="true" href="?from=' in html
+
+
+@pytest.mark.parametrize(("start", "end", "words"), [
+    ("2026-03-10", "2026-03-10", "1 day, 10 Mar 2026 (today so far)"),
+    ("2026-02-09", "2026-03-10", "30 days, 9 Feb 2026 to 10 Mar 2026 (up to and including today)"),
+    ("2026-02-08", "2026-03-09", "30 days, 8 Feb 2026 to 9 Mar 2026 (ending yesterday: today is not included)"),
+])
+def test_it_puts_the_period_in_words(start, end, words):
+    today = dt.date(2026, 3, 10)
+    assert period_phrase(dt.date.fromisoformat(start), dt.date.fromisoformat(end), today) == words

@@ -41,7 +41,7 @@ def test_it_puts_each_kind_of_work_on_the_worklist_with_its_next_action(
     assert f'action="/patients/{due.pk}/questionnaire-links/new/"' in html
     for code in ("peg", "phq9", "gad7"):
         assert f'name="instruments" value="{code}"' in html
-    assert "peg week 6 · due" in html
+    assert "PEG · week 6 · due" in html
     assert f'href="/patients/{stalled.pk}/"' in html and "Open patient (step up)" in html
     assert f'href="/patients/{stopped.pk}/"' in html and "Open patient (call)" in html
     assert f'action="/alerts/{alert.pk}/acknowledge/"' in html
@@ -169,3 +169,11 @@ def test_it_has_the_home_page_selector_the_lead_uses(patient, answers, clinician
     services.response_create(patient=patient, instrument="phq9", answers=answers.phq9(1))
     (alert,) = selectors.open_alerts_for_home(clinician)
     assert alert.patient == patient
+
+
+def test_a_new_patients_trend_axis_is_whole_weeks_up_to_the_first_follow_up(patient, answers):
+    services.response_create(patient=patient, instrument="peg", answers=answers.peg_bad,
+                             answered_at=timezone.make_aware(
+                                 datetime.combine(patient.intake_date, time(10))))
+    trends = selectors.patient_trends(patient)
+    assert (trends["chart_data"]["x_min"], trends["chart_data"]["x_max"]) == (0, 6)

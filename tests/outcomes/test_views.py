@@ -1,3 +1,4 @@
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -330,6 +331,20 @@ def test_it_sends_a_link_in_one_click(patient, coordinator, settings):
     assert "http://testserver/q/" in r.content.decode()  # shown once to the sender
     assert Reminder.objects.filter(target_id=link.pk, kind="questionnaire_due").count() == 3
     assert c.get(f"/patients/{patient.pk}/questionnaire-links/new/").status_code == 405
+
+
+def test_it_shows_the_new_link_once_as_a_field_to_copy(patient, coordinator):
+    c = logged_in(coordinator)
+    r = c.post(f"/patients/{patient.pk}/questionnaire-links/new/",
+               {"instruments": ["peg", "gad7"], "next": "/worklist/"}, follow=True)
+    html = r.content.decode()
+    assert "Questionnaire link created for Robin Hart (PEG, GAD-7)" in html
+    field = re.search(r'<input class="form-control font-monospace" id="(copy-link-\d+)" '
+                      r'type="text" value="(http://testserver/q/[^"]+)" readonly>', html)
+    assert field, html
+    assert f'data-copy="{field.group(1)}">Copy link</button>' in html
+    assert "/static/ipm/copy.js" in html and "<script>" not in html  # CSP: no inline script
+    assert "/q/" not in c.get("/worklist/").content.decode().split("<main")[1]  # once only
 
 
 def test_it_shows_one_alert_with_its_acknowledge_form(alert, clinician, admin_user):

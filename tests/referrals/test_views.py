@@ -176,7 +176,7 @@ def test_the_referral_page_shows_history_and_patient_context(coord_client, coord
     referral_transition(referral=referral, to="triaged", actor=coordinator, note="Physio first")
     html = coord_client.get(f"/referrals/{referral.pk}/").content.decode()
     assert "Nia Lowe" in html and patient.mrn in html and "High risk" in html
-    assert "red_flag" in html
+    assert "Red flags" in html and "red_flag" not in html  # issue 23: flags in words
     assert "Physio first" in html and "New → Triaged" in html
     assert f"/referrals/{other.pk}/" in html
     assert AuditEvent.objects.filter(action="read", object_id=str(referral.pk),

@@ -45,6 +45,8 @@ NO_PATIENT = {
     "accounts/", "accounts/tokens/<str:token_key>/revoke/", "accounts/2fa/recovery-codes/",
     "accounts/2fa/disable/", "accounts/2fa/reset/<int:user_id>/", "api/auth/tokens/",
     "api/auth/tokens/<str:token_key>/",
+    # The program's billing-code table (no patient in it).
+    "api/billing-codes/",
 }
 # Lists: must not show the site-B patient. (path → query string)
 LISTS = {
@@ -55,6 +57,8 @@ LISTS = {
     "api/^group-series/$": "", "api/reminders/": "", "fhir/^Patient/?$": "",
     "fhir/^QuestionnaireResponse/?$": "", "fhir/^Observation/?$": "",
     "fhir/^ServiceRequest/?$": "", "fhir/^Appointment/?$": "", "fhir/^Flag/?$": "",
+    "care/worklist/": "", "care/billing/": "?month={month}", "care/billing.csv": "?month={month}",
+    "api/billing/": "?month={month}",
 }
 
 
@@ -107,7 +111,11 @@ def world(db):
                                         created_by=b_user)
     mdt_agenda_add(meeting=meeting, referral=referral.pk, actor=b_user)
     item = MdtAgendaItem.objects.get(referral=referral)
-    return {"a": a_user, "b": b_user, "patient": p, "intake": intake, "alert": alert,
+    from care.services import contact_create, goal_create
+
+    contact_create(patient=p, kind="phone", minutes=40, outcome="reached", actor=b_user)
+    goal = goal_create(patient=p, text="Walk the dog", activity="Walking", actor=b_user)
+    return {"goal": goal, "a": a_user, "b": b_user, "patient": p, "intake": intake, "alert": alert,
             "referral": referral, "reminder": reminder, "series": series,
             "session": session, "response": response, "item": item}
 
@@ -129,6 +137,8 @@ def ids_for(route: str, w) -> dict | None:
         (r"^fhir/\^Flag/", {"id": w["alert"].pk}),
         (r"^fhir/\^(QuestionnaireResponse|Observation)/", {"id": w["response"].pk}),
         (r"^(api/)?reminders/", {"pk": w["reminder"].pk}),
+        (r"^care/patients/", {"pk": p}),
+        (r"^(api/|care/)goals/", {"pk": w["goal"].pk}),
     ]
     for pattern, ids in table:
         if re.search(pattern, route):
@@ -156,7 +166,8 @@ def test_a_site_a_person_never_sees_a_site_b_patient(world):
             continue
         client = api if route.startswith(("api/", "fhir/")) else browser
         if route in LISTS:
-            path = concrete(route, {}) + LISTS[route]
+            path = concrete(route, {}) + LISTS[route].format(
+                month=timezone.localdate().strftime("%Y-%m"))
             if route.startswith("fhir/") and route != "fhir/^Patient/?$":
                 path += f"?patient={world['patient'].pk}"
             r = client.get(path)

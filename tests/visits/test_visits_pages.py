@@ -138,6 +138,8 @@ def test_the_billing_csv_lists_attended_sessions_with_linked_clinicians(
     assert rows[0]["patient_mrn"] == p.mrn
     assert rows[0]["lead_clinician_billable"] == "Casey Lead"
     assert rows[0]["facilitators_non_billable"] == "Corey"
+    assert rows[0]["session_duration_minutes"] == str(first.duration_minutes)
+    assert rows[0]["billable_clinician_username"] == "casey"
     everything = coordinator_client.get(f"/groups/{series.pk}/billing.csv?status=all")
     assert "absent" in everything.content.decode()
     assert AuditEvent.objects.filter(action="export", object_id=str(series.pk)).exists()

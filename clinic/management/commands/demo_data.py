@@ -11,11 +11,13 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from care import demo as care_demo
 from clinic.services import intake_record
 from ipm import roles
 from metrics import demo as metrics_demo
 from outcomes import demo as outcomes_demo
 from outcomes.models import QuestionnaireResponse
+from outcomes.synthetic import answers_at, severity_for
 from patients.models import Intake, Patient, Program
 from patients.services import patient_create
 from referrals import demo as referrals_demo
@@ -32,7 +34,7 @@ DEMO_USERS = [
 # Each app's demo.populate(ctx), in this order (later ones use what earlier ones made).
 APP_DEMOS = [("referrals", referrals_demo), ("visits", visits_demo),
              ("outcomes", outcomes_demo), ("reminders", reminders_demo),
-             ("metrics", metrics_demo), ("team", team_demo)]
+             ("care", care_demo), ("metrics", metrics_demo), ("team", team_demo)]
 
 NAMES = [("Maya", "Patel"), ("Tom", "Fletcher"), ("Aisha", "Khan"), ("Liam", "O'Brien"),
          ("Sofia", "Rossi"), ("Kwame", "Mensah"), ("Hannah", "Schmidt"), ("Yusuf", "Demir"),
@@ -48,10 +50,13 @@ STARTBACK = {
 }
 
 
-def _phq9(total_hint: int) -> dict:
-    vals = [min(3, max(0, total_hint // 9 + (1 if i < total_hint % 9 else 0))) for i in range(9)]
-    vals[8] = 0  # item 9 stays 0 here; outcomes' demo opens the one alert on purpose
-    return {f"q{i + 1}": v for i, v in enumerate(vals)}
+def _baseline(severity: float, rng: random.Random) -> dict:
+    """Intake questionnaires from the patient's one latent severity (outcomes.synthetic),
+    so PEG, PHQ-9 and GAD-7 (and PROMIS-29, added by outcomes' demo) agree."""
+    phq9 = answers_at("phq9", severity, rng)
+    phq9["q9"] = 0  # item 9 stays 0 here; outcomes' demo opens the one alert on purpose
+    return {"peg": answers_at("peg", severity, rng), "phq9": phq9,
+            "gad7": answers_at("gad7", severity, rng)}
 
 
 class Command(BaseCommand):
@@ -74,7 +79,8 @@ class Command(BaseCommand):
         else:
             with transaction.atomic():
                 patients = self._patients(users, program)
-                ctx = {"users": users, "patients": patients, "program": program}
+                ctx = {"users": users, "patients": patients, "program": program,
+                       "severity": self.severity}
                 for app, module in APP_DEMOS:
                     module.populate(ctx)
                     self.stdout.write(f"  {app}: demo data loaded")
@@ -106,6 +112,7 @@ class Command(BaseCommand):
 
     def _patients(self, users, program) -> list:
         rng = random.Random(2026)  # nosec B311 - demo data, not security
+        self.severity = {}  # patient pk -> latent severity at intake (0 best, 1 worst)
         clinician = users[roles.CLINICIAN]
         risks = ["low"] * 5 + ["medium"] * 6 + ["high"] * 4 + ["red"]
         patients = []
@@ -123,13 +130,11 @@ class Command(BaseCommand):
             weeks_ago = rng.choice([2, 8, 14, 20, 30, 40, 54])
             flags = NO_FLAGS | ({"cauda_equina": True} if risk == "red" else {})
             sb = STARTBACK["low" if risk == "red" else risk]
-            severity = {"low": 3, "medium": 8, "high": 13, "red": 6}[risk]
-            gad7 = {f"q{j}": min(3, severity // 7 + (1 if j <= severity % 7 else 0)) for j in range(1, 8)}
+            severity = severity_for("low" if risk == "red" else risk, rng)
+            self.severity[patient.pk] = severity
             intake = intake_record(
                 patient=patient, red_flags=flags, startback=sb,
-                baseline={"peg": {"q1": 5 + severity // 4, "q2": 4 + severity // 4,
-                                  "q3": 4 + severity // 5},
-                          "phq9": _phq9(severity), "gad7": gad7},
+                baseline=_baseline(severity, rng),
                 mme=rng.choice([0, 0, 0, 15, 30, 60, 95]), actor=clinician)
             # Backdate the intake so follow-ups, wait times and trends have a history.
             when = timezone.now() - timedelta(weeks=weeks_ago)

@@ -4,6 +4,7 @@ compute a snapshot now, in this process, and print the key numbers."""
 from django.core.management.base import BaseCommand, CommandError
 
 from ipm.errors import InvalidInput
+from ipm.progress import Progress
 from metrics import presenters, services
 from metrics.definitions import METRICS
 from metrics.filters import scope_from_params
@@ -26,7 +27,11 @@ class Command(BaseCommand):
             problems = "; ".join(f"--{f}: {' '.join(m)}" for f, m in exc.errors.items())
             raise CommandError(f"{exc.message} {problems}".strip())
         snapshot = services.snapshot_create(scope=scope, trigger=MetricSnapshot.Trigger.COMMAND)
-        snapshot = services.snapshot_compute(snapshot_id=snapshot.pk)
+        # Seconds of queries at scale: show how far it is (stderr, so stdout stays the numbers).
+        with Progress("metrics", 100, self.stderr._out) as bar:
+            snapshot = services.snapshot_compute(snapshot_id=snapshot.pk,
+                                                 on_progress=bar.update)
+            bar.update(100)
         if snapshot.status != MetricSnapshot.Status.DONE:
             raise CommandError(f"Snapshot {snapshot.pk} failed: {snapshot.error}")
         where = scope.service.code if scope.service else "whole program"

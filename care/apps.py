@@ -1,0 +1,20 @@
+from django.apps import AppConfig
+
+
+class CareConfig(AppConfig):
+    """Stepped care and care management (SPEC §9): step decisions, care-manager contacts,
+    care plans (goals rated by the PSFS), minutes per month and the billing export.
+
+    Layer: the top of the feature apps. It may import patients, referrals, outcomes, visits
+    and reminders; none of them imports care (hooks are registered from `ready()`)."""
+
+    name = "care"
+    verbose_name = "Stepped care and care management"
+
+    def ready(self):
+        from outcomes import item_labels
+
+        from .services import PSFS, psfs_item_labels
+
+        # The PSFS link page asks about the patient's own activities (their care-plan goals).
+        item_labels.register(PSFS, psfs_item_labels)
