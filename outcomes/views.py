@@ -358,10 +358,11 @@ def alert_list(request):
     wanted = request.GET.get("status", SafetyAlert.Status.OPEN)
     if wanted not in (*SafetyAlert.Status.values, "all"):
         wanted = SafetyAlert.Status.OPEN
-    qs = selectors.alerts_list(status=None if wanted == "all" else wanted, user=request.user)
+    qs = selectors.alerts_list(status=None if wanted == "all" else wanted, user=request.user
+                               ).select_related("patient__program__clinical_lead",
+                                                "patient__program__deputy_lead")
     if wanted == SafetyAlert.Status.OPEN:
-        qs = qs.select_related("patient__program__clinical_lead",
-                               "patient__program__deputy_lead").order_by("opened_at", "pk")
+        qs = qs.order_by("opened_at", "pk")
     page = Paginator(qs, 25).get_page(request.GET.get("page"))
     alerts = list(page.object_list)
     for alert in alerts:

@@ -290,6 +290,7 @@ def intake_clinician_ensure(*, patient: Patient, actor) -> bool:
     return True
 
 
+@transaction.atomic
 def intake_create(*, patient: Patient, red_flags: dict, startback: dict,
                   phq9_total: int | None = None, gad7_total: int | None = None,
                   mme: Decimal | None = None, actor=None, at=None) -> Intake:
