@@ -271,6 +271,10 @@ SPECTACULAR_SETTINGS = {
         "ReferralStatusEnum": "referrals.models.Referral.Status",
         "ContactKindEnum": "care.models.Contact.Kind",
         "GoalStatusEnum": "care.models.Goal.Status",
+        "SafetyAlertKindEnum": "outcomes.models.SafetyAlert.Kind",
+        "SafetyAlertStatusEnum": "outcomes.models.SafetyAlert.Status",
+        "SafetyAlertActionEnum": "outcomes.models.SafetyAlert.Action",
+        "CssrsRiskEnum": "outcomes.models.SafetyAlert.Risk",
     },
 }
 
