@@ -40,7 +40,23 @@ RespondersByDoseSerializer = _serializer(
     {key: RespondersSerializer(help_text=label) for key, label, _ in DOSE_BUCKETS},
     "Responder % per measure, per number of group sessions attended.")
 
+AckSiteSerializer = _serializer(
+    "MetricsAlertAcknowledgementSiteSerializer",
+    {"median_hours": serializers.FloatField(allow_null=True, help_text="Median hours to "
+                                            "acknowledge; null when none was acknowledged."),
+     "pct_within_working_day": _pct_field("% acknowledged within one working day.")},
+    "Safety-alert acknowledgement at one site.")
+
+
+class AckBySiteField(serializers.DictField):
+    """{site code: {median_hours, pct_within_working_day}} (sites are the program's own)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(child=AckSiteSerializer(), **kwargs)
+
+
 _BREAKDOWNS = {
+    "alert_acknowledgement_by_site": AckBySiteField,
     "risk_mix": RiskMixSerializer,
     "referrals_by_state": ReferralsByStateSerializer,
     "responders": RespondersSerializer,
