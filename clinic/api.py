@@ -11,6 +11,7 @@ from ipm.api import ErrorSerializer
 from ipm.roles import HasRole
 from patients import pathways
 from patients.models import Pathway, Patient, RiskGroup
+from patients.program import crisis_message_for
 from patients.scoping import visible
 
 from . import services
@@ -51,6 +52,9 @@ class IntakeResultSerializer(serializers.Serializer):
     alerts = serializers.ListField(child=inline_serializer(
         "IntakeAlert", {"id": serializers.IntegerField(), "kind": serializers.CharField(),
                         "status": serializers.CharField()}))
+    crisis_message = serializers.CharField(
+        required=False, help_text="Present when an alert opened: the program's crisis message "
+                                  "to give the patient now.")
 
 
 @extend_schema(tags=["patients"])
@@ -72,4 +76,7 @@ class IntakeApi(APIView):
             baseline={code: data.get(code) for code in services.BASELINE_INSTRUMENTS
                       if code in data},
             mme=data.get("mme"), actor=request.user)
-        return Response(services.intake_result(intake), status=status.HTTP_201_CREATED)
+        body = services.intake_result(intake)
+        if body["alerts"]:
+            body["crisis_message"] = crisis_message_for(patient.program)
+        return Response(body, status=status.HTTP_201_CREATED)

@@ -35,7 +35,10 @@ def patient_page(patient: Patient) -> dict:
     ]
     referrals = list(Referral.objects.filter(patient=patient).select_related("service", "assignee")
                      .order_by("-referred_at"))
-    alerts = list(SafetyAlert.objects.filter(patient=patient, status="open"))
+    alerts = list(SafetyAlert.objects.filter(patient=patient, status="open")
+                  .select_related("assigned_to"))
+    cssrs = (QuestionnaireResponse.objects.filter(patient=patient, instrument="cssrs_screen")
+             .order_by("-answered_at", "-pk").values("scores", "answered_at").first())
     intakes = list(patient.intakes.all())
     decisions = list(patient.pathway_decisions.select_related("decided_by"))
     enrolments = list(enrolments_for_patient(patient))
@@ -58,6 +61,8 @@ def patient_page(patient: Patient) -> dict:
     timeline.extend(timeline_entries(patient))  # appointments and signed visit notes
     timeline.sort(key=lambda row: row[0], reverse=True)
     return {"latest_scores": latest_scores, "referrals": referrals, "alerts": alerts,
+            "cssrs_risk": cssrs["scores"].get("risk_level") if cssrs else None,
+            "cssrs_at": cssrs["answered_at"] if cssrs else None,
             "intakes": intakes, "decisions": decisions, "enrolments": enrolments,
             "timeline": timeline[:100], "latest_intake": intakes[0] if intakes else None}
 

@@ -13,7 +13,7 @@ from outcomes.models import QuestionnaireResponse, SafetyAlert
 from outcomes.services import responses_create_many, responses_score
 from patients import pathways
 from patients.models import Intake, Patient
-from patients.services import intake_create
+from patients.services import intake_clinician_ensure, intake_create
 from referrals.models import Referral, Service
 from referrals.services import referral_create
 
@@ -66,6 +66,8 @@ def intake_record(*, patient: Patient, red_flags, startback, baseline: dict | No
         errors[k] = [f"'{k}' is not a baseline instrument ({', '.join(BASELINE_INSTRUMENTS)})."]
     if errors:
         raise InvalidInput("The intake has invalid or missing answers.", errors)
+    # Before the answers: an alert opened by them goes to this responsible clinician.
+    intake_clinician_ensure(patient=patient, actor=actor)
     now = timezone.now()
     responses = responses_create_many(
         patient=patient, scored=scored,

@@ -20,8 +20,9 @@ from outcomes.forms import answers_from_post, instrument_fields
 from outcomes.selectors import patient_trends
 from patients import selectors as patient_selectors
 from patients import services as patient_services
-from patients.forms import CareTeamForm, DemographicsForm, PathwayForm, RedFlagsForm
+from patients.forms import CareTeamForm, DemographicsForm, RedFlagsForm, pathway_form_for
 from patients.models import Intake, Patient, Program
+from patients.program import crisis_message_for
 from patients.scoping import visible
 from referrals.models import Referral, Service
 
@@ -54,7 +55,8 @@ class PatientDetailView(roles.RoleRequiredMixin, AuditedReadMixin, DetailView):
         if roles.can(self.request.user, "patient.care_team"):
             ctx["care_team_form"] = CareTeamForm(patient=self.object)
         ctx["trends"] = patient_trends(self.object)
-        ctx["pathway_form"] = PathwayForm(initial={"pathway": self.object.pathway})
+        ctx["pathway_form"] = pathway_form_for(self.request.session, self.object.pk,
+                                               self.object.pathway)
         return ctx
 
 
@@ -252,7 +254,7 @@ class IntakeResultView(roles.RoleRequiredMixin, DetailView):
     context_object_name = "intake"
 
     def get_queryset(self):
-        return visible(Intake.objects.select_related("patient"), self.request.user).filter(
+        return visible(Intake.objects.select_related("patient__program"), self.request.user).filter(
             patient_id=self.kwargs["patient_pk"])
 
     def get_context_data(self, **kwargs):
@@ -261,6 +263,8 @@ class IntakeResultView(roles.RoleRequiredMixin, DetailView):
         audit_record(action="read", obj=intake)
         ctx["result"] = services.intake_result(intake)
         ctx["patient"] = intake.patient
+        if ctx["result"]["alerts"]:
+            ctx["crisis_message"] = crisis_message_for(intake.patient.program)
         created = dict(Referral.objects.filter(patient_id=intake.patient_id,
                                                referred_at__gte=intake.created_at)
                        .values_list("service__code", "pk"))
@@ -271,7 +275,8 @@ class IntakeResultView(roles.RoleRequiredMixin, DetailView):
         ctx["score_lines"] = [(instruments.get(code).short_label,
                                selectors.score_summary(code, s))
                               for code, s in ctx["result"]["scores"].items()]
-        ctx["pathway_form"] = PathwayForm(initial={"pathway": intake.suggested_pathway})
+        ctx["pathway_form"] = pathway_form_for(self.request.session, intake.patient_id,
+                                               intake.suggested_pathway)
         return ctx
 
 

@@ -24,6 +24,7 @@ from rest_framework.views import APIView
 from ipm import roles
 from ipm.api import ErrorSerializer
 from ipm.audit import audit_record
+from ipm.parsers import JSONParser
 from patients.models import Patient
 
 from . import bulk, exports, letters
@@ -106,6 +107,8 @@ def accepted(request, job) -> Response:
 class LettersBatchApi(APIView):
     permission_classes = [roles.HasRole]
     permission = "patient.export"
+    # JSON only: a long patient list as form fields trips Django's field limit (an HTML 400).
+    parser_classes = [JSONParser]
 
     @extend_schema(request=LettersBatchInputSerializer,
                    responses={202: ExportJobOutputSerializer, 404: ErrorSerializer},

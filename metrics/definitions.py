@@ -55,7 +55,8 @@ from care.models import Contact, StepDecision
 from outcomes.instruments import CODES, all_instruments, mcid_rule, spec
 from outcomes.instruments._common import round_half_up
 from outcomes.models import QuestionnaireResponse, SafetyAlert
-from patients.models import Intake, Patient, Program, RiskGroup
+from outcomes.working_hours import program_calendar, working_hours_between
+from patients.models import Intake, Patient, Program, RiskGroup, Site
 from referrals.models import Referral, ReferralEvent, Service
 from visits.models import Attendance, Enrolment, GroupSeries, GroupSession
 
@@ -642,8 +643,14 @@ def _responder_groups(scope: Scope, measure: Measure) -> list[dict]:
         "patient")
     # Grouped by the dose itself (a handful of session counts), bucketed here: a CASE over
     # the bucket bounds would evaluate the attendance count once per bound for every row.
+    # The baseline risk group (the patient's first intake), so a repeat intake never moves a
+    # responder between groups; a patient with no intake recorded keeps their risk group.
+    baseline_risk = Coalesce(Subquery(Intake.objects.filter(patient=OuterRef("patient"))
+                                      .order_by("created_at", "pk").values("risk_group")[:1],
+                                      output_field=CharField()),
+                             F("patient__risk_group"))
     groups: dict[tuple, dict] = {}
-    for row in (rows.annotate(risk=F("patient__risk_group"), dose=dose).order_by()
+    for row in (rows.annotate(risk=baseline_risk, dose=dose).order_by()
                 .values("risk", "dose")
                 .annotate(n=Count("pk"), r=Count("pk", filter=Q(responder=True)))):
         key = (row["risk"], _dose_bucket(row["dose"]))
@@ -679,7 +686,8 @@ def responders(scope: Scope) -> dict[str, float | None]:
 
 
 @metric("responders_by_risk_group", label="Responders by risk group", unit="breakdown",
-        definition="The responder % per measure, split by the patient's STarT Back risk group.")
+        definition="The responder % per measure, split by the patient's baseline STarT Back "
+                   "risk group (at their first intake).")
 def responders_by_risk_group(scope: Scope) -> dict[str, dict[str, float | None]]:
     return {group: {m.key: _responder_pct(scope, m, risk=group) for m in MEASURES}
             for group in RiskGroup.values}
@@ -775,6 +783,80 @@ def median_hours_to_acknowledge(scope: Scope) -> float | None:
                                         _patients_of_service(scope, "patient"))
     days = median(alerts, DaysBetween(F("acknowledged_at"), F("opened_at")))
     return None if days is None else _round1(days * 24)
+
+
+def _working_day_hours(program) -> float:
+    """The length of the program's working day: its longest opening on any weekday (8 h for
+    09:00-17:00); 24 h when no hours are set."""
+    spans = [(dt.datetime.combine(dt.date.min, close) - dt.datetime.combine(dt.date.min, open_))
+             .total_seconds() / 3600
+             for open_, close in (day for day in program_calendar(program, for_escalation=False).week
+                                  if day)]
+    return max(spans, default=24.0)
+
+
+@_shared
+def _acknowledgement_rows(scope: Scope) -> list[dict]:
+    """Alerts opened in the period with their site and whether they were acknowledged within
+    one working day (None while that is still unknown). The working-hours arithmetic runs on
+    the program calendar in Python, over the period's alerts only (a handful a week)."""
+    alerts = list(SafetyAlert.objects.filter(_in_period(scope, "opened_at"),
+                                             _patients_of_service(scope, "patient"))
+                  .values("opened_at", "acknowledged_at", "patient__site__code",
+                          "patient__program_id"))
+    programs = {p.pk: p for p in Program.objects.all()}  # one or a few rows
+    calendars = {pk: (program_calendar(p, for_escalation=False), _working_day_hours(p))
+                 for pk, p in programs.items()}
+    rows = []
+    for alert in alerts:
+        calendar, day = calendars[alert["patient__program_id"]]
+        acked = alert["acknowledged_at"]
+        if acked is not None and acked <= scope.as_of:
+            within = working_hours_between(alert["opened_at"], acked, calendar) <= day
+        elif working_hours_between(alert["opened_at"], scope.as_of, calendar) > day:
+            within = False  # still open after a whole working day
+        else:
+            within = None
+        rows.append({"site": alert["patient__site__code"], "within": within})
+    return rows
+
+
+def _pct_within(rows) -> float | None:
+    known = [row["within"] for row in rows if row["within"] is not None]
+    return _pct(sum(known), len(known))
+
+
+@metric("pct_acknowledged_within_working_day", label="% alerts acknowledged within a working day",
+        unit="percent", better="up",
+        definition="Of safety alerts opened in the period, the % acknowledged within one "
+                   "working day: at most the length of the program's working day (its longest "
+                   "opening, e.g. 8 h for 09:00-17:00) of working hours from opening, counted on "
+                   "the program's calendar (weekends and public holidays skipped). An alert "
+                   "still open after that counts as not; one still open before it is left out.")
+def pct_acknowledged_within_working_day(scope: Scope) -> float | None:
+    return _pct_within(_acknowledgement_rows(scope))
+
+
+ACK_BY_SITE_MEASURES = {"median_hours": "Median hours to acknowledge",
+                        "pct_within_working_day": "% within a working day"}
+
+
+@metric("alert_acknowledgement_by_site", label="Safety-alert acknowledgement by site",
+        unit="breakdown",
+        definition="Per site (the patient's): the median hours to acknowledge over alerts "
+                   "acknowledged in the period, and the % of alerts opened in the period "
+                   "acknowledged within one working day (as defined above).")
+def alert_acknowledgement_by_site(scope: Scope) -> dict[str, dict[str, float | None]]:
+    rows = _acknowledgement_rows(scope)
+    acknowledged = SafetyAlert.objects.filter(_in_period(scope, "acknowledged_at"),
+                                              _patients_of_service(scope, "patient"))
+    out = {}
+    for code in Site.objects.order_by("pk").values_list("code", flat=True):
+        days = median(acknowledged.filter(patient__site__code=code),
+                      DaysBetween(F("acknowledged_at"), F("opened_at")))
+        out[code] = {"median_hours": None if days is None else _round1(days * 24),
+                     "pct_within_working_day": _pct_within([r for r in rows if r["site"] == code])}
+    return out
 
 
 # --- Care management (SPEC §9) ------------------------------------------------------------------
@@ -909,5 +991,9 @@ SUBKEY_LABELS: dict[str, dict[str, str]] = {
     "responders": {m.key: m.label for m in MEASURES},
     "responders_by_risk_group": dict(RiskGroup.choices),
     "responders_by_attendance_dose": {key: label for key, label, _ in DOSE_BUCKETS},
+}
+# Labels of the second level of a breakdown that is not a responder split.
+INNER_LABELS: dict[str, dict[str, str]] = {
+    "alert_acknowledgement_by_site": ACK_BY_SITE_MEASURES,
 }
 MEASURE_LABELS = {m.key: m.label for m in MEASURES}

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
-from .definitions import MEASURE_LABELS, METRICS, SUBKEY_LABELS
+from .definitions import INNER_LABELS, MEASURE_LABELS, METRICS, SUBKEY_LABELS
 
 
 def _ordered(value: dict, order) -> list[tuple[str, Any]]:
@@ -21,7 +21,8 @@ def normalise(values: dict) -> dict:
     for key in METRICS:
         value = values.get(key)
         if isinstance(value, dict):
-            value = {sub: ({m: v for m, v in _ordered(inner, MEASURE_LABELS)}
+            order = INNER_LABELS.get(key, MEASURE_LABELS)
+            value = {sub: ({m: v for m, v in _ordered(inner, order)}
                            if isinstance(inner, dict) else inner)
                      for sub, inner in _ordered(value, SUBKEY_LABELS.get(key, {}))}
         out[key] = value
@@ -43,7 +44,8 @@ def label_for(path: str) -> str:
     if not subs:
         return label
     names = [SUBKEY_LABELS.get(key, {}).get(subs[0], subs[0])]
-    names += [MEASURE_LABELS.get(sub, sub) for sub in subs[1:]]
+    inner = INNER_LABELS.get(key, MEASURE_LABELS)
+    names += [inner.get(sub, sub) for sub in subs[1:]]
     return f"{label}: {', '.join(names)}"
 
 
@@ -124,6 +126,20 @@ def split_table(key: str, values: dict) -> dict:
                       "cells": [{"measure": m, "value": (data.get(group) or {}).get(m)}
                                 for m in MEASURE_LABELS]}
                      for group in data]}
+
+
+def site_table(key: str, values: dict, site_names: dict[str, str]) -> dict:
+    """A per-site breakdown (safety-alert acknowledgement) as a matrix: sites x measures."""
+    metric = METRICS[key]
+    columns = INNER_LABELS[key]
+    data = values.get(key) or {}
+    return {"key": key, "label": metric.label, "definition": metric.definition,
+            "measures": [{"key": m, "label": label} for m, label in columns.items()],
+            "rows": [{"key": site, "label": site_names.get(site, site),
+                      "cells": [{"measure": m, "value": (data.get(site) or {}).get(m),
+                                 "unit": "hours" if m == "median_hours" else "percent"}
+                                for m in columns]}
+                     for site in data]}
 
 
 def _short_date(iso: str) -> str:

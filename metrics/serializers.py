@@ -40,7 +40,23 @@ RespondersByDoseSerializer = _serializer(
     {key: RespondersSerializer(help_text=label) for key, label, _ in DOSE_BUCKETS},
     "Responder % per measure, per number of group sessions attended.")
 
+AckSiteSerializer = _serializer(
+    "MetricsAlertAcknowledgementSiteSerializer",
+    {"median_hours": serializers.FloatField(allow_null=True, help_text="Median hours to "
+                                            "acknowledge; null when none was acknowledged."),
+     "pct_within_working_day": _pct_field("% acknowledged within one working day.")},
+    "Safety-alert acknowledgement at one site.")
+
+
+class AckBySiteField(serializers.DictField):
+    """{site code: {median_hours, pct_within_working_day}} (sites are the program's own)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(child=AckSiteSerializer(), **kwargs)
+
+
 _BREAKDOWNS = {
+    "alert_acknowledgement_by_site": AckBySiteField,
     "dna_rate_by_service": lambda help_text: serializers.DictField(
         child=_pct_field(), help_text=help_text + " Keys: service codes."),
     "booked_hours_ratio": lambda help_text: serializers.DictField(

@@ -19,6 +19,7 @@ from ipm import roles
 from ipm.audit import audit_record
 from ipm.db.replica import replica_view
 from ipm.errors import InvalidInput
+from patients.models import Site
 from referrals.models import Service
 
 from . import presenters, selectors, services
@@ -87,6 +88,9 @@ def dashboard(request):
                                        "dna_rate_by_service", "booked_hours_ratio")],
             "splits": [presenters.split_table(key, values)
                        for key in ("responders_by_risk_group", "responders_by_attendance_dose")],
+            "site_tables": [presenters.site_table(
+                "alert_acknowledgement_by_site", values,
+                dict(Site.objects.values_list("code", "name")))],
             "chart_data": presenters.chart_data(values, snapshot.series),
             "charts": [{"key": key, "title": title, "footnote": footnote,
                         "definition": " ".join(METRICS[k].definition for k in footnotes)}

@@ -20,6 +20,7 @@ from ipm.errors import InvalidInput, NotFound
 from ipm.roles import HasRole
 from ipm.validators import validate_care_date
 from patients.models import Patient
+from patients.program import crisis_message_for
 from patients.scoping import visible
 
 from . import instruments, selectors, services, views
@@ -112,6 +113,12 @@ class ResponseOutputSerializer(serializers.Serializer):
     answers = serializers.JSONField()
     scores = serializers.JSONField()
     alerts = AlertBriefSerializer(many=True)
+    crisis_message = serializers.SerializerMethodField(
+        help_text="When an alert opened: the program's crisis message to give the patient "
+                  "now; null otherwise.")
+
+    def get_crisis_message(self, obj) -> str | None:
+        return crisis_message_for(obj.patient.program) if obj.alerts else None
 
 
 def _field(data, name: str):
@@ -226,11 +233,28 @@ class QuestionnaireLinkCreateApi(APIView):
 
 # --- Safety alerts -----------------------------------------------------------------------
 
+class AlertEscalationSerializer(serializers.Serializer):
+    to = serializers.IntegerField(source="to_id", help_text="User id of the person reached.")
+    level = serializers.IntegerField(help_text="1: the clinical lead, 2: the deputy lead.")
+    at = serializers.DateTimeField()
+
+
 class AlertSerializer(serializers.ModelSerializer):
     class Meta:
         model = SafetyAlert
-        fields = ["id", "patient", "kind", "status", "opened_at", "acknowledged_by",
-                  "acknowledged_at", "action_note", "escalated_at", "escalated_to"]
+        fields = ["id", "patient", "kind", "status", "opened_at", "assigned_to",
+                  "acknowledged_by", "acknowledged_at", "action", "action_note", "retry_at",
+                  "escalated_at", "escalated_to", "cssrs_risk"]
+
+
+class AlertDetailSerializer(AlertSerializer):
+    escalations = AlertEscalationSerializer(many=True, read_only=True,
+                                            help_text="Every escalation step, in order.")
+    emergency_review = serializers.BooleanField(
+        read_only=True, help_text="True when the C-SSRS risk is high: review as an emergency.")
+
+    class Meta(AlertSerializer.Meta):
+        fields = [*AlertSerializer.Meta.fields, "escalations", "emergency_review"]
 
 
 class AlertListApi(AuditedReadMixin, generics.ListAPIView):
@@ -246,26 +270,47 @@ class AlertListApi(AuditedReadMixin, generics.ListAPIView):
         return selectors.alerts_list(user=self.request.user)
 
 
+class AlertDetailApi(AuditedReadMixin, generics.RetrieveAPIView):
+    """One safety alert with its assigned person, every escalation step and the C-SSRS risk
+    (docs/product.md §7)."""
+
+    permission_classes = [HasRole]
+    permission = "alert.view"
+    serializer_class = AlertDetailSerializer
+    audit_object_type = "outcomes.safetyalert"
+    queryset = SafetyAlert.objects.none()
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation
+            return self.queryset
+        return selectors.alerts_list(user=self.request.user).prefetch_related("escalations")
+
+
 class AlertAcknowledgeApi(APIView):
-    """Acknowledge an open alert with the action taken (clinicians). 409 if already done."""
+    """Record the action taken on an open alert (clinicians): `action` (called_patient,
+    safety_plan, emergency_services, no_answer, other; default other) and a `note`.
+    `no_answer` keeps the alert open and schedules a retry. 409 if already acknowledged."""
 
     permission_classes = [HasRole]
     permission = "alert.act"
 
-    @extend_schema(request=inline_serializer("AlertAcknowledgeInput",
-                                             {"note": serializers.CharField()}),
-                   responses={200: AlertSerializer, 409: ErrorSerializer, **ERRORS})
+    @extend_schema(request=inline_serializer("AlertAcknowledgeInput", {
+                       "action": serializers.ChoiceField(choices=SafetyAlert.Action.choices,
+                                                         required=False),
+                       "note": serializers.CharField()}),
+                   responses={200: AlertDetailSerializer, 409: ErrorSerializer, **ERRORS})
     def post(self, request, pk: int):
         alert = get_object_or_404(visible(SafetyAlert.objects.all(), request.user), pk=pk)
         alert = services.alert_acknowledge(alert=alert, actor=request.user,
-                                           note=_field(request.data, "note"))
-        return Response(AlertSerializer(alert).data)
+                                           note=_field(request.data, "note"),
+                                           action=_field(request.data, "action") or None)
+        alert = SafetyAlert.objects.prefetch_related("escalations").get(pk=alert.pk)
+        return Response(AlertDetailSerializer(alert).data)
 
 
 # --- The patient's questionnaire link (no login) -----------------------------------------
 
 class LinkQuestionnaireSerializer(serializers.Serializer):
-    first_name = serializers.CharField(help_text="The patient's first name, for the greeting.")
     expires_at = serializers.DateTimeField()
     instruments = InstrumentSerializer(many=True, help_text="The instruments to answer, in order.")
 
@@ -280,6 +325,9 @@ class LinkSubmittedSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=["submitted"])
     responses = serializers.ListField(child=serializers.IntegerField(),
                                       help_text="Ids of the responses saved.")
+    crisis_message = serializers.CharField(
+        required=False, help_text="Present only after a positive self-harm answer: the "
+                                  "program's crisis message, to show the patient at once.")
 
 
 def _link_answers(**ok):

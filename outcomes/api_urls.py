@@ -11,6 +11,7 @@ urlpatterns = [
     path("patients/<int:pk>/questionnaire-links/", api.QuestionnaireLinkCreateApi.as_view(),
          name="api-questionnaire-links"),
     path("alerts/", api.AlertListApi.as_view(), name="api-alerts"),
+    path("alerts/<int:pk>/", api.AlertDetailApi.as_view(), name="api-alert"),
     path("alerts/<int:pk>/acknowledge/", api.AlertAcknowledgeApi.as_view(),
          name="api-alert-acknowledge"),
 ]

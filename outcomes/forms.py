@@ -15,7 +15,7 @@ from ipm.validators import validate_care_date
 
 from . import instruments, mme
 from .instruments.validation import coerce_value
-from .models import MedicationLine
+from .models import MedicationLine, SafetyAlert
 
 SCALE_OPTIONS = 11  # 0-10 numeric rating scales (PEG, NPS, PSFS) render as a row of buttons
 
@@ -212,5 +212,8 @@ class MedicationReviewForm(forms.Form):
 
 
 class AcknowledgeForm(forms.Form):
+    action = forms.ChoiceField(label="What was done", choices=SafetyAlert.Action.choices,
+                               initial=SafetyAlert.Action.CALLED_PATIENT,
+                               help_text="'No answer' keeps the alert open and asks for a retry.")
     note = forms.CharField(label="Action taken", widget=forms.Textarea(attrs={"rows": 2}),
                            help_text="What you did, e.g. 'Called the patient; safety plan agreed'.")

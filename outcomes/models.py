@@ -42,7 +42,9 @@ class QuestionnaireResponse(models.Model):
 
 
 class SafetyAlert(models.Model):
-    """Opened in the same transaction as the response that triggers it (PHQ-9 item 9 > 0)."""
+    """Opened in the same transaction as the response that triggers it (PHQ-9 item 9 > 0),
+    with its notification rows (docs/product.md §7). `assigned_to` is never null: the person
+    who must act (outcomes.services.alert_assignee)."""
 
     class Kind(models.TextChoices):
         PHQ9_ITEM9 = "phq9_item9", "PHQ-9 item 9 (thoughts of self-harm)"
@@ -51,6 +53,19 @@ class SafetyAlert(models.Model):
         OPEN = "open", "Open"
         ACKNOWLEDGED = "acknowledged", "Acknowledged"
 
+    class Action(models.TextChoices):
+        CALLED_PATIENT = "called_patient", "Called the patient"
+        SAFETY_PLAN = "safety_plan", "Safety plan agreed"
+        EMERGENCY_SERVICES = "emergency_services", "Emergency services contacted"
+        NO_ANSWER = "no_answer", "No answer (try again)"
+        OTHER = "other", "Other"
+
+    class Risk(models.TextChoices):
+        NONE = "none", "No risk identified"
+        LOW = "low", "Low"
+        MODERATE = "moderate", "Moderate"
+        HIGH = "high", "High"
+
     patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT,
                                 related_name="safety_alerts")
     response = models.OneToOneField(QuestionnaireResponse, on_delete=models.PROTECT,
@@ -58,20 +73,86 @@ class SafetyAlert(models.Model):
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.PHQ9_ITEM9)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN)
     opened_at = models.DateTimeField(default=timezone.now)
+    assigned_to = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                    related_name="assigned_alerts",
+                                    help_text="Who must act: never empty.")
     acknowledged_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                         on_delete=models.SET_NULL, related_name="+")
     acknowledged_at = models.DateTimeField(null=True, blank=True)
+    # The action of the acknowledgement (each attempt, `no_answer` included, is an AlertAction).
+    action = models.CharField(max_length=20, choices=Action.choices, blank=True)
     action_note = models.TextField(blank=True)
+    # After `no_answer`: when to try the patient again (shown on the worklist).
+    retry_at = models.DateTimeField(null=True, blank=True)
+    # The latest escalation step (every step is an AlertEscalation row).
+    escalation_level = models.PositiveSmallIntegerField(default=0)
     escalated_at = models.DateTimeField(null=True, blank=True)
     escalated_to = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                      on_delete=models.SET_NULL, related_name="+")
+    # Risk level of the latest C-SSRS screen recorded while this alert was open.
+    cssrs_risk = models.CharField(max_length=10, choices=Risk.choices, blank=True)
 
     class Meta:
         ordering = ["-opened_at", "-pk"]
-        indexes = [models.Index(fields=["status", "opened_at"], name="alert_status_opened")]
+        indexes = [models.Index(fields=["status", "opened_at"], name="alert_status_opened"),
+                   models.Index(fields=["assigned_to", "status"], name="alert_assignee_status")]
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(status="open", acknowledged_at__isnull=True)
+                           | models.Q(status="acknowledged", acknowledged_at__isnull=False)
+                           & ~models.Q(action="") & ~models.Q(action="no_answer")),
+                name="alert_ack_has_time_and_action"),
+            models.CheckConstraint(condition=models.Q(escalation_level__lte=2),
+                                   name="alert_escalation_level_0_to_2"),
+        ]
 
     def __str__(self):
         return f"{self.get_kind_display()} for patient {self.patient_id} ({self.status})"
+
+    @property
+    def emergency_review(self) -> bool:
+        """A high C-SSRS risk suggests emergency review (docs/product.md §7)."""
+        return self.cssrs_risk == self.Risk.HIGH
+
+
+class AlertEscalation(models.Model):
+    """One escalation step of an unacknowledged alert, with its time: level 1 to the
+    program's clinical lead, level 2 to the deputy lead (docs/product.md §7)."""
+
+    class Level(models.IntegerChoices):
+        LEAD = 1, "Clinical lead"
+        DEPUTY = 2, "Deputy lead"
+
+    alert = models.ForeignKey(SafetyAlert, on_delete=models.CASCADE, related_name="escalations")
+    level = models.PositiveSmallIntegerField(choices=Level.choices)
+    to = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["alert_id", "level"]
+        constraints = [models.UniqueConstraint(fields=["alert", "level"],
+                                               name="alert_escalation_once_per_level")]
+
+    def __str__(self):
+        return f"Alert {self.alert_id} escalated to {self.get_level_display()} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class AlertAction(models.Model):
+    """Each thing done about an alert, with its note: `no_answer` keeps the alert open (a retry
+    is scheduled); any other action acknowledges it."""
+
+    alert = models.ForeignKey(SafetyAlert, on_delete=models.CASCADE, related_name="actions")
+    action = models.CharField(max_length=20, choices=SafetyAlert.Action.choices)
+    note = models.TextField()
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
+                           related_name="+")
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["alert_id", "at", "pk"]
+
+    def __str__(self):
+        return f"{self.get_action_display()} on alert {self.alert_id}"
 
 
 class ScheduleRule(models.Model):

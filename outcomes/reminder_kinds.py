@@ -2,8 +2,9 @@
 
 - questionnaire_due: "questionnaire_link" / QuestionnaireLink.pk / "0d", "3d", "7d"
   (outcomes.services.questionnaire_link_create);
-- safety_alert, alert_escalation: "safety_alert" / SafetyAlert.pk (alert_notify,
-  alert_escalate).
+- safety_alert, alert_escalation: "safety_alert" / SafetyAlert.pk, by email and by SMS to
+  the staff member (alert_notify: offsets "0", "0-sms"; alert_escalate: "L<level>",
+  "L<level>-sms").
 """
 
 from django.conf import settings
@@ -58,7 +59,7 @@ class _OpenAlertKind(Kind):
         return ""
 
     def context(self, row, data, now):
-        return {"url": absolute("/alerts/")}
+        return {"url": absolute(f"/alerts/{row.target_id}/")}
 
 
 class SafetyAlertKind(_OpenAlertKind):

@@ -38,8 +38,8 @@ FIRST_FOLLOW_UP_WEEKS = min(r.weeks for r in schedule.DEFAULT_SCHEDULE if r.week
 
 def alerts_list(*, status: str | None = None, user=None):
     """Alerts of the patients ``user`` may see (their sites')."""
-    qs = visible(SafetyAlert.objects.select_related("patient", "acknowledged_by", "escalated_to"),
-                 user)
+    qs = visible(SafetyAlert.objects.select_related("patient", "assigned_to", "acknowledged_by",
+                                                    "escalated_to"), user)
     if status:
         qs = qs.filter(status=status)
     return qs.order_by("-opened_at", "-pk")
@@ -55,7 +55,8 @@ def open_alerts_for_home(user) -> list[SafetyAlert]:
     """Open alerts for a clinician's or coordinator's home page (oldest first: the longest
     waiting needs action first), with the patient loaded."""
     return list(visible(SafetyAlert.objects.filter(status=SafetyAlert.Status.OPEN), user)
-                .select_related("patient").order_by("opened_at", "pk")[:HOME_ALERT_LIMIT])
+                .select_related("patient", "assigned_to")
+                .order_by("opened_at", "pk")[:HOME_ALERT_LIMIT])
 
 
 # --- Questionnaire links -----------------------------------------------------------------
@@ -332,23 +333,31 @@ def attach_measures_due(patients, *, today=None) -> None:
         patient.open_link = open_links.get(patient.pk)
 
 
-def links_to_plan_today(today) -> list[tuple]:
-    """(patient, instrument codes) for patients whose week-N measures fall due today, who
-    can be contacted, and who have no open link covering them yet."""
-    default, own = schedule_rules_by_program()
-    all_rules = [*default, *(rule for rules in own.values() for rule in rules)]
-    intake_dates = {today - timedelta(weeks=rule.weeks) for rule in all_rules
-                    if not rule.at_discharge}
-    patients = list(Patient.objects.filter(intake_date__in=intake_dates, consent_to_contact=True)
-                    .exclude(preferred_channel="none").order_by("pk"))
-    for patient in patients:
-        patient.has_open_referral, patient.discharged_on = True, None
+def links_to_plan(today) -> list[tuple]:
+    """(patient, instrument codes) for every measure due on or before ``today`` and still
+    unanswered (due or overdue: a due day missed while the worker was down is caught up),
+    whether due weeks after intake or at discharge (a discharged referral makes the NPS due),
+    for patients who can be contacted, when no link for that measure has been sent since its
+    window opened (a link once sent is not sent again by the planner; its reminders follow
+    it up). A fixed number of queries."""
+    patients = list(patients_with_measures_due(today=today)
+                    .filter(consent_to_contact=True).exclude(preferred_channel="none")
+                    .order_by("pk"))
     attach_measures_due(patients, today=today)
+    sent = defaultdict(list)
+    earliest = today - timedelta(days=schedule.OVERDUE_DAYS + schedule.EARLY_DAYS)
+    for patient_id, created_at, codes in (QuestionnaireLink.objects
+                                          .filter(patient_id__in=[p.pk for p in patients],
+                                                  created_at__date__gte=earliest)
+                                          .values_list("patient_id", "created_at", "instruments")):
+        sent[patient_id].append((timezone.localdate(created_at), set(codes)))
     out = []
     for patient in patients:
-        covered = set(patient.open_link.instruments) if patient.open_link else set()
-        codes = in_code_order(p.instrument for p in patient.measures_due
-                              if p.due_date == today and p.instrument not in covered)
+        codes = in_code_order(
+            point.instrument for point in patient.measures_due
+            if point.due_date <= today and not any(
+                point.instrument in link_codes and created >= schedule.window(point.due_date)[0]
+                for created, link_codes in sent[patient.pk]))
         if codes:
             out.append((patient, codes))
     return out
@@ -380,10 +389,12 @@ def worklist(*, today=None, page: int | str = 1, per_page: int = 25, clinician=N
                    .order_by("-consent_revoked_at", "pk")[:WORKLIST_SECTION_LIMIT])
     alerts = alerts_list(status=SafetyAlert.Status.OPEN, user=user).order_by("opened_at", "pk")
     if clinician is not None:
-        alerts = alerts.filter(Q(patient__clinician=clinician) | Q(patient__care_manager=clinician))
+        alerts = alerts.filter(Q(patient__clinician=clinician) | Q(patient__care_manager=clinician)
+                               | Q(assigned_to=clinician))
     open_alerts = list(alerts[:WORKLIST_SECTION_LIMIT])
     return {
         "today": today,
+        "now": timezone.now(),
         "due_page": due_page,
         "due_patients": due_patients,
         "alerts": open_alerts,

@@ -1,14 +1,18 @@
 """Writes for outcomes. A response is validated whole before anything is saved; a PHQ-9
-with item 9 above 0 opens its SafetyAlert in the same transaction (docs/product.md §3.4)."""
+with item 9 above 0 opens its SafetyAlert in the same transaction (docs/product.md §3.4, the safety net §7)."""
 
 import logging
 from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
+from django.db.models import Count, Q
 from django.utils import timezone
 
+from ipm import roles
 from ipm.audit import audit_record
 from ipm.errors import Conflict, Gone, InvalidInput
 from patients.services import patient_for_update, patient_mme_set
@@ -16,6 +20,8 @@ from reminders.services import reminder_schedule, reminders_cancel
 
 from . import instruments, links, mme, schedule, tracking
 from .models import (
+    AlertAction,
+    AlertEscalation,
     MedicationLine,
     MedicationReview,
     QuestionnaireLink,
@@ -78,15 +84,13 @@ def _store(*, patient, instrument, scored, actor, context, answered_at) -> Quest
         entered_by=actor if getattr(actor, "pk", None) else None,
     )
     response.alerts = []
+    audit_record(actor=actor, action="create", obj=response)
     flag = instruments.get(instrument).safety_flag
     if flag and scored.scores.get(flag.score_key):
-        alert = SafetyAlert.objects.create(patient=patient, response=response,
-                                           kind=flag.alert_kind)
-        response.alerts.append(alert)
-        # The clinician's notification is an outbox row written in the alert's own
-        # transaction: both exist or neither; reminders' dispatch sends it.
-        alert_notify(alert=alert)
-    audit_record(actor=actor, action="create", obj=response)
+        response.alerts.append(_alert_open(patient=patient, response=response,
+                                           kind=flag.alert_kind, actor=actor))
+    if instrument == CSSRS_INSTRUMENT:
+        cssrs_recorded(patient=patient, response=response)
     return response
 
 
@@ -221,77 +225,204 @@ def questionnaire_link_submit(*, link, answers_by_instrument) -> list[Questionna
     return responses
 
 
-# --- Safety alerts -----------------------------------------------------------------------
+# --- Safety alerts (docs/product.md §7) ----------------------------------------------------
 
-def _alert_recipient(alert):
-    patient = alert.patient
-    return patient.clinician or patient.program.clinical_lead
+CSSRS_INSTRUMENT = "cssrs_screen"
+
+
+class NoOneToAssign(ImproperlyConfigured):
+    """No person at all can take a safety alert: no clinician, lead, deputy or active
+    clinician anywhere in the program (the readiness page shows this as an error)."""
+
+
+def _active_clinician(user) -> bool:
+    return user is not None and user.is_active and roles.has_role(user, roles.CLINICIAN)
+
+
+def _active(user) -> bool:
+    return user is not None and user.is_active
+
+
+def _fewest_open_alerts(users):
+    """The person with the fewest open alerts assigned (ties: the longest-standing account)."""
+    return (users.filter(is_active=True, groups__name=roles.CLINICIAN).distinct()
+            .annotate(n_open=Count("assigned_alerts",
+                                   filter=Q(assigned_alerts__status=SafetyAlert.Status.OPEN)))
+            .order_by("n_open", "pk").first())
+
+
+def alert_assignee(patient, actor=None):
+    """Who takes a new alert (docs/product.md §7): the patient's clinician, else the care
+    manager if a clinician, else the clinical lead, else the deputy, else the active clinician
+    of the patient's site with the fewest open alerts. Beyond the rule, so that no alert is
+    ever left with nobody: an active clinician of any of the program's sites, then the staff
+    member who entered the response, then an active superuser; failing all, NoOneToAssign
+    (the readiness page names the cause)."""
+    program = patient.program
+    for person in (patient.clinician, patient.care_manager):
+        if _active_clinician(person):
+            return person
+    for person in (program.clinical_lead, program.deputy_lead):
+        if _active(person):
+            return person
+    User = get_user_model()
+    person = (_fewest_open_alerts(User.objects.filter(sites=patient.site_id))
+              or _fewest_open_alerts(User.objects.filter(sites__program=program)))
+    if person is None and _active(actor) and getattr(actor, "pk", None):
+        person = actor
+    if person is None:
+        person = User.objects.filter(is_active=True, is_superuser=True).order_by("pk").first()
+    if person is None:
+        logger.critical("Safety alert for patient %s: no one to assign it to", patient.pk)
+        raise NoOneToAssign("No clinician, clinical lead or deputy can take this safety alert.")
+    return person
+
+
+def _alert_open(*, patient, response, kind, actor) -> SafetyAlert:
+    alert = SafetyAlert.objects.create(patient=patient, response=response, kind=kind,
+                                       assigned_to=alert_assignee(patient, actor))
+    # The notification rows are written in the alert's own transaction: both exist or
+    # neither; reminders' dispatch sends them.
+    alert_notify(alert=alert)
+    audit_record(actor=actor, action="create", obj=alert,
+                 detail={"assigned_to": alert.assigned_to_id})
+    return alert
+
+
+def _notify(*, alert, kind: str, person, offset: str, when) -> list:
+    """An email and an SMS to `person` about `alert` (the SMS is dropped at send time with
+    `no_address` when the person has no phone: visible in the outbox)."""
+    # The rows name the patient (staff messages still: they go to `person`), so the outbox
+    # lists them only to staff of the patient's site (patients.scoping).
+    return [reminder_schedule(kind=kind, target_type="safety_alert", target_id=alert.pk,
+                              patient=alert.patient, recipient_user=person, channel=channel,
+                              offset=offset if channel == "email" else f"{offset}-sms",
+                              scheduled_for=when)
+            for channel in ("email", "sms")]
 
 
 def alert_notify(*, alert):
-    """Schedule the email to the patient's clinician (or the program's clinical lead when
-    the patient has none) in the outbox, in the caller's transaction. Idempotent: the outbox
-    key is unique per alert and recipient."""
-    recipient = _alert_recipient(alert)
-    if recipient is None:
-        logger.warning("Safety alert %s: no clinician or clinical lead to notify", alert.pk)
-        return None
-    # The row names the patient (a staff message still: it goes to `recipient`), so the
-    # outbox lists it only to staff of the patient's site (patients.scoping).
-    return reminder_schedule(kind="safety_alert", target_type="safety_alert", target_id=alert.pk,
-                             patient=alert.patient, recipient_user=recipient, channel="email",
-                             offset="0", scheduled_for=timezone.now())
+    """Schedule the email and the SMS to the alert's assigned person in the outbox, in the
+    caller's transaction. Idempotent: the outbox key is unique per alert, recipient and
+    channel."""
+    return _notify(alert=alert, kind="safety_alert", person=alert.assigned_to, offset="0",
+                   when=timezone.now())
+
+
+def _alert_for_update(alert) -> SafetyAlert:
+    return SafetyAlert.objects.select_for_update().select_related("patient").get(pk=alert.pk)
+
+
+def _clean_action(action) -> str:
+    if action in (None, ""):
+        return SafetyAlert.Action.OTHER
+    if action not in SafetyAlert.Action.values:
+        raise InvalidInput("Unknown action.", {"action": [
+            f"Use one of {', '.join(SafetyAlert.Action.values)}."]})
+    return action
 
 
 @transaction.atomic
-def alert_acknowledge(*, alert, actor, note: str):
-    """Acknowledge an open alert with an action note. A second acknowledgement gets 409."""
+def alert_acknowledge(*, alert, actor, note: str, action: str | None = None, now=None):
+    """Record what was done about an open alert (docs/product.md §7): `action` one of
+    SafetyAlert.Action (default `other`) and a note. `no_answer` keeps the alert open and
+    schedules a retry (`retry_at`, on the worklist); any other action acknowledges it and
+    cancels its pending notifications. An acknowledged alert gets 409; nothing is saved on
+    a 400 (unknown action, empty note)."""
+    action = _clean_action(action)
     note = (note or "").strip() if isinstance(note, str) else ""
     if not note:
         raise InvalidInput("Say what was done: an action note is required.",
                            {"note": ["This field is required."]})
-    now = timezone.now()
-    updated = SafetyAlert.objects.filter(pk=alert.pk, status=SafetyAlert.Status.OPEN).update(
-        status=SafetyAlert.Status.ACKNOWLEDGED, acknowledged_by=actor, acknowledged_at=now,
-        action_note=note)
-    if not updated:
+    now = now or timezone.now()
+    alert = _alert_for_update(alert)
+    if alert.status != SafetyAlert.Status.OPEN:
         raise Conflict("This alert has already been acknowledged.",
                        {"status": ["The alert is not open."]})
-    alert.refresh_from_db()
-    # The clinician's notification and any escalation still in the outbox are moot now.
+    AlertAction.objects.create(alert=alert, action=action, note=note, by=actor, at=now)
+    if action == SafetyAlert.Action.NO_ANSWER:
+        alert.retry_at = now + timedelta(minutes=settings.IPM_ALERT_RETRY_MINUTES)
+        alert.save(update_fields=["retry_at"])
+        audit_record(actor=actor, action="update", obj=alert,
+                     detail={"action": action, "retry_at": alert.retry_at.isoformat()})
+        return alert
+    alert.status = SafetyAlert.Status.ACKNOWLEDGED
+    alert.acknowledged_by, alert.acknowledged_at = actor, now
+    alert.action, alert.action_note, alert.retry_at = action, note, None
+    alert.save(update_fields=["status", "acknowledged_by", "acknowledged_at", "action",
+                              "action_note", "retry_at"])
+    # The notifications and any escalation still in the outbox are moot now.
     reminders_cancel(target_type="safety_alert", target_id=alert.pk)
     audit_record(actor=actor, action="update", obj=alert,
-                 detail={"status": SafetyAlert.Status.ACKNOWLEDGED})
+                 detail={"status": SafetyAlert.Status.ACKNOWLEDGED, "action": action})
     return alert
 
 
+def escalation_steps(alert, program) -> list[tuple[int, object]]:
+    """The escalation ladder still ahead of `alert`: (level, person) for the clinical lead
+    (1) then the deputy (2), skipping a rung that is empty, inactive, the assigned person or
+    someone already reached."""
+    reached = {alert.assigned_to_id, alert.escalated_to_id}
+    out = []
+    for level, person in ((1, program.clinical_lead), (2, program.deputy_lead)):
+        if level <= alert.escalation_level or not _active(person) or person.pk in reached:
+            continue
+        reached.add(person.pk)
+        out.append((level, person))
+    return out
+
+
 def alert_escalation_due_at(alert, program):
-    """When an alert opened at `alert.opened_at` escalates: the program's `escalation_hours`
-    on its working calendar (hours per weekday, public holidays, time zone), or clock hours
-    in `24_7` mode."""
-    return add_working_hours(alert.opened_at, program.escalation_hours, program_calendar(program))
+    """When the next escalation step of an open alert falls due: the program's
+    `escalation_hours` after the alert opened (or after the previous step), on its working
+    calendar (hours per weekday, public holidays, time zone), or clock hours in `24_7` mode.
+    None when no step remains."""
+    if not escalation_steps(alert, program):
+        return None
+    return add_working_hours(alert.escalated_at or alert.opened_at, program.escalation_hours,
+                             program_calendar(program))
 
 
 @transaction.atomic
 def alert_escalate(*, alert, now=None) -> bool:
-    """Escalate an open alert to the program's clinical lead, once: the conditional UPDATE
-    on `escalated_at IS NULL` is the claim, so overlapping sweeps escalate it a single time."""
+    """Take the next escalation step of an open alert when it is due at `now`: record it (an
+    AlertEscalation row with its time), move the alert's escalation level and notify the
+    person by email and SMS. The conditional UPDATE on the current level is the claim, so
+    overlapping sweeps take each step once. Returns whether a step was taken."""
     now = now or timezone.now()
-    lead = alert.patient.program.clinical_lead
-    if lead is None:
-        logger.warning("Safety alert %s: program has no clinical lead to escalate to", alert.pk)
+    program = alert.patient.program
+    steps = escalation_steps(alert, program)
+    if not steps:
         return False
-    claimed = SafetyAlert.objects.filter(pk=alert.pk, status=SafetyAlert.Status.OPEN,
-                                         escalated_at__isnull=True).update(
-        escalated_at=now, escalated_to=lead)
+    due = alert_escalation_due_at(alert, program)
+    if due is None or now < due:
+        return False
+    level, person = steps[0]
+    claimed = SafetyAlert.objects.filter(
+        pk=alert.pk, status=SafetyAlert.Status.OPEN, escalation_level=alert.escalation_level,
+    ).update(escalation_level=level, escalated_at=now, escalated_to=person)
     if not claimed:
         return False
-    reminder_schedule(kind="alert_escalation", target_type="safety_alert", target_id=alert.pk,
-                      patient=alert.patient, recipient_user=lead, channel="email", offset="0",
-                      scheduled_for=now)
-    alert.escalated_at, alert.escalated_to = now, lead
-    audit_record(action="update", obj=alert, detail={"escalated_to": lead.pk})
+    AlertEscalation.objects.create(alert=alert, level=level, to=person, at=now)
+    alert.escalation_level, alert.escalated_at, alert.escalated_to = level, now, person
+    _notify(alert=alert, kind="alert_escalation", person=person, offset=f"L{level}", when=now)
+    audit_record(action="update", obj=alert, detail={"escalated_to": person.pk, "level": level})
     return True
+
+
+def cssrs_recorded(*, patient, response) -> int:
+    """A C-SSRS screen sets the risk level of the patient's open alerts. Returns how many."""
+    risk = (response.scores or {}).get("risk_level", "")
+    if risk not in SafetyAlert.Risk.values:
+        return 0
+    alerts = list(SafetyAlert.objects.select_for_update()
+                  .filter(patient_id=patient.pk, status=SafetyAlert.Status.OPEN))
+    for alert in alerts:
+        alert.cssrs_risk = risk
+        alert.save(update_fields=["cssrs_risk"])
+        audit_record(action="update", obj=alert, detail={"cssrs_risk": risk,
+                                                         "response": response.pk})
+    return len(alerts)
 
 
 # --- Medication reviews (opioid dose) ------------------------------------------------------

@@ -5,14 +5,14 @@ import logging
 from datetime import timedelta
 
 from celery import shared_task
-from django.db.models import Min
+from django.db.models import Min, Q
 from django.utils import timezone
 
 from patients.models import Program
 
 from .models import SafetyAlert
-from .selectors import links_to_plan_today
-from .services import alert_escalate, alert_escalation_due_at, questionnaire_link_create
+from .selectors import links_to_plan
+from .services import alert_escalate, questionnaire_link_create
 
 logger = logging.getLogger(__name__)
 
@@ -20,35 +20,41 @@ ESCALATION_BATCH = 500
 
 
 @shared_task(name="outcomes.tasks.escalate_alerts")
-def escalate_alerts() -> int:
-    """Escalate open alerts unacknowledged after their program's `escalation_hours` (on its
-    working calendar) to the program's clinical lead. Returns how many were escalated."""
-    now = timezone.now()
+def escalate_alerts(now=None) -> int:
+    """Take the due escalation steps of open alerts: the program's `escalation_hours` (on its
+    working calendar, or clock hours in 24_7 mode) after opening to the clinical lead, as many
+    again to the deputy. Returns how many steps were taken. `now` (tests, a catch-up run)
+    defaults to the clock."""
+    now = now or timezone.now()
     # N working hours never pass in fewer than N wall-clock hours: a cheap indexed prefilter
     # (with the shortest delay any program sets).
     shortest = Program.objects.aggregate(h=Min("escalation_hours"))["h"] or 0
     earliest = now - timedelta(hours=shortest)
     candidates = (SafetyAlert.objects
-                  .filter(status=SafetyAlert.Status.OPEN, escalated_at__isnull=True,
-                          opened_at__lte=earliest,
-                          patient__program__clinical_lead__isnull=False)
-                  .select_related("patient__program__clinical_lead")
+                  .filter(status=SafetyAlert.Status.OPEN, escalation_level__lt=2,
+                          opened_at__lte=earliest)
+                  .filter(Q(escalated_at__isnull=True) | Q(escalated_at__lte=earliest))
+                  .filter(Q(patient__program__clinical_lead__isnull=False)
+                          | Q(patient__program__deputy_lead__isnull=False))
+                  .select_related("patient__program__clinical_lead",
+                                  "patient__program__deputy_lead")
                   .order_by("opened_at", "pk")[:ESCALATION_BATCH])
     escalated = 0
     for alert in candidates:
-        if now >= alert_escalation_due_at(alert, alert.patient.program):
-            escalated += alert_escalate(alert=alert, now=now)
+        escalated += alert_escalate(alert=alert, now=now)
     return escalated
 
 
 @shared_task(name="outcomes.tasks.plan_due_questionnaires")
 def plan_due_questionnaires() -> int:
-    """On each follow-up due day, create the patient's link for the measures due that day
-    (with its questionnaire-due reminders: that day, +3 and +7 days). Only patients who
-    consented and have a channel; skipped when an open link already covers the measures,
+    """Create each patient's link for the measures due and not yet sent (with its
+    questionnaire-due reminders: that day, +3 and +7 days): follow-ups due weeks after intake
+    and questionnaires due at discharge (the NPS), those falling due today and those missed
+    on earlier days (worker downtime), until they are overdue no more. Only patients who
+    consented and have a channel; a measure a link was already sent for is not planned again,
     so a second run on the same day creates nothing. Returns how many links were created."""
     created = 0
-    for patient, codes in links_to_plan_today(timezone.localdate()):
+    for patient, codes in links_to_plan(timezone.localdate()):
         try:
             questionnaire_link_create(patient=patient, instruments=codes, actor=None)
         except Exception:  # one bad row must not stop the others

@@ -12,6 +12,7 @@ from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.http import HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
@@ -22,6 +23,7 @@ from ipm.audit import audit_list, audit_record, client_ip
 from ipm.errors import Conflict, Gone, InvalidInput
 from ipm.roles import can, requires
 from patients.models import Patient
+from patients.program import crisis_message_for
 from patients.scoping import visible
 
 from . import instruments, item_labels, selectors, services
@@ -99,7 +101,6 @@ def _steps(link, values, errors, step):
     labels = item_labels.labels_for(codes[step], link.patient)
     return {
         "link": link,
-        "first_name": link.patient.given_name,
         "step": step,
         "step_number": step + 1,
         "steps": len(codes),
@@ -140,8 +141,9 @@ def questionnaire(request, token: str):
     if request.method == "GET":
         audit_record(action="read", obj=link, detail={"via": "questionnaire_link"})
         if _wants_json(request):
+            # Only the questions (docs/product.md §3.4): no name, no programme.
             return _private(JsonResponse({
-                "first_name": link.patient.given_name, "expires_at": link.expires_at,
+                "expires_at": link.expires_at,
                 "instruments": [instruments.get(c).as_dict() for c in link.instruments]}))
         return _private(render(request, "outcomes/questionnaire.html", _steps(link, {}, {}, 0)))
     if request.content_type == "application/json":
@@ -173,8 +175,10 @@ def _submit_json(request, link):
         return _gone(request, link)
     except InvalidInput as exc:
         return _private(JsonResponse(error_body(exc.message, exc.errors), status=400))
-    return _private(JsonResponse({"status": "submitted", "responses": [r.pk for r in responses]},
-                                 status=201))
+    body = {"status": "submitted", "responses": [r.pk for r in responses]}
+    if any(r.alerts for r in responses):
+        body["crisis_message"] = crisis_message_for(link.patient.program)
+    return _private(JsonResponse(body, status=201))
 
 
 def _submit_form(request, link):
@@ -197,7 +201,7 @@ def _submit_form(request, link):
         return _private(render(request, "outcomes/questionnaire.html",
                                _steps(link, values, {}, step + 1)))
     try:
-        services.questionnaire_link_submit(link=link, answers_by_instrument=values)
+        responses = services.questionnaire_link_submit(link=link, answers_by_instrument=values)
     except Gone:
         link.refresh_from_db()
         return _gone(request, link)
@@ -206,8 +210,11 @@ def _submit_form(request, link):
         first = next((i for i, code in enumerate(codes) if code in errors), step)
         return _private(render(request, "outcomes/questionnaire.html",
                                _steps(link, values, errors, first), status=400))
+    # Nothing about the alert reaches the patient but the program's crisis message.
+    crisis = (crisis_message_for(link.patient.program) if any(r.alerts for r in responses)
+              else "")
     return _private(render(request, "outcomes/questionnaire_done.html",
-                           {"first_name": link.patient.given_name}, status=201))
+                           {"crisis_message": crisis}, status=201))
 
 
 # --- Staff pages -------------------------------------------------------------------------
@@ -261,11 +268,19 @@ def response_new(request, pk: int):
                 errors = exc.errors.get("answers", {})
                 messages.error(request, exc.message)
             else:
-                messages.success(request, f"{instruments.get(code).name} saved.")
                 if response.alerts:
-                    messages.warning(request, "Safety alert opened: the patient answered above "
-                                              "0 to PHQ-9 item 9. Act on it and acknowledge it "
-                                              "on the alerts page.")
+                    # The entry result: the crisis message to give the patient now, and the
+                    # alert (docs/product.md §7).
+                    return render(request, "outcomes/response_alert.html", {
+                        "patient": patient, "instrument_name": instruments.get(code).name,
+                        "alerts": response.alerts,
+                        "crisis_message": crisis_message_for(patient.program)}, status=201)
+                messages.success(request, f"{instruments.get(code).name} saved.")
+                if code == services.CSSRS_INSTRUMENT:
+                    risk = response.scores.get("risk_level")
+                    (messages.error if risk == "high" else messages.info)(
+                        request, f"C-SSRS risk level: {risk}."
+                        + (" Arrange an emergency review now." if risk == "high" else ""))
                 return redirect(_next_url(request, f"/patients/{patient.pk}/trends/"))
         status = 400
     return render(request, "outcomes/response_new.html", {
@@ -343,13 +358,15 @@ def alert_list(request):
     wanted = request.GET.get("status", SafetyAlert.Status.OPEN)
     if wanted not in (*SafetyAlert.Status.values, "all"):
         wanted = SafetyAlert.Status.OPEN
-    qs = selectors.alerts_list(status=None if wanted == "all" else wanted, user=request.user)
+    qs = selectors.alerts_list(status=None if wanted == "all" else wanted, user=request.user
+                               ).select_related("patient__program__clinical_lead",
+                                                "patient__program__deputy_lead")
     if wanted == SafetyAlert.Status.OPEN:
-        qs = qs.select_related("patient__program").order_by("opened_at", "pk")
+        qs = qs.order_by("opened_at", "pk")
     page = Paginator(qs, 25).get_page(request.GET.get("page"))
     alerts = list(page.object_list)
     for alert in alerts:
-        if alert.status == SafetyAlert.Status.OPEN and alert.escalated_at is None:
+        if alert.status == SafetyAlert.Status.OPEN:
             alert.escalates_at = services.alert_escalation_due_at(alert, alert.patient.program)
     audit_list(objects=alerts, request=request, actor=request.user,
                object_type="outcomes.safetyalert")
@@ -362,14 +379,21 @@ def alert_list(request):
 @requires("alert.view")
 def alert_detail(request, pk: int):
     alert = get_object_or_404(
-        visible(SafetyAlert.objects.select_related("patient__program", "acknowledged_by",
-                                                   "escalated_to", "response"), request.user),
+        visible(SafetyAlert.objects.select_related(
+            "patient__program__clinical_lead", "patient__program__deputy_lead",
+            "acknowledged_by", "escalated_to", "assigned_to", "response"), request.user)
+        .prefetch_related("escalations__to", "actions__by"),
         pk=pk)
-    if alert.status == SafetyAlert.Status.OPEN and alert.escalated_at is None:
+    if alert.status == SafetyAlert.Status.OPEN:
         alert.escalates_at = services.alert_escalation_due_at(alert, alert.patient.program)
     audit_record(request=request, actor=request.user, action="read", obj=alert)
+    can_act = can(request.user, "alert.act")
+    cssrs = None
+    if alert.status == SafetyAlert.Status.OPEN and can(request.user, "response.record"):
+        cssrs = instrument_fields(services.CSSRS_INSTRUMENT)
     return render(request, "outcomes/alert_detail.html", {
-        "alert": alert, "can_acknowledge": can(request.user, "alert.act")})
+        "alert": alert, "can_acknowledge": can_act, "form": AcknowledgeForm(),
+        "cssrs": cssrs, "cssrs_code": services.CSSRS_INSTRUMENT})
 
 
 @requires("alert.act")
@@ -379,12 +403,20 @@ def alert_acknowledge(request, pk: int):
     alert = get_object_or_404(visible(SafetyAlert.objects.select_related("patient"), request.user),
                               pk=pk)
     try:
-        services.alert_acknowledge(alert=alert, actor=request.user,
-                                   note=request.POST.get("note", ""))
+        alert = services.alert_acknowledge(alert=alert, actor=request.user,
+                                           note=request.POST.get("note", ""),
+                                           action=request.POST.get("action") or None)
     except (InvalidInput, Conflict) as exc:
-        messages.error(request, exc.message)
+        messages.error(request, exc.message + "".join(
+            f" {'; '.join(problems)}" for problems in exc.errors.values()
+            if isinstance(problems, list)))
     else:
-        messages.success(request, f"Alert for {alert.patient.full_name} acknowledged.")
+        if alert.status == SafetyAlert.Status.OPEN:
+            messages.warning(request, f"No answer recorded for {alert.patient.full_name}: the "
+                                      f"alert stays open; try again at "
+                                      f"{timezone.localtime(alert.retry_at):%H:%M}.")
+        else:
+            messages.success(request, f"Alert for {alert.patient.full_name} acknowledged.")
     return redirect(_next_url(request, f"/alerts/{alert.pk}/"))
 
 

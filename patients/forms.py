@@ -66,6 +66,33 @@ class PathwayForm(forms.Form):
                              help_text="Required when you choose a pathway other than the suggested one.")
 
 
+PATHWAY_KEPT = "pathway_form_kept"
+
+
+def pathway_form_keep(session, patient_id: int, data, errors: dict, message: str) -> None:
+    """A refused pathway decision: keep what was chosen (and typed) with the error for the
+    page the user goes back to, so it is not reset to the suggestion."""
+    session[PATHWAY_KEPT] = {"patient": patient_id, "pathway": data.get("pathway", ""),
+                             "reason": data.get("reason", ""), "errors": errors,
+                             "message": message}
+
+
+def pathway_form_for(session, patient_id: int, initial_pathway: str) -> "PathwayForm":
+    """The pathway form of a patient's page: the refused choice with its errors when the user
+    comes back from one, else the current (or suggested) pathway."""
+    kept = session.get(PATHWAY_KEPT)
+    if not kept or kept.get("patient") != patient_id:
+        return PathwayForm(initial={"pathway": initial_pathway})
+    session.pop(PATHWAY_KEPT, None)
+    form = PathwayForm({"pathway": kept["pathway"], "reason": kept["reason"]})
+    form.is_valid()
+    for field, problems in (kept.get("errors") or {}).items():
+        form.add_error(field if field in form.fields else None, problems)
+    if not form.errors:
+        form.add_error(None, kept.get("message") or "The pathway was not saved.")
+    return form
+
+
 class _Person(forms.ModelChoiceField):
     def label_from_instance(self, user):
         return user.get_full_name() or user.username

@@ -270,6 +270,27 @@ def patient_consent_revoke(*, patient_id: int, source: str) -> tuple[Patient, bo
 
 
 @transaction.atomic
+def intake_clinician_ensure(*, patient: Patient, actor) -> bool:
+    """The clinician doing an intake becomes the responsible clinician of a patient who has
+    none (a patient registered by a referral or an integration), when they work at the
+    patient's site (docs/product.md §6). Audited; returns whether it changed."""
+    if (patient.clinician_id is not None or not getattr(actor, "pk", None)
+            or not actor.is_active or not has_role(actor, CLINICIAN)
+            or not Site.staff.through.objects.filter(site_id=patient.site_id,
+                                                     user_id=actor.pk).exists()):
+        return False
+    locked = patient_for_update(patient.pk)
+    if locked.clinician_id is not None:
+        return False
+    locked.clinician = actor
+    locked.save(update_fields=["clinician", "updated_at"])
+    patient.clinician = actor
+    audit_record(actor=actor, action="update", obj=locked,
+                 detail={"clinician": actor.pk, "source": "intake"})
+    return True
+
+
+@transaction.atomic
 def intake_create(*, patient: Patient, red_flags: dict, startback: dict,
                   phq9_total: int | None = None, gad7_total: int | None = None,
                   mme: Decimal | None = None, actor=None, at=None) -> Intake:

@@ -4,6 +4,7 @@ chart and the guided intake compose several apps: clinic/views.py."""
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from django.views.generic import ListView
 
@@ -60,14 +61,24 @@ def care_team(request, pk):
     return redirect("patients:detail", pk)
 
 
+def _back(request, default: str) -> str:
+    target = request.POST.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                                  require_https=request.is_secure()):
+        return target
+    return default
+
+
 @require_POST
 @roles.requires("patient.pathway")
 def decide_pathway(request, pk):
     patient = get_object_or_404(visible(Patient.objects.all(), request.user, ""), pk=pk)
     form = forms.PathwayForm(request.POST)
-    back = request.POST.get("next") or reverse("patients:detail", args=[pk])
+    back = _back(request, reverse("patients:detail", args=[pk]))
     if not form.is_valid():
         messages.error(request, "Choose a pathway.")
+        forms.pathway_form_keep(request.session, patient.pk, request.POST, form.errors,
+                                "Choose a pathway.")
         return redirect(back)
     try:
         decision = services.pathway_decide(patient=patient, actor=request.user,
@@ -75,6 +86,10 @@ def decide_pathway(request, pk):
                                            reason=form.cleaned_data["reason"])
     except DomainError as exc:
         messages.error(request, exc.message)
+        # Keep the chosen pathway and reason on the page: never reset to the suggestion,
+        # where the next save would "confirm" it with the override's reason.
+        forms.pathway_form_keep(request.session, patient.pk, request.POST, exc.errors or {},
+                                exc.message)
         return redirect(back)
     verb = "overridden" if decision.overridden else "confirmed"
     messages.success(request, f"Pathway {verb}: {decision.get_pathway_display()}.")

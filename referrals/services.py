@@ -302,7 +302,8 @@ def mdt_decision_record(*, item: MdtAgendaItem | int, decision: str, actor=None,
       is triaged, the note naming them.
     - `advice`: back to the GP with advice; this referral is declined with the advice as
       its reason.
-    A decision is recorded once; a second attempt is refused (409).
+    A decision is recorded once; a second attempt is refused (409), and so is one before the
+    meeting's day (the team has not met yet).
     """
     pk = item.pk if isinstance(item, MdtAgendaItem) else item
     locked = (MdtAgendaItem.objects.select_for_update().select_related("meeting")
@@ -314,6 +315,11 @@ def mdt_decision_record(*, item: MdtAgendaItem | int, decision: str, actor=None,
                         MdtAgendaItem.Decision.ADVICE):
         raise InvalidInput("Choose a decision.",
                            {"decision": ["Use 'services', 'joint_appointment' or 'advice'."]})
+    meeting_day = timezone.localdate(locked.meeting.scheduled_for)
+    if timezone.localdate() < meeting_day:
+        raise Conflict(f"The meeting is on {meeting_day:%d %b %Y}: its decisions can be recorded "
+                       "from that day, not before.",
+                       {"meeting": [f"The meeting has not happened yet ({meeting_day:%Y-%m-%d})."]})
     referral = (Referral.objects.select_for_update().select_related("patient", "service")
                 .get(pk=locked.referral_id))
     note = (note or "").strip()

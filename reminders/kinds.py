@@ -11,7 +11,8 @@ The dispatcher (reminders/dispatch.py) calls, for a claimed batch:
   from templates/reminders/{email,sms}/<kind>.*.
 
 Patient-directed kinds go to the patient on the preferred channel, only with consent, and
-carry the one-click stop link. Staff-directed kinds go by email to `recipient_user`.
+carry the one-click stop link. Staff-directed kinds go to `recipient_user` by email, or by
+SMS when the row's channel is `sms` (the phone from `register_staff_phone`'s lookup).
 Bodies never carry clinical detail (scores, diagnoses, instrument names, programme names):
 only times, places and links behind a login or a single-use token.
 
@@ -133,8 +134,31 @@ def patient_recipient(row: Reminder) -> Recipient:
     return Recipient(reason=R.NO_CONSENT)
 
 
+# How to find a staff member's phone (urgent alerts by SMS): the app that keeps staff
+# phones (team, a higher layer) registers its lookup from its AppConfig.ready().
+_staff_phone = None
+
+
+def register_staff_phone(lookup) -> None:
+    """`lookup(user) -> str` (E.164 or "") gives a staff member's phone for SMS."""
+    global _staff_phone
+    _staff_phone = lookup
+
+
+def staff_phone(user) -> str:
+    return (_staff_phone(user) if _staff_phone is not None and user is not None else "") or ""
+
+
 def staff_recipient(row: Reminder) -> Recipient:
     user = row.recipient_user
+    if row.channel == Reminder.Channel.SMS:
+        channel = Reminder.Channel.SMS
+        phone = staff_phone(user) if user is not None and user.is_active else ""
+        if not phone:
+            return Recipient(channel, reason=R.NO_ADDRESS)
+        if not valid_phone(phone):
+            return Recipient(channel, reason=R.INVALID_ADDRESS)
+        return Recipient(channel, phone)
     channel = Reminder.Channel.EMAIL
     if user is None or not user.is_active or not user.email:
         return Recipient(channel, reason=R.NO_ADDRESS)

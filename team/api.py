@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 
 from ipm import accounts, roles
 from ipm.api import ErrorSerializer
+from ipm.parsers import JSONParser
 from ipm.roles import HasRole
 from patients.models import PHONE_E164, Program, Site, validate_timezone
 from patients.program import crisis_message_for
@@ -19,10 +20,13 @@ User = get_user_model()
 
 
 class AdminOnly:
-    """Admins' (ipm.roles.PERMISSIONS): each view names its permission."""
+    """Admins' (ipm.roles.PERMISSIONS): each view names its permission. Configuration is
+    sent as JSON only: a multipart part that Django files away as an upload would otherwise
+    drop a field silently (an invalid time zone was accepted as "not given")."""
 
     permission_classes = [HasRole]
     permission = "staff.manage"
+    parser_classes = [JSONParser]
 
 
 def _people():

@@ -13,9 +13,11 @@ class TeamConfig(AppConfig):
     def ready(self):
         # Imported here, not at the top: models can only be imported once the app registry
         # is ready (start-up order), which is when ready() runs.
-        from reminders.kinds import register
+        from reminders.kinds import register, register_staff_phone
 
         from . import checks  # noqa: F401  (registers the check --deploy check)
         from .reminder_kinds import StaffInviteKind
+        from .selectors import staff_phone
 
         register(StaffInviteKind)
+        register_staff_phone(staff_phone)

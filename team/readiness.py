@@ -74,12 +74,38 @@ def readiness_problems(program: Program | None = None) -> list[Problem]:
             "site_without_staff", "unsafe",
             f"Sites without staff: {', '.join(empty)}: their patients' alerts reach no one "
             "at the site.", "/team/sites/"))
+    if not _someone_takes_alerts(program):
+        problems.append(Problem(
+            "alerts_unassignable", "unsafe",
+            "No clinical lead, no deputy and no active clinician at some site: a safety alert "
+            "of a patient there without a clinician has no one to assign it to.",
+            "/team/program/"))
     orphans = Patient.objects.filter(program=program, clinician__isnull=True).count()
     if orphans:
         problems.append(Problem(
             "patients_without_clinician", "unsafe",
             f"{orphans} patient(s) have no responsible clinician.", "/team/reassign/"))
     return problems
+
+
+def _leads_q(prefix: str = "") -> Q:
+    return (Q(**{f"{prefix}clinical_lead__is_active": True})
+            | Q(**{f"{prefix}deputy_lead__is_active": True}))
+
+
+def _site_without_clinician(program_ref):
+    clinicians = Site.staff.through.objects.filter(
+        site_id=OuterRef("pk"), user__is_active=True, user__groups__name=roles.CLINICIAN)
+    return Site.objects.filter(program=program_ref).exclude(Exists(clinicians))
+
+
+def _someone_takes_alerts(program: Program) -> bool:
+    """docs/product.md §7: a new alert goes to the clinician, the care manager, the lead, the
+    deputy, else an active clinician of the patient's site. Unsafe when no lead or deputy is
+    active and some site has no active clinician."""
+    if Program.objects.filter(_leads_q(), pk=program.pk).exists():
+        return True
+    return not _site_without_clinician(program).exists()
 
 
 def readiness_count() -> int:
@@ -95,11 +121,14 @@ def readiness_count() -> int:
         unreachable=Exists(unreachable),
         empty_site=Exists(Site.objects.filter(program=OuterRef("pk")).exclude(Exists(staffed))),
         orphans=Exists(Patient.objects.filter(program=OuterRef("pk"), clinician__isnull=True)),
+        leads_ok=Exists(Program.objects.filter(_leads_q(), pk=OuterRef("pk"))),
+        site_no_clinician=Exists(_site_without_clinician(OuterRef("pk"))),
     ).values("lead_ok", "unreachable", "empty_site", "orphans", "escalation_mode",
-             "working_hours").first())
+             "working_hours", "leads_ok", "site_no_clinician").first())
     if row is None:
         return 1  # no program yet: no clinical lead
     count = (not row["lead_ok"]) + row["unreachable"] + row["empty_site"] + row["orphans"]
+    count += not row["leads_ok"] and row["site_no_clinician"]
     count += not sms_configured()
     count += (row["escalation_mode"] == Program.EscalationMode.WORKING_HOURS
               and not has_working_hours(row["working_hours"]))

@@ -61,3 +61,10 @@ def second_factor_devices(user) -> int:
     """How many second-factor devices (an authenticator app, a set of recovery codes) the
     person holds."""
     return sum(1 for _ in devices_for_user(user, confirmed=None))
+
+
+def staff_phone(user) -> str:
+    """A staff member's phone for urgent SMS (safety alerts), "" when none: registered with
+    reminders (reminders.kinds.register_staff_phone) from TeamConfig.ready()."""
+    from_profile = getattr(user, "staff_profile", None)  # one query when not cached
+    return getattr(from_profile, "phone", "") or ""

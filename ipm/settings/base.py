@@ -272,6 +272,10 @@ SPECTACULAR_SETTINGS = {
         "ReferralStatusEnum": "referrals.models.Referral.Status",
         "ContactKindEnum": "care.models.Contact.Kind",
         "GoalStatusEnum": "care.models.Goal.Status",
+        "SafetyAlertKindEnum": "outcomes.models.SafetyAlert.Kind",
+        "SafetyAlertStatusEnum": "outcomes.models.SafetyAlert.Status",
+        "SafetyAlertActionEnum": "outcomes.models.SafetyAlert.Action",
+        "CssrsRiskEnum": "outcomes.models.SafetyAlert.Risk",
     },
 }
 
@@ -401,6 +405,8 @@ REMINDERS_SEND_DELAY_SECONDS = env.float("REMINDERS_SEND_DELAY_SECONDS", default
 
 # --- Program rules (configurable) --------------------------------------------------------
 IPM_QUESTIONNAIRE_LINK_DAYS = env.int("IPM_QUESTIONNAIRE_LINK_DAYS", default=14)
+# After a safety-alert call with no answer, when the worklist asks to try again (docs/product.md §7).
+IPM_ALERT_RETRY_MINUTES = env.int("IPM_ALERT_RETRY_MINUTES", default=60)
 # Safety-alert escalation delay, working hours and holidays are program settings now
 # (Program.escalation_hours, working_hours, holiday_country/region: /team/program/).
 

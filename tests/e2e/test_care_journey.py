@@ -100,7 +100,9 @@ def test_a_care_manager_works_the_worklist(page, phone_page, login_as, care_mana
         phone_page.locator('label[for="f-psfs-a1-3"]').click()
         phone_page.locator('label[for="f-psfs-a2-5"]').click()
         phone_page.get_by_role("button", name="Send my answers").click()
-        expect(phone_page.get_by_role("heading", name="Thank you, Sam")).to_be_visible()
+        # The link names nobody (docs/product.md §3.4): a misdirected message discloses nothing.
+        expect(phone_page.get_by_role("heading", name="Thank you", exact=True)).to_be_visible()
+        expect(phone_page.get_by_text("Sam")).to_have_count(0)
         page.goto(f"/patients/{patient.pk}/")
         expect(page.locator("#psfs-trend")).to_contain_text("Walking the dog")
         expect(page.locator("#psfs-trend")).to_contain_text("baseline")

@@ -48,7 +48,9 @@ def test_it_takes_a_patient_link_answer_to_the_clinicians_trend_chart(
 
     # The patient, on a phone: PEG first, one answer forgotten.
     phone_page.goto(path)
-    expect(phone_page.get_by_text("Hello Robin")).to_be_visible()
+    # Only the questions: no name, no programme (issue 19).
+    expect(phone_page.get_by_text("Please answer these questions")).to_be_visible()
+    expect(phone_page.get_by_text("Robin")).to_have_count(0)
     expect(phone_page.get_by_text("Hale")).to_have_count(0)
     expect(phone_page.get_by_role("heading", name="PEG")).to_be_visible()
     _choose(phone_page, "peg", "q1", 4)
@@ -69,7 +71,8 @@ def test_it_takes_a_patient_link_answer_to_the_clinicians_trend_chart(
     for i in range(1, 10):
         _choose(phone_page, "phq9", f"q{i}", 0 if i == 9 else 1)
     phone_page.get_by_role("button", name="Send my answers").click()
-    expect(phone_page.get_by_role("heading", name="Thank you, Robin")).to_be_visible()
+    expect(phone_page.get_by_role("heading", name="Thank you")).to_be_visible()
+    expect(phone_page.get_by_test_id("crisis-message")).to_have_count(0)
     peg = QuestionnaireResponse.objects.filter(patient=patient, instrument="peg").latest("answered_at")
     assert (peg.context, peg.scores["score"]) == ("patient_link", 4.67)
 

@@ -120,9 +120,9 @@ def test_a_coordinator_runs_an_mdt_meeting_and_records_decisions(page, login_as,
     expect(candidates).to_contain_text("Rhys Redflag")
     expect(candidates).to_contain_text("Hana Highrisk")
 
-    # Plan a virtual meeting next week.
-    page.get_by_label("Date").fill((timezone.localdate() + timedelta(days=7)).isoformat())
-    page.get_by_label("Time").fill("13:00")
+    # Plan a virtual meeting today: its decisions can be recorded from its day on.
+    page.get_by_label("Date").fill(timezone.localdate().isoformat())
+    page.get_by_label("Time").fill("08:00")
     page.get_by_label("Virtual", exact=True).check()
     page.get_by_label("Video link (virtual)").fill("https://meet.example.org/ipm-mdt")
     page.get_by_role("button", name="Plan meeting").click()

@@ -58,6 +58,11 @@ INEXPRESSIBLE: dict[tuple[str, str], tuple[str, ...]] = {
         "each questionnaire's answers must suit that instrument's items and options, and "
         "the body arrives as a form too (nested objects cannot be form-encoded)",
     ),
+    ("POST", "/api/alerts/{id}/acknowledge/"): (
+        "`note` is not blank once trimmed (docs/product.md §7: the action needs its note)",
+        "no NUL character in any string (ipm.middleware.RejectNulMiddleware: 400 before the "
+        "view, so even an unknown alert id answers 400)",
+    ),
     ("POST", "/api/responses/"): (
         "`answers` must suit the instrument named by the sibling field `instrument`",
         "`patient` must name an existing patient (a reference in the body: 400 on the field)",

@@ -111,8 +111,8 @@ def test_it_audits_searches_of_each_patient_resource(api, resource, patient, all
     assert event.detail == {"fhir": resource, "patient_ids": [patient.pk]}
 
 
-def test_it_audits_reads_of_every_resource(api, patient, phq9, referral, group):
-    alert = SafetyAlert.objects.create(patient=patient, response=phq9)
+def test_it_audits_reads_of_every_resource(api, patient, phq9, referral, group, clinician):
+    alert = SafetyAlert.objects.create(patient=patient, response=phq9, assigned_to=clinician)
     session = group.sessions_made[0]
     for url in (f"/fhir/QuestionnaireResponse/{phq9.pk}", f"/fhir/Observation/{phq9.pk}-total",
                 f"/fhir/ServiceRequest/{referral.pk}", f"/fhir/Flag/{alert.pk}",
@@ -409,12 +409,13 @@ def test_it_lists_no_appointments_for_a_patient_not_enrolled(api, program, group
 
 
 def test_it_serves_safety_alerts_as_flags(api, patient, phq9, clinician):
-    open_alert = SafetyAlert.objects.create(patient=patient, response=phq9)
+    open_alert = SafetyAlert.objects.create(patient=patient, response=phq9, assigned_to=clinician)
     second = response_create(patient=patient, instrument="phq9", actor=clinician,
                              answers=answers(instrument(
                                  "phq9"), 0))
     done = SafetyAlert.objects.create(patient=patient, response=second, status="acknowledged",
-                                      acknowledged_at=at(2024, 3, 3, 12, 0))
+                                      acknowledged_at=at(2024, 3, 3, 12, 0), action="other",
+                                      assigned_to=clinician)
     bundle = fhir_json(api.get(f"/fhir/Flag?patient={patient.pk}"))
     statuses = {f["id"]: f["status"] for f in entries(bundle)}
     assert statuses == {str(open_alert.pk): "active", str(done.pk): "inactive"}

@@ -202,6 +202,7 @@ API = [
      "/api/patients/{patient}/questionnaire-links/", STAFF, 400, False),
     ("POST", "/api/responses/", "/api/responses/", STAFF, 400, False),
     ("GET", "/api/alerts/", "/api/alerts/", STAFF, 200, True),
+    ("GET", "/api/alerts/{id}/", "/api/alerts/{alert}/", STAFF, 200, True),
     ("POST", "/api/alerts/{id}/acknowledge/", "/api/alerts/{alert}/acknowledge/", CLINICIANS,
      400, False),
     ("GET", "/api/referrals/", "/api/referrals/", STAFF, 200, True),

@@ -117,8 +117,10 @@ def test_a_safety_alert_notification_needs_no_broker(
                                          "answers": phq9}, format="json")
     assert r.status_code == 201, r.content
     assert not QueuedTask.objects.exists()           # nothing had to wait for Redis
-    row = Reminder.objects.get(kind="safety_alert")
-    assert (row.status, row.target_id) == ("pending", r.json()["alerts"][0]["id"])
+    rows = Reminder.objects.filter(kind="safety_alert")  # email and SMS (issue 19)
+    assert {(row.status, row.target_id) for row in rows} == {
+        ("pending", r.json()["alerts"][0]["id"])}
+    assert sorted(row.channel for row in rows) == ["email", "sms"]
 
 
 @pytest.mark.redis

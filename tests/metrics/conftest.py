@@ -10,6 +10,7 @@ import itertools
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth.models import User
 from django.utils import timezone
 
 from metrics.definitions import Scope
@@ -42,10 +43,10 @@ class Build:
         return Service.objects.get(code=code)
 
     def patient(self, *, risk: str = "", intake_date=None, baseline_mme=None, current_mme=None,
-                given_name: str = "") -> Patient:
+                given_name: str = "", site=None) -> Patient:
         n = next(self._n)
         return Patient.objects.create(
-            program=self.program, mrn=f"MRN{n:05d}", given_name=given_name or f"Given{n}",
+            program=self.program, site=site or self.program.sites.order_by("pk").first(), mrn=f"MRN{n:05d}", given_name=given_name or f"Given{n}",
             family_name=f"Family{n}", birth_date=dt.date(1970, 1, 1), risk_group=risk,
             intake_date=intake_date,
             baseline_mme=None if baseline_mme is None else Decimal(str(baseline_mme)),
@@ -122,9 +123,12 @@ class Build:
 
     def alert(self, patient: Patient, opened_at: dt.datetime, acknowledged_at=None) -> SafetyAlert:
         response = self.response(patient, "phq9", opened_at, 12)
+        if not hasattr(self, "_clinician"):
+            self._clinician = User.objects.create_user(username="metrics-clinician")
         return SafetyAlert.objects.create(
             patient=patient, response=response, opened_at=opened_at,
-            acknowledged_at=acknowledged_at,
+            acknowledged_at=acknowledged_at, assigned_to=self._clinician,
+            action="other" if acknowledged_at else "",
             status="acknowledged" if acknowledged_at else "open")
 
 

@@ -304,6 +304,17 @@ def test_it_splits_responders_by_risk_group(build, february):
     assert by_risk["low"]["phq9"] is None
 
 
+def test_it_splits_responders_by_the_baseline_risk_group(build, february):
+    # Issue 19: a repeat intake (high -> low) must not move a responder into "low".
+    p = build.patient(risk="low")
+    build.intake(p, at(1, 5), "high")
+    build.intake(p, feb(15), "low")
+    build.response(p, "peg", at(1, 5), 8.0, context="intake")
+    build.response(p, "peg", feb(20), 4.0)                # a 50 % fall: a responder
+    by_risk = d.responders_by_risk_group(february)
+    assert (by_risk["high"]["peg"], by_risk["low"]["peg"]) == (100.0, None)
+
+
 def test_it_splits_responders_by_attendance_dose(build, february):
     patients = peg_program(build)
     series = build.series(*[at(1, day) for day in range(6, 16)], feb(25))
@@ -401,6 +412,43 @@ def test_it_takes_the_median_hours_to_acknowledge(build, february, extra, expect
     for opened, acknowledged in extra:
         build.alert(p, opened, acknowledged)
     assert d.median_hours_to_acknowledge(february) == expected
+
+
+def test_it_counts_alerts_acknowledged_within_one_working_day(build, february):
+    # The program works Monday-Friday 09:00-17:00 (8 h a day); February 2025 has no holiday.
+    p = build.patient()
+    build.alert(p, feb(7, 16), feb(10, 15, 30))  # Fri 16:00 -> Mon 15:30: 1 + 6.5 = 7.5 h: yes
+    build.alert(p, feb(7, 16), feb(10, 16, 30))  # Fri 16:00 -> Mon 16:30: 1 + 7.5 = 8.5 h: no
+    build.alert(p, feb(8, 10), feb(10, 17))      # Sat 10:00 -> Mon 17:00: 8 h exactly: yes
+    build.alert(p, feb(26, 12))                  # still open at the end of the period: no
+    build.alert(p, feb(28, 16, 30))              # 0.5 working h by the end: not known, left out
+    build.alert(p, at(1, 31, 16), feb(3, 10))    # opened in January: not counted
+    assert d.pct_acknowledged_within_working_day(february) == 50.0  # 2 of 4
+
+
+def test_it_skips_public_holidays_when_counting_the_working_day(build):
+    # Easter 2025: Good Friday 18 April and Easter Monday 21 April are holidays in England.
+    build.program.holiday_country, build.program.holiday_region = "GB", "ENG"
+    build.program.save(update_fields=["holiday_country", "holiday_region"])
+    p = build.patient()
+    build.alert(p, at(4, 17, 16), at(4, 22, 15))  # Thu 16:00 -> Tue 15:00: 1 + 6 = 7 h: yes
+    april = d.Scope(dt.date(2025, 4, 1), dt.date(2025, 4, 30), now=at(5, 20))
+    assert d.pct_acknowledged_within_working_day(april) == 100.0
+
+
+def test_it_splits_acknowledgement_by_site(build, february):
+    from patients.models import Site
+
+    east = Site.objects.create(program=build.program, name="East", code="east")
+    main = build.patient()
+    build.alert(main, feb(7, 16), feb(10, 15, 30))  # 71.5 h, within
+    build.alert(main, feb(7, 16), feb(10, 16, 30))  # 72.5 h, not within
+    build.alert(main, feb(8, 10), feb(10, 17))      # 55 h, within
+    build.alert(build.patient(site=east), feb(3, 9), feb(3, 11))  # 2 h, within
+    assert d.alert_acknowledgement_by_site(february) == {
+        "main": {"median_hours": 71.5, "pct_within_working_day": 66.7},
+        "east": {"median_hours": 2.0, "pct_within_working_day": 100.0},
+    }
 
 
 # --- the whole set ----------------------------------------------------------------------------

@@ -190,6 +190,17 @@ def test_it_renders_the_dashboard_in_a_fixed_number_of_queries(
         assert admin_client.get(DASHBOARD, FEB).status_code == 200
 
 
+def test_it_shows_safety_alert_acknowledgement_by_site(admin_client, feb_snapshot):
+    # feb_program's one alert: Wednesday 12 Feb 09:00 -> 15:00 at the main site (6 h, within
+    # one 8-hour working day).
+    html = admin_client.get(DASHBOARD, FEB).content.decode()
+    assert 'data-metric="pct_acknowledged_within_working_day"' in html
+    table = html.split('data-metric="alert_acknowledgement_by_site"')[1].split("</table>")[0]
+    row = table.split('data-site="main"')[1].split("</tr>")[0]
+    assert '<td class="text-end text-nowrap" data-measure="median_hours">6.0' in row
+    assert '<td class="text-end text-nowrap" data-measure="pct_within_working_day">100.0' in row
+
+
 def test_the_dashboard_says_its_period_and_offers_today(admin_client):
     html = admin_client.get("/metrics/").content.decode()
     assert "ending yesterday: today is not included" in html

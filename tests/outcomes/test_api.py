@@ -68,7 +68,7 @@ def test_it_returns_the_same_scores_as_the_pure_functions(api, patient, code, an
     assert body["instrument_version"] == instruments.get(code).version
     assert body["patient"] == patient.pk and body["instrument"] == code
     assert set(body) == {"id", "patient", "instrument", "instrument_version", "answered_at",
-                         "answers", "scores", "alerts"}
+                         "answers", "scores", "alerts", "crisis_message"}  # issue 19
 
 
 def test_it_returns_the_alert_opened_by_the_response(api, patient, answers):

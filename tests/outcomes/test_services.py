@@ -80,17 +80,16 @@ def test_it_keeps_every_alert_paired_with_its_response(patient, answers):
 def test_it_writes_the_clinicians_notification_in_the_alerts_own_transaction(
         patient, answers, clinician, django_capture_on_commit_callbacks):
     # Changed on purpose (issue 17): the outbox row is written with the alert, not by a
-    # task queued after commit; reminders' dispatch sends it.
+    # task queued after commit; reminders' dispatch sends it. Issue 19: by email AND SMS.
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         response = services.response_create(patient=patient, instrument="phq9",
                                             answers=answers.phq9(1))
-        assert Reminder.objects.filter(kind="safety_alert").count() == 1
+        assert Reminder.objects.filter(kind="safety_alert").count() == 2
     assert callbacks == []  # no task to queue: nothing can be lost to a broker outage
-    reminder = Reminder.objects.get(kind="safety_alert")
-    assert reminder.recipient_user == clinician
-    assert reminder.target_type == "safety_alert"
-    assert reminder.target_id == response.alerts[0].pk
-    assert reminder.channel == "email"
+    rows = Reminder.objects.filter(kind="safety_alert")
+    assert {r.recipient_user for r in rows} == {clinician}
+    assert {(r.target_type, r.target_id) for r in rows} == {("safety_alert", response.alerts[0].pk)}
+    assert sorted(r.channel for r in rows) == ["email", "sms"]
 
 
 def test_a_rolled_back_response_leaves_neither_alert_nor_notification(patient, answers):
@@ -106,7 +105,7 @@ def test_it_notifies_the_clinical_lead_when_the_patient_has_no_clinician(
     patient = make_patient(clinician=None)
     with django_capture_on_commit_callbacks(execute=True):
         services.response_create(patient=patient, instrument="phq9", answers=answers.phq9(1))
-    assert Reminder.objects.get(kind="safety_alert").recipient_user == lead
+    assert {r.recipient_user for r in Reminder.objects.filter(kind="safety_alert")} == {lead}
 
 
 def test_it_refuses_a_response_with_per_item_errors_and_saves_nothing(patient):
@@ -246,7 +245,7 @@ def test_it_acknowledges_an_alert_once_with_an_action_note(alert, clinician):
         "acknowledged", clinician, "Called; safety plan.")
     assert done.acknowledged_at is not None
     # The clinician's pending notification is moot once someone has acted.
-    assert Reminder.objects.get(kind="safety_alert").status == "cancelled"
+    assert {r.status for r in Reminder.objects.filter(kind="safety_alert")} == {"cancelled"}
     with pytest.raises(Conflict):
         services.alert_acknowledge(alert=alert, actor=clinician, note="again")
 

@@ -51,8 +51,10 @@ def test_it_escalates_to_the_clinical_lead_after_four_working_hours(
     assert sweep_at(due) == 1
     alert.refresh_from_db()
     assert (alert.escalated_at, alert.escalated_to) == (due, lead)
-    reminder = Reminder.objects.get(kind="alert_escalation")
-    assert (reminder.recipient_user, reminder.target_id, reminder.channel) == (lead, alert.pk, "email")
+    # Issue 19: by email and by SMS.
+    assert sorted((r.recipient_user, r.target_id, r.channel) for r in Reminder.objects.filter(
+        kind="alert_escalation").order_by("channel")) == [(lead, alert.pk, "email"),
+                                                          (lead, alert.pk, "sms")]
 
 
 def test_it_skips_public_holidays_and_honours_24_7_mode(patient, answers, lead, program):
@@ -75,7 +77,7 @@ def test_it_escalates_only_once_however_often_the_sweep_runs(patient, answers, l
     assert sweep_at(london(2026, 3, 5, 9, 0)) == 0
     alert.refresh_from_db()
     assert alert.escalated_at == london(2026, 3, 3, 14, 0)
-    assert Reminder.objects.filter(kind="alert_escalation").count() == 1
+    assert Reminder.objects.filter(kind="alert_escalation").count() == 2  # email and SMS
     # A second claim on the same row loses: the conditional update matches nothing.
     assert services.alert_escalate(alert=alert, now=timezone.now()) is False
 
@@ -99,9 +101,10 @@ def test_it_notifies_once_per_alert(patient, answers, clinician):
     # Was a task (notify_safety_alert); the row is now written with the alert (issue 17).
     alert = services.response_create(patient=patient, instrument="phq9",
                                      answers=answers.phq9(3)).alerts[0]
-    first = Reminder.objects.get(kind="safety_alert", target_id=alert.pk)
-    assert services.alert_notify(alert=alert) == first  # idempotent: one outbox row
-    assert first.recipient_user == clinician
+    first = list(Reminder.objects.filter(kind="safety_alert", target_id=alert.pk)
+                 .order_by("channel"))
+    assert services.alert_notify(alert=alert) == first  # idempotent: one row per channel
+    assert {r.recipient_user for r in first} == {clinician}
 
 
 # --- Planning links on the due day ---------------------------------------------------------
@@ -111,7 +114,7 @@ def test_it_creates_the_due_link_on_the_due_day_once(make_patient):
     due = make_patient(intake_date=today - timedelta(weeks=6))
     make_patient(intake_date=today - timedelta(weeks=6), consent_to_contact=False)
     make_patient(intake_date=today - timedelta(weeks=6), preferred_channel="none")
-    make_patient(intake_date=today - timedelta(weeks=6, days=1))
+    make_patient(intake_date=today - timedelta(weeks=6, days=-1))  # due tomorrow: not yet
     answered = make_patient(intake_date=today - timedelta(weeks=12))
     for code in ("peg", "phq9", "gad7", "promis29", "nps"):
         QuestionnaireResponse.objects.create(
@@ -124,3 +127,36 @@ def test_it_creates_the_due_link_on_the_due_day_once(make_patient):
     assert (link.patient, link.instruments, link.created_by) == (due, ["peg", "phq9", "gad7"], None)
     assert Reminder.objects.filter(target_id=link.pk, kind="questionnaire_due").count() == 3
     assert SafetyAlert.objects.count() == 0
+
+
+def test_it_catches_up_a_due_day_missed_while_the_worker_was_down(make_patient):
+    # Issue 19: the daily planning only looked at what fell due that very day.
+    today = date(2026, 6, 15)
+    missed = make_patient(intake_date=today - timedelta(weeks=6, days=3))  # due on the 12th
+    with time_machine.travel(london(2026, 6, 15, 6, 0), tick=False):
+        assert tasks.plan_due_questionnaires() == 1
+        assert tasks.plan_due_questionnaires() == 0  # sent once: not planned again
+    link = QuestionnaireLink.objects.get()
+    assert (link.patient, link.instruments) == (missed, ["peg", "phq9", "gad7"])
+    # Once a link has gone out, its expiry does not make the planner send it again.
+    QuestionnaireLink.objects.update(expires_at=timezone.now())
+    with time_machine.travel(london(2026, 6, 20, 6, 0), tick=False):
+        assert tasks.plan_due_questionnaires() == 0
+
+
+def test_it_plans_the_discharge_nps(make_patient):
+    # Issue 19: the discharge NPS was never sent (only week rules were planned).
+    from referrals.catalogue import SERVICES
+    from referrals.models import Referral, Service
+
+    code, name, discipline, triage, first_visit, group = SERVICES[0]
+    service, _ = Service.objects.get_or_create(code=code, defaults={
+        "name": name, "discipline": discipline, "sla_triage_days": triage,
+        "sla_first_visit_days": first_visit, "is_group_based": group})
+    patient = make_patient(intake_date=date(2025, 1, 6))
+    Referral.objects.create(patient=patient, service=service, reason="pain",
+                            referred_at=london(2025, 1, 6, 10, 0), status="discharged",
+                            closed_at=london(2026, 6, 13, 11, 0))
+    with time_machine.travel(london(2026, 6, 15, 6, 0), tick=False):
+        assert tasks.plan_due_questionnaires() == 1
+    assert QuestionnaireLink.objects.get().instruments == ["nps"]

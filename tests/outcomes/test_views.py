@@ -37,12 +37,15 @@ def logged_in(user) -> Client:
 
 # --- Patient questionnaire link -------------------------------------------------------------
 
-def test_it_shows_only_the_first_name_and_the_questions(link, patient):
+def test_it_shows_only_the_questions(link, patient):
+    # Changed on purpose (issue 19): no first name and no programme name, so a misdirected
+    # link discloses nothing (docs/product.md §3.4).
     r = Client().get(link.path)
     assert r.status_code == 200
     html = r.content.decode()
-    assert "Hello Robin" in html
+    assert patient.given_name not in html
     assert patient.family_name not in html and patient.mrn not in html
+    assert "programme" not in html.lower() and patient.program.name not in html
     assert "Step 1 of 2" in html and "What number best describes your pain" in html
     assert r["Cache-Control"].startswith("no-store")
     assert r["Referrer-Policy"] == "no-referrer"
@@ -68,7 +71,8 @@ def test_it_walks_through_the_steps_and_saves_everything_at_the_end(link, patien
     r = c.post(link.path, {**form("peg", answers.peg_bad), **form("phq9", answers.phq9()),
                            "step": 1, "action": "submit"})
     assert r.status_code == 201
-    assert "Thank you, Robin" in r.content.decode()
+    assert "Thank you" in r.content.decode() and "Robin" not in r.content.decode()
+    assert 'data-testid="crisis-message"' not in r.content.decode()  # no positive item 9
     assert list(QuestionnaireResponse.objects.values_list("instrument", "context")) == [
         ("peg", "patient_link"), ("phq9", "patient_link")]
     again = Client().get(link.path)
@@ -101,7 +105,7 @@ def test_it_serves_the_questions_as_json_when_asked(link):
     r = Client().get(link.path, HTTP_ACCEPT="application/json")
     assert r.status_code == 200
     body = r.json()
-    assert body["first_name"] == "Robin"
+    assert "first_name" not in body and "Robin" not in r.content.decode()  # issue 19
     assert [i["code"] for i in body["instruments"]] == ["peg", "phq9"]
 
 
@@ -152,9 +156,12 @@ def test_it_lets_a_clinician_enter_a_questionnaire_with_errors_next_to_items(pat
     assert r.status_code == 400
     assert r.content.decode().count("This item is required.") == 8
     assert not QuestionnaireResponse.objects.exists()
-    r = c.post(url + "?instrument=phq9", form("phq9", answers.phq9(item9=1)))
+    r = c.post(url + "?instrument=phq9", form("phq9", answers.phq9(item9=0)))
     assert r.status_code == 302 and r["Location"] == f"/patients/{patient.pk}/trends/"
-    response = QuestionnaireResponse.objects.get()
+    r = c.post(url + "?instrument=phq9", form("phq9", answers.phq9(item9=1)))
+    # Issue 19: a positive item 9 shows the result page with the crisis message to give.
+    assert r.status_code == 201 and 'data-testid="crisis-message"' in r.content.decode()
+    response = QuestionnaireResponse.objects.latest("pk")
     assert (response.context, response.entered_by) == ("clinician", clinician)
     assert SafetyAlert.objects.filter(response=response).exists()
 

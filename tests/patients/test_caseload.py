@@ -4,6 +4,7 @@ manager, set at intake and changed on the patient page and through the API, audi
 import pytest
 from django.test import Client
 
+from clinic.services import intake_record
 from ipm.errors import InvalidInput
 from ipm.models import AuditEvent
 from patients.models import Patient, Program, Site
@@ -113,3 +114,22 @@ def test_a_coordinator_changes_the_care_team_but_not_the_details_through_the_api
     assert r.status_code == 403
     p.refresh_from_db()
     assert (p.family_name, p.care_manager) == ("Vale", coordinator)
+
+
+def test_an_intake_makes_its_clinician_responsible_for_a_patient_without_one(clinician):
+    # Issue 19: a patient registered without a clinician (a referral, an integration) got
+    # none at intake, so their alerts went to the lead.
+    patient = patient_create(actor=None, mrn="REF-1", given_name="Rae", family_name="Ferral",
+                             birth_date="1980-01-01")
+    assert patient.clinician is None
+    startback = {f"q{i}": 1 for i in range(1, 9)} | {"q9": 4}
+    phq9 = {f"q{i}": 0 for i in range(1, 9)} | {"q9": 1}
+    no_flags = {k: False for k in ("cauda_equina", "cancer_history", "fever_or_infection",
+                                   "significant_trauma", "unexplained_weight_loss",
+                                   "progressive_neuro_deficit")}
+    intake = intake_record(patient=patient, red_flags=no_flags, startback=startback,
+                           baseline={"phq9": phq9}, actor=clinician)
+    patient.refresh_from_db()
+    assert patient.clinician == clinician
+    # The alert its answers opened is this clinician's.
+    assert intake.responses[-1].alerts[0].assigned_to == clinician

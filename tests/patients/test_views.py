@@ -156,3 +156,36 @@ def test_overriding_the_pathway_in_the_page_needs_a_reason(clinician):
     assert p.pathway == "self_management"
     d = p.pathway_decisions.get()
     assert d.overridden and d.reason == "Declines physio" and d.decided_by == clinician
+
+
+def test_a_refused_override_keeps_the_chosen_pathway_on_the_page(clinician):
+    # Issue 19: the refused override reset the choice to the suggestion, so the next save
+    # "confirmed" the suggestion with the override's reason.
+    (p,) = make_patients(1, clinician)
+    intake = p.intakes.get()
+    c = logged_in(clinician)
+    result = f"/patients/{p.pk}/intakes/{intake.pk}/"
+    r = c.post(f"/patients/{p.pk}/pathway/", {"pathway": "self_management", "reason": "",
+                                               "next": result})
+    assert r.status_code == 302 and r["Location"] == result
+    html = c.get(result).content.decode()
+    assert '<option value="self_management" selected>' in html
+    assert 'data-testid="pathway-error"' in html
+    # Shown once: the page after that offers the suggestion again.
+    assert '<option value="self_management" selected>' not in c.get(result).content.decode()
+    c.post(f"/patients/{p.pk}/pathway/", {"pathway": "self_management", "reason": ""})
+    page = c.get(f"/patients/{p.pk}/").content.decode()
+    assert '<option value="self_management" selected>' in page
+    assert not p.pathway_decisions.exists()
+
+
+def test_the_intake_result_gives_the_crisis_message_after_a_positive_item_9(clinician):
+    (p,) = make_patients(1, clinician)
+    phq9 = {f"q{i}": 0 for i in range(1, 9)} | {"q9": 2}
+    intake = intake_record(patient=p, red_flags=NO_FLAGS, startback=HIGH,
+                           baseline={"phq9": phq9}, actor=clinician)
+    html = logged_in(clinician).get(f"/patients/{p.pk}/intakes/{intake.pk}/").content.decode()
+    assert 'data-testid="crisis-message"' in html and "116 123" in html  # GB default
+    quiet = p.intakes.exclude(pk=intake.pk).get()
+    html = logged_in(clinician).get(f"/patients/{p.pk}/intakes/{quiet.pk}/").content.decode()
+    assert 'data-testid="crisis-message"' not in html

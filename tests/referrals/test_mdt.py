@@ -24,8 +24,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def meeting(coordinator, clinician):
+    # Today: decisions are recorded at (or after) the meeting, never before its day.
     return mdt_meeting_create(
-        scheduled_for=timezone.now() + timedelta(days=2), mode="in_person",
+        scheduled_for=timezone.now(), mode="in_person",
         location="Room 4, Pain Centre", actor=coordinator,
         attendees=[("Medicine", clinician, ""), ("Physiotherapy", None, "Sam Patel")])
 
@@ -192,3 +193,17 @@ def test_a_requested_review_is_answered_by_the_decision(meeting, make_referral, 
                         services=[Service.objects.get(code="yoga")])
     referral.refresh_from_db()
     assert referral.status == "triaged" and referral.needs_mdt is False
+
+
+def test_it_refuses_a_decision_before_the_meeting_day(coordinator, complex_referral):
+    # Issue 19: decisions could be recorded on a meeting that had not happened yet.
+    future = mdt_meeting_create(scheduled_for=timezone.now() + timedelta(days=2),
+                                mode="in_person", location="Room 4", actor=coordinator)
+    item = mdt_agenda_add(meeting=future, referral=complex_referral, actor=coordinator)
+    with pytest.raises(Conflict) as exc:
+        mdt_decision_record(item=item, decision="advice", advice="GP to manage.",
+                            actor=coordinator)
+    assert "meeting" in exc.value.errors
+    item.refresh_from_db()
+    complex_referral.refresh_from_db()
+    assert item.decision == "" and complex_referral.status == "new"

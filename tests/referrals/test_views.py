@@ -248,7 +248,7 @@ def test_a_meeting_without_a_place_is_refused_on_the_page(coord_client):
 
 @pytest.fixture
 def agenda(coordinator, make_referral, make_patient):
-    meeting = mdt_meeting_create(scheduled_for=timezone.now() + timedelta(days=1),
+    meeting = mdt_meeting_create(scheduled_for=timezone.now(),  # decisions from its day on
                                  mode="in_person", location="Room 4", actor=coordinator)
     items = [mdt_agenda_add(meeting=meeting, actor=coordinator,
                             referral=make_referral(make_patient(f"Pat{i}", "Mdt",

@@ -219,8 +219,8 @@ def test_it_drops_an_alert_notification_once_the_alert_is_acknowledged(alert, cl
     clinician.save(update_fields=["email"])
     row = schedule(kind=K.ALERT_ESCALATION, target_type="safety_alert", target_id=alert.pk,
                    patient=alert.patient, recipient_user=clinician)
-    alert.status = "acknowledged"
-    alert.save(update_fields=["status"])
+    alert.status, alert.acknowledged_at, alert.action = "acknowledged", alert.opened_at, "other"
+    alert.save(update_fields=["status", "acknowledged_at", "action"])
     dispatch_due()
     assert outcome(row) == (S.CANCELLED, R.NO_LONGER_NEEDED)
 
