@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class CareConfig(AppConfig):
@@ -14,7 +15,12 @@ class CareConfig(AppConfig):
     def ready(self):
         from outcomes import item_labels
 
+        from .seed import default_billing_codes_ensure
         from .services import PSFS, psfs_item_labels
 
         # The PSFS link page asks about the patient's own activities (their care-plan goals).
         item_labels.register(PSFS, psfs_item_labels)
+        # The default billing codes come back after a database flush (as referrals'
+        # catalogue does), so the billing export still knows its codes.
+        post_migrate.connect(default_billing_codes_ensure, sender=self,
+                             dispatch_uid="care-default-billing-codes")
