@@ -1,4 +1,13 @@
-from django.apps import AppConfig
+import importlib
+
+from django.apps import AppConfig, apps
+from django.db.models.signals import post_migrate
+
+
+def ensure_billing_codes(sender=None, **kwargs):
+    """Put the default billing-code table back when it is empty (after a test flush or a
+    `flush`), from the same function the data migration runs; rows a program edited stay."""
+    importlib.import_module("care.migrations.0002_seed_billing_codes").seed(apps, None)
 
 
 class CareConfig(AppConfig):
@@ -18,3 +27,4 @@ class CareConfig(AppConfig):
 
         # The PSFS link page asks about the patient's own activities (their care-plan goals).
         item_labels.register(PSFS, psfs_item_labels)
+        post_migrate.connect(ensure_billing_codes, sender=self, dispatch_uid="care-billing-codes")
