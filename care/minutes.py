@@ -1,9 +1,8 @@
 """Care-management minutes per patient per calendar month (SPEC §9).
 
 A month's minutes are the care-manager contact minutes plus the signed visit-note minutes of
-that patient in that calendar month, in the program's time zone (settings.TIME_ZONE).
-Visit notes live on another branch (appointments); the one place they are added is marked
-below ("VISIT NOTES").
+that patient in that calendar month, in the program's time zone (settings.TIME_ZONE). A
+visit note counts in the month of its appointment, once signed (a draft counts nothing).
 """
 
 from __future__ import annotations
@@ -16,6 +15,7 @@ from collections.abc import Iterable
 from django.db.models import Min, Sum
 from django.utils import timezone
 
+from appointments.selectors import first_signed_note_visits, signed_note_minutes
 from ipm.errors import InvalidInput
 
 from .models import Contact
@@ -61,20 +61,20 @@ def month_minutes(patient_ids: Iterable[int] | None, month) -> dict[int, int]:
     for pid, minutes in (contacts.order_by().values("patient_id")
                          .annotate(total=Sum("minutes")).values_list("patient_id", "total")):
         totals[pid] += minutes or 0
-    # --- VISIT NOTES (wired at merge with the appointments branch) -------------------------
-    # Add each signed visit note's minutes here, by the patient and the local month of its
-    # appointment, e.g.:
-    #   for pid, minutes in signed_note_minutes(patient_ids, start, end):
-    #       totals[pid] += minutes
-    # ----------------------------------------------------------------------------------------
+    # Signed visit notes, by the patient and the local month of their appointment.
+    for pid, minutes in signed_note_minutes(patient_ids, start, end):
+        totals[pid] += minutes or 0
     return {pid: total for pid, total in totals.items() if total > 0}
 
 
 def first_care_months(patient_ids: Iterable[int]) -> dict[int, dt.date]:
     """{patient id: first day of the patient's first care-management month}: the first
-    month with care-management minutes (contacts with minutes > 0; VISIT NOTES: add the
-    first signed note's month here too, taking the earlier)."""
-    firsts = (Contact.objects.filter(patient_id__in=list(patient_ids), minutes__gt=0)
-              .order_by().values("patient_id").annotate(first=Min("contacted_at"))
-              .values_list("patient_id", "first"))
-    return {pid: _local_month(first) for pid, first in firsts}
+    month with care-management minutes (contacts with minutes > 0, or the appointment of a
+    signed visit note with minutes > 0, whichever is earlier)."""
+    patient_ids = list(patient_ids)
+    firsts = dict(Contact.objects.filter(patient_id__in=patient_ids, minutes__gt=0)
+                  .order_by().values("patient_id").annotate(first=Min("contacted_at"))
+                  .values_list("patient_id", "first"))
+    for pid, first in first_signed_note_visits(patient_ids).items():
+        firsts[pid] = min(first, firsts.get(pid, first))
+    return {pid: _local_month(first) for pid, first in firsts.items()}

@@ -10,6 +10,7 @@ from django.db.models import Count, Exists, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from appointments.selectors import open_attendance_reviews
 from outcomes import instruments
 from outcomes.models import QuestionnaireResponse
 from patients.models import Patient
@@ -69,8 +70,10 @@ def worklist(*, user, today: dt.date | None = None, mine: bool = False) -> dict:
 
     - consider stepping up: not improving at 12 weeks, no up/stay decision since;
     - contacts due: the latest contact asked for a next contact today or earlier;
-    - no answer: the last three contacts in a row went unanswered.
-    Fixed query count (three)."""
+    - no answer: the last three contacts in a row went unanswered;
+    - missed appointments: referrals with two did-not-attend visits awaiting review
+      (docs/product.md §8).
+    Fixed query count (four)."""
     today = today or timezone.localdate()
     base = Patient.objects.visible_to(user).select_related("care_manager", "clinician")
     if mine:
@@ -86,10 +89,12 @@ def worklist(*, user, today: dt.date | None = None, mine: bool = False) -> dict:
         patient_id=OuterRef("pk"), outcome=Contact.Outcome.NO_ANSWER))))
         .filter(no_answer_streak__gte=NO_ANSWER_STREAK)
         .order_by("-last_contact_at", "pk")[:WORKLIST_SECTION_LIMIT])
+    missed = open_attendance_reviews(patients=base.values("pk"), limit=WORKLIST_SECTION_LIMIT)
     for patient in due:
         patient.overdue = patient.next_contact_on < today
     return {"today": today, "step_up": step_up, "due": due, "no_answer": no_answer,
-            "shown_patients": [*step_up, *due, *no_answer]}
+            "missed_appointments": missed,
+            "shown_patients": [*step_up, *due, *no_answer, *(r.patient for r in missed)]}
 
 
 # --- One patient ---------------------------------------------------------------------------
@@ -181,7 +186,7 @@ def billing_rules(program=None) -> list[billing.CodeRule]:
 def billing_export(*, month, patients, program=None) -> dict:
     """Per patient with care-management minutes in `month` ('YYYY-MM' or a date): the
     minutes, whether it is the patient's first care-management month, and every family of
-    codes the month meets. `patients` is the queryset the user may see. Four queries."""
+    codes the month meets. `patients` is the queryset the user may see. Six queries."""
     month = minutes.parse_month(month)
     rules = billing_rules(program)
     totals = minutes.month_minutes(None, month)

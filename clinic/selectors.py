@@ -1,6 +1,7 @@
 """Reads that compose several apps: the patient chart (latest scores, referrals, group
 programmes, alerts, intakes, pathway decisions and one timeline) and the home page."""
 
+from appointments.selectors import timeline_entries
 from ipm import roles
 from outcomes import instruments
 from outcomes.models import QuestionnaireResponse, SafetyAlert
@@ -57,6 +58,7 @@ def patient_page(patient: Patient) -> dict:
                .select_related("referral__service", "actor")):
         timeline.append((ev.at, "Referral",
                          f"{ev.referral.service.name}: {ev.from_status or 'created'} → {ev.to_status}"))
+    timeline.extend(timeline_entries(patient))  # appointments and signed visit notes
     timeline.sort(key=lambda row: row[0], reverse=True)
     return {"latest_scores": latest_scores, "referrals": referrals, "alerts": alerts,
             "cssrs_risk": cssrs["scores"].get("risk_level") if cssrs else None,

@@ -15,11 +15,12 @@ from patients.models import Intake, Patient
 from referrals.models import Referral
 from visits.models import Enrolment
 
+from . import appointments as individual
 from . import letters, resources, selectors
 
 # The order $everything and the export list them in.
 TYPES = ("Patient", "QuestionnaireResponse", "Observation", "ServiceRequest", "Appointment",
-         "Flag", "DocumentReference")
+         "Encounter", "Flag", "DocumentReference")
 
 
 def _patients(ids):
@@ -60,6 +61,14 @@ def _appointments(ids):
         owner = next((p.pk for p in people if p.pk in wanted), None)
         if owner is not None:
             yield owner, resource
+    for appt in individual.of_patients(ids):  # one-to-one visits (docs/product.md §8)
+        yield appt.patient_id, individual.appointment_resource(appt)
+
+
+def _encounters(ids):
+    for appt in individual.of_patients(ids):
+        if appt.status == individual.rules.ATTENDED:
+            yield appt.patient_id, individual.encounter_resource(appt)
 
 
 def _flags(ids):
@@ -87,6 +96,7 @@ BUILDERS: dict[str, Callable[[list[int]], Iterable[tuple[int, object]]]] = {
     "Observation": _observations,
     "ServiceRequest": _referrals,
     "Appointment": _appointments,
+    "Encounter": _encounters,
     "Flag": _flags,
     "DocumentReference": _documents,
 }

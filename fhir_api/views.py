@@ -30,6 +30,7 @@ from ipm.errors import NotFound
 from outcomes import instruments
 from patients.models import Patient
 
+from . import appointments as individual
 from . import codes, compartment, ingest, letters, resources, search, selectors
 from .renderers import FHIRContentNegotiation, FHIRJSONRenderer, JSONRenderer
 
@@ -314,7 +315,8 @@ class PatientSearchView(SearchView):
     last_updated_field = "updated_at"
     sort_fields = {"birthdate": "birth_date", "family": "family_name", "given": "given_name"}
     revincludes = tuple(f"{t}:{p}" for t in ("QuestionnaireResponse", "Observation",
-                                            "ServiceRequest", "Flag", "DocumentReference")
+                                            "ServiceRequest", "Flag", "DocumentReference",
+                                            "Encounter")
                         for p in ("patient", "subject")) + ("Appointment:patient",)
     params = (
         ("identifier", "token", "MRN: 'system|value' or 'value'"),
@@ -579,6 +581,137 @@ class AppointmentReadView(ReadView):
         return resource
 
 
+# --- Appointment (one-to-one visits too), Encounter, Schedule, Slot ---------------------------
+# docs/product.md §8; resources and reads in fhir_api/appointments.py.
+
+class IndividualAppointmentSearchView(AppointmentSearchView):
+    """Group sessions first, then one-to-one appointments (`individual-<id>`), paged as one
+    list; `_id` and `_sort` apply to each part."""
+
+    audit_object_type = "appointments.appointment"
+    last_updated_field = None
+    params = (
+        ("patient", "reference", "The patient's group sessions and individual appointments"),
+        ("date", "date", "Start (eq, ne, gt, lt, ge, le)"),
+    )
+
+    def search(self, query, paging):
+        patient_ids = self.patient_ids(query)
+        date = self.date_q(query, "date", "starts_at")
+        group_total, shown, ids = super().search(query, paging)
+        one_to_one = individual.individual(self.request.user, patient_ids, date)
+        wanted = search.ids(query)
+        if wanted is not None:
+            one_to_one = one_to_one.filter(pk__in=individual.individual_pks(wanted))
+        order = search.order_by(query, self.sorts(), ())
+        if order:
+            one_to_one = one_to_one.order_by(*order)
+        total = group_total + one_to_one.count()
+        room = paging.count - len(shown)
+        if room > 0:
+            start = max(0, paging.offset - group_total)
+            for appt in one_to_one[start:start + room]:
+                shown.append(individual.appointment_resource(appt))
+                ids.append(appt.patient_id)
+        return total, shown, ids
+
+
+class IndividualAppointmentReadView(AppointmentReadView):
+    """`individual-<id>` is a one-to-one appointment; a plain id is a group session."""
+
+    def read(self, ident):
+        if not ident.startswith(individual.PREFIX):
+            return super().read(ident)
+        appt = (individual.individual(self.request.user)
+                .filter(pk=self.pk(ident[len(individual.PREFIX):])).first())
+        if appt is None:
+            raise Http404
+        resource = individual.appointment_resource(appt)
+        self.audit_read(appt, resource)
+        return resource
+
+
+class EncounterSearchView(SearchView):
+    resource_type = "Encounter"
+    audit_object_type = "appointments.appointment"
+    last_updated_field = "updated_at"
+    sort_fields = {"date": "starts_at"}
+    includes = ("Encounter:patient", "Encounter:subject")
+    params = (("patient", "reference", "Patient/<id> or <id>"),
+              ("date", "date", "Visit start (eq, ne, gt, lt, ge, le)"))
+
+    def search(self, query, paging):
+        qs = individual.individual(self.request.user, self.patient_ids(query),
+                                   self.date_q(query, "date", "starts_at")).filter(
+            status=individual.rules.ATTENDED)
+        total, rows = self.page_of(self.common(qs, query), paging)
+        return (total, [individual.encounter_resource(a) for a in rows],
+                [a.patient_id for a in rows])
+
+
+class EncounterReadView(ReadView):
+    def read(self, ident):
+        appt = individual.individual(self.request.user).filter(
+            pk=self.pk(ident), status=individual.rules.ATTENDED).first()
+        if appt is None:
+            raise Http404
+        resource = individual.encounter_resource(appt)
+        self.audit_read(appt, resource)
+        return resource
+
+
+class ScheduleSearchView(SearchView):
+    """Clinicians' schedules (no patient data)."""
+
+    resource_type = "Schedule"
+    params = (("actor", "reference", "Practitioner/<user id> or <user id>"),)
+
+    def search(self, query, paging):
+        qs = individual.clinicians_with_hours().order_by("pk")
+        actor = search.single(query, "actor")
+        if actor is not None:
+            qs = qs.filter(pk__in=individual.reference_ids(actor, "Practitioner", param="actor"))
+        total, rows = self.page_of(self.common(qs, query), paging)
+        windows = individual.windows_of(u.pk for u in rows)
+        return total, [individual.schedule_resource(u, windows.get(u.pk, [])) for u in rows], []
+
+
+class ScheduleReadView(ReadView):
+    def read(self, ident):
+        clinician = individual.clinicians_with_hours().filter(pk=self.pk(ident)).first()
+        if clinician is None:
+            raise Http404
+        return individual.schedule_resource(
+            clinician, individual.windows_of([clinician.pk]).get(clinician.pk, []))
+
+
+class SlotSearchView(SearchView):
+    """Free slots of a schedule, computed from weekly hours, leave, holidays and bookings."""
+
+    resource_type = "Slot"
+    params = (("schedule", "reference", "Schedule/<clinician id> (default: every clinician "
+                                        "with weekly hours)"),
+              ("start", "date", "Slot start; ge/le bound the days searched (default: the next "
+                                "14 days)"),
+              ("duration", "number", "Slot length in minutes (default 45)"))
+
+    def search(self, query, paging):
+        slots = individual.free_slots(query)
+        wanted = search.ids(query)
+        if wanted is not None:
+            slots = [s for s in slots if individual.slot_id(s) in wanted]
+        page = slots[paging.offset: paging.offset + paging.count] if paging.count else []
+        return len(slots), [individual.slot_resource(s) for s in page], []
+
+
+class SlotReadView(ReadView):
+    def read(self, ident):
+        slot = individual.slot_get(ident)
+        if slot is None:
+            raise Http404  # booked, past, or never free
+        return individual.slot_resource(slot)
+
+
 # --- Flag (safety alerts) --------------------------------------------------------------------
 
 FLAG_STATUS = {"active": ["open"], "inactive": ["acknowledged"]}
@@ -717,8 +850,11 @@ RESOURCE_VIEWS: dict[str, tuple[type[ReadView] | None, type[SearchView] | None]]
     "QuestionnaireResponse": (QuestionnaireResponseReadView, QuestionnaireResponseSearchView),
     "Observation": (ObservationReadView, ObservationSearchView),
     "ServiceRequest": (ServiceRequestReadView, ServiceRequestSearchView),
-    "Appointment": (AppointmentReadView, AppointmentSearchView),
+    "Appointment": (IndividualAppointmentReadView, IndividualAppointmentSearchView),
     "Flag": (FlagReadView, FlagSearchView),
     "DocumentReference": (DocumentReferenceReadView, DocumentReferenceSearchView),
     "Binary": (BinaryReadView, None),
+    "Encounter": (EncounterReadView, EncounterSearchView),
+    "Schedule": (ScheduleReadView, ScheduleSearchView),
+    "Slot": (SlotReadView, SlotSearchView),
 }

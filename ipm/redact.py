@@ -4,7 +4,8 @@ Two kinds of values must never reach a log or an audit row in the clear:
 
 - tokens in URL paths: a questionnaire link `/q/<token>/` lets whoever reads it answer as
   the patient; a stop link `/reminders/stop/<token>/` stops a patient's reminders; a staff
-  invitation `/team/invite/<token>/` sets a new person's password;
+  invitation `/team/invite/<token>/` sets a new person's password; a clinician's calendar
+  feed `/appointments/feed/<token>.ics` shows their diary;
 - search terms in query strings: `?q=`, FHIR `name=`/`identifier=`/`birthdate=`, the
   outbox's `patient=` (an id or an MRN) carry names, MRNs and birth dates.
 
@@ -28,7 +29,7 @@ MASK = "***"
 
 # Paths whose last segment is a secret (every `<str:token>` route in the urls.py files;
 # tests/ipm/test_redact.py walks the URLconf and fails if a new one is not listed here).
-TOKEN_PATH_PREFIXES = ("/q/", "/reminders/stop/", "/team/invite/")
+TOKEN_PATH_PREFIXES = ("/q/", "/reminders/stop/", "/team/invite/", "/appointments/feed/")
 
 # Query parameters whose values identify a patient or carry a secret.
 SENSITIVE_PARAMS = (

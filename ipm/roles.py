@@ -82,6 +82,11 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "care.contact": PATIENT_ROLES,           # record a care-manager contact
     "care.step": CLINICIANS,                 # a care-step decision (up, down, stay)
     "care.plan": PATIENT_ROLES,              # goals in the patient's words
+    # Individual appointments and clinician diaries (docs/product.md §8).
+    "appointment.view": PATIENT_ROLES,       # calendars, appointments, free slots, notes
+    "appointment.book": PATIENT_ROLES,       # book, attendance, cancel, missed-visit review
+    "appointment.feed": PATIENT_ROLES,       # issue a clinician's private calendar-feed link
+    "note.write": CLINICIANS,                # visit notes: write, sign, addenda
     "metrics.export_cohort": ADMINS,         # de-identified cohort CSV (SPEC §10)
     # Systems around the program (SPEC §10).
     "referral.receive": (INTEGRATION,),      # referrals in by FHIR, from a service account
@@ -94,6 +99,9 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     # No permission names INTEGRATION: a service account is refused every page, API and
     # FHIR read by the table (HasRole / requires) and by IntegrationOnlyMiddleware for the
     # pages that any signed-in person may open.
+    # Clinicians' weekly hours and leave (docs/product.md §8): staff planning, no patient
+    # data, so coordinators (who book) and admins (who run the program) hold it.
+    "staff.availability": (COORDINATOR, ADMIN),
 }
 
 # Model permissions granted to each group, for the Django admin and for clarity.

@@ -48,6 +48,9 @@ from django.db.models.functions import Abs, Cast, Coalesce, Round, TruncMonth
 from django.db.models.lookups import GreaterThan, GreaterThanOrEqual
 from django.utils import timezone
 
+from appointments import rules as appointment_rules
+from appointments.availability import open_spans_for
+from appointments.models import Appointment, WeeklyAvailability
 from care.models import Contact, StepDecision
 from outcomes.instruments import CODES, all_instruments, mcid_rule, spec
 from outcomes.instruments._common import round_half_up
@@ -323,11 +326,18 @@ def median_days_referral_to_triage(scope: Scope) -> float | None:
 
 @metric("median_days_referral_to_first_visit", label="Median days to first visit", unit="days",
         better="down", trend=True,
-        definition="Median time from referral to the first attended visit (treatment start "
-                   "recorded on the referral, or for group services the first group session "
-                   "of that service attended after the referral), in days, over first visits "
-                   "in the period.")
+        definition="Median time from referral to the first attended visit, in days, over "
+                   "first visits in the period. The first visit is the referral's first "
+                   "attended individual appointment; without one, the treatment start "
+                   "recorded on the referral; for group services without either, the first "
+                   "group session of that service attended after the referral.")
 def median_days_referral_to_first_visit(scope: Scope) -> float | None:
+    first_appointment = Subquery(
+        Appointment.objects.filter(referral=OuterRef("pk"), status=appointment_rules.ATTENDED)
+        .order_by("starts_at").values("starts_at")[:1])
+    attended_in_period = Exists(Appointment.objects.filter(
+        _in_period(scope, "starts_at"), referral=OuterRef("pk"),
+        status=appointment_rules.ATTENDED))
     first_group_session = Subquery(
         Attendance.objects.filter(
             patient=OuterRef("patient"), status=Attendance.Status.PRESENT,
@@ -337,9 +347,10 @@ def median_days_referral_to_first_visit(scope: Scope) -> float | None:
         ).order_by("session__starts_at").values("session__starts_at")[:1])
     referrals = (
         Referral.objects.filter(_service_q(scope, "service"), referred_at__lt=scope.end_at)
-        .filter(_in_period(scope, "first_visit_at")
+        .filter(_in_period(scope, "first_visit_at") | Q(attended_in_period)
                 | Q(first_visit_at__isnull=True, service__is_group_based=True))
-        .annotate(first_visit=Coalesce(F("first_visit_at"), first_group_session))
+        .annotate(first_visit=Coalesce(first_appointment, F("first_visit_at"),
+                                       first_group_session))
         .filter(_in_period(scope, "first_visit"))
     )
     return _round1(median(referrals, DaysBetween(F("first_visit"), F("referred_at"))))
@@ -357,6 +368,76 @@ def pct_over_sla(scope: Scope) -> float | None:
            .aggregate(n=Count("pk"),
                       over=Count("pk", filter=Q(waited__gt=F("service__sla_triage_days")))))
     return _pct(row["over"], row["n"])
+
+
+# --- Individual appointments ---------------------------------------------------------------
+
+
+@metric("median_days_referral_to_first_appointment", label="Median days to first appointment",
+        unit="days", better="down", trend=True,
+        definition="Median time from referral to the start of its first individual "
+                   "appointment (booked, attended or not attended; cancelled ones left out), "
+                   "in days, over referrals whose first appointment starts in the period.")
+def median_days_referral_to_first_appointment(scope: Scope) -> float | None:
+    first = Subquery(
+        Appointment.objects.filter(referral=OuterRef("pk"))
+        .exclude(status__in=appointment_rules.CANCELLED)
+        .order_by("starts_at").values("starts_at")[:1])
+    referrals = (Referral.objects.filter(_service_q(scope, "service"),
+                                         referred_at__lt=scope.end_at)
+                 .filter(Exists(Appointment.objects.filter(_in_period(scope, "starts_at"),
+                                                           referral=OuterRef("pk"))))
+                 .annotate(first_appointment=first)
+                 .filter(_in_period(scope, "first_appointment")))
+    return _round1(median(referrals, DaysBetween(F("first_appointment"), F("referred_at"))))
+
+
+@metric("dna_rate_by_service", label="Did-not-attend rate by service", unit="breakdown",
+        better="down",
+        definition="Per service: of individual appointments starting in the period and marked "
+                   "attended or did-not-attend, the % marked did-not-attend (cancellations and "
+                   "appointments not yet marked are left out).")
+def dna_rate_by_service(scope: Scope) -> dict[str, float | None]:
+    rows = (Appointment.objects.filter(_in_period(scope, "starts_at"),
+                                       _service_q(scope, "service"),
+                                       status__in=appointment_rules.OUTCOMES)
+            .order_by().values("service__code")
+            .annotate(n=Count("pk"),
+                      dna=Count("pk", filter=Q(status=appointment_rules.DID_NOT_ATTEND))))
+    return {row["service__code"]: _pct(row["dna"], row["n"])
+            for row in sorted(rows, key=lambda r: r["service__code"])}
+
+
+@metric("booked_hours_ratio", label="Booked / available hours", unit="breakdown",
+        definition="Per clinician (username): hours of individual appointments starting in the "
+                   "period that held or used the time (booked, attended or not attended) as "
+                   "a % of the hours the clinician was available in the period (weekly hours "
+                   "at each site, less leave and the program's public holidays); null without "
+                   "available hours.")
+def booked_hours_ratio(scope: Scope) -> dict[str, float | None]:
+    held = (Appointment.objects.filter(_in_period(scope, "starts_at"),
+                                       _service_q(scope, "service"),
+                                       status__in=(*appointment_rules.HOLDS_TIME,
+                                                   appointment_rules.DID_NOT_ATTEND))
+            .order_by().values("clinician_id", "clinician__username")
+            .annotate(minutes=Sum("duration_minutes")))
+    booked = {row["clinician_id"]: row["minutes"] for row in held}
+    names = {row["clinician_id"]: row["clinician__username"] for row in held}
+    windows = WeeklyAvailability.objects.all()
+    if scope.service is not None:
+        windows = windows.filter(Q(service=scope.service) | Q(service__isnull=True))
+    for cid, username in windows.order_by().values_list("clinician_id", "clinician__username"):
+        names.setdefault(cid, username)
+    spans = open_spans_for(clinician_ids=sorted(names), program=Program.default(),
+                           start=scope.start, end=scope.end,
+                           service_id=getattr(scope.service, "pk", None))
+    window = appointment_rules.Span(scope.start_at, scope.end_at)
+    out = {}
+    for cid in sorted(names, key=lambda c: names[c]):
+        available = sum(min(s.end, window.end).timestamp() - max(s.start, window.start).timestamp()
+                        for _site, s in spans.get(cid, []) if s.overlaps(window)) / 60
+        out[names[cid]] = _pct(booked.get(cid, 0), round(available)) if available else None
+    return out
 
 
 # --- Group visits ---------------------------------------------------------------------------

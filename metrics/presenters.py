@@ -109,7 +109,8 @@ def breakdown_table(key: str, values: dict, previous: dict) -> dict:
     rows = [{"key": sub, "label": labels.get(sub, sub), "value": value,
              "previous": prior.get(sub), "change": change(value, prior.get(sub))}
             for sub, value in current.items()]
-    unit = "percent" if key == "responders" else "count"
+    unit = "percent" if key in ("responders", "dna_rate_by_service",
+                                "booked_hours_ratio") else "count"
     return {"key": key, "label": metric.label, "definition": metric.definition, "rows": rows,
             "unit": unit}
 

@@ -57,6 +57,10 @@ class AckBySiteField(serializers.DictField):
 
 _BREAKDOWNS = {
     "alert_acknowledgement_by_site": AckBySiteField,
+    "dna_rate_by_service": lambda help_text: serializers.DictField(
+        child=_pct_field(), help_text=help_text + " Keys: service codes."),
+    "booked_hours_ratio": lambda help_text: serializers.DictField(
+        child=_pct_field(), help_text=help_text + " Keys: clinician usernames."),
     "risk_mix": RiskMixSerializer,
     "referrals_by_state": ReferralsByStateSerializer,
     "responders": RespondersSerializer,

@@ -84,7 +84,8 @@ def dashboard(request):
         ctx.update({
             "cards": presenters.kpi_cards(values, previous),
             "breakdowns": [presenters.breakdown_table(key, values, previous)
-                           for key in ("risk_mix", "referrals_by_state", "responders")],
+                           for key in ("risk_mix", "referrals_by_state", "responders",
+                                       "dna_rate_by_service", "booked_hours_ratio")],
             "splits": [presenters.split_table(key, values)
                        for key in ("responders_by_risk_group", "responders_by_attendance_dose")],
             "site_tables": [presenters.site_table(

@@ -14,6 +14,8 @@ class Reminder(models.Model):
         CONSENT_REVOKED = "consent_revoked", "Patient stopped reminders (clinician)"
         SLA_DIGEST = "sla_digest", "SLA-breach digest (coordinators)"
         STAFF_INVITE = "staff_invite", "Staff invitation (set-password link)"
+        # Registered by the appointments app (appointments/reminder_kinds.py).
+        APPOINTMENT = "appointment", "Individual appointment"
 
     class Channel(models.TextChoices):
         EMAIL = "email", "Email"

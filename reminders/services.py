@@ -13,7 +13,8 @@ from patients.services import patient_consent_revoke
 
 from .models import Reminder
 
-PATIENT_KINDS = (Reminder.Kind.GROUP_SESSION, Reminder.Kind.QUESTIONNAIRE_DUE)
+PATIENT_KINDS = (Reminder.Kind.GROUP_SESSION, Reminder.Kind.QUESTIONNAIRE_DUE,
+                 Reminder.Kind.APPOINTMENT)
 
 
 def reminder_key(kind: str, target_type: str, target_id, recipient: str, offset: str) -> str:

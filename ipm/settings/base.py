@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "visits",
     "outcomes",
     "reminders",
+    "appointments",
     "metrics",
     "care",
     "clinic",

@@ -18,6 +18,7 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from appointments.models import Appointment, AttendanceReview
 from care.models import Goal
 from metrics.models import MetricSnapshot
 from outcomes.links import token_for
@@ -82,6 +83,10 @@ def _samples() -> dict[str, dict]:
         "metrics/snapshots/<int:pk>/": {"pk": first(MetricSnapshot).pk},
         "accounts/tokens/<str:token_key>/": {"token_key": "no-such-token"},
         "accounts/2fa/reset/<int:user_id>/": {"user_id": first(User, username="clinician").pk},
+        "appointments/<int:pk>/": {"pk": first(Appointment, note__isnull=False).pk},
+        # POST-only (the probe's 405 skips it); the demo may have no open review.
+        "appointments/reviews/<int:pk>/": {"pk": getattr(first(AttendanceReview), "pk", 1)},
+        "appointments/feed/<str:token>.ics": {"token": "no-such-token"},  # not HTML
         "care/patients/<int:pk>/": {"pk": patient.pk},
         "care/goals/<int:pk>/": {"pk": first(Goal).pk},
         "team/staff/<int:pk>/": {"pk": first(User, username="clinician").pk},

@@ -15,7 +15,7 @@ from .test_ingest import patient_resource, service_request
 
 pytestmark = pytest.mark.django_db
 
-SAMPLE = {"token": "x", "date": "ge2000-01-01", "string": "a",
+SAMPLE = {"token": "x", "date": "ge2000-01-01", "string": "a", "number": "45",
           "uri": "https://ipm.example/fhir/Questionnaire/phq9"}
 
 

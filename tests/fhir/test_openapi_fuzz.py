@@ -78,6 +78,18 @@ INEXPRESSIBLE: dict[tuple[str, str], tuple[str, ...]] = {
         "`service` must name an active service; the lead clinician must hold the clinician "
         "role and facilitators must be active users",
     ),
+    ("POST", "/api/appointments/"): (
+        "`patient`, `clinician` and `service` must name an existing patient of the caller's "
+        "sites, an active clinician of the site and an active service (references in the "
+        "body: 400 on the field)",
+        "starts_at is in the future (the bound moves) and inside the clinician's "
+        "availability unless `override` comes with a `reason` (two fields)",
+    ),
+    ("GET", "/api/appointments/slots/"): (
+        "a `clinician` or a `service` is needed (one of two parameters)",
+        "`clinician`, `service` and `site` must name existing ones",
+        "`to` is on or after `from` and at most 31 days after it (two parameters)",
+    ),
     ("PATCH", "/api/program/"): (
         "`clinical_lead` and `deputy_lead` must name existing active clinicians, two "
         "different people (references in the body)",

@@ -73,7 +73,8 @@ def test_it_serves_the_capability_statement_to_anyone():
     described = {r["type"]: r for r in statement["rest"][0]["resource"]}
     assert set(described) == {"Patient", "Questionnaire", "QuestionnaireResponse",
                               "Observation", "ServiceRequest", "Appointment", "Flag",
-                              "DocumentReference", "Binary"}
+                              "DocumentReference", "Binary",
+                              "Encounter", "Schedule", "Slot"}  # the last three: appointments
     params = {p["name"] for p in described["Observation"]["searchParam"]}
     assert params == {"patient", "code", "date", "_id", "_lastUpdated"}
 
@@ -522,7 +523,7 @@ def test_it_refuses_bad_search_parameters_with_400(api, url, code):
 @pytest.mark.parametrize("url", ["/fhir/Patient/999999", "/fhir/Patient/abc",
                                  "/fhir/QuestionnaireResponse/999999", "/fhir/Flag/1",
                                  "/fhir/ServiceRequest/1", "/fhir/Appointment/1",
-                                 "/fhir/Questionnaire/sf36", "/fhir/Encounter",
+                                 "/fhir/Questionnaire/sf36", "/fhir/Practitioner",
                                  "/fhir/Patient/1/_history"])
 def test_it_answers_404_with_an_operation_outcome(api, url):
     outcome = fhir_json(api.get(url), 404)

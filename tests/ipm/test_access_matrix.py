@@ -138,6 +138,25 @@ PAGES = [
     ("POST", "care/goals/<int:pk>/status/", "/care/goals/{goal}/status/", STAFF, 302, False),
     ("GET", "care/billing/", "/care/billing/", ADMINS | COORDINATORS, 200, False),
     ("GET", "care/billing.csv", "/care/billing.csv", ADMINS | COORDINATORS, 200, False),
+    ("GET", "appointments/week/", "/appointments/week/?date={appointment_day}", STAFF, 200,
+     True),
+    ("GET", "appointments/day/", "/appointments/day/?date={appointment_day}", STAFF, 200, True),
+    ("GET", "appointments/new/", "/appointments/new/", STAFF, 200, False),
+    ("POST", "appointments/new/", "/appointments/new/", STAFF, 200, False),
+    ("GET", "appointments/<int:pk>/", "/appointments/{individual}/", STAFF, 200, True),
+    ("POST", "appointments/<int:pk>/status/", "/appointments/{individual}/status/", STAFF, 302,
+     False),
+    ("POST", "appointments/<int:pk>/note/", "/appointments/{individual}/note/", CLINICIANS, 302,
+     False),
+    ("POST", "appointments/reviews/<int:pk>/close/", "/appointments/reviews/{review}/close/",
+     STAFF, 302, False),
+    # Clinicians' weekly hours and leave: staff planning without patient data.
+    ("GET", "appointments/availability/", "/appointments/availability/", ADMINS | COORDINATORS,
+     200, False),
+    ("POST", "appointments/availability/", "/appointments/availability/",
+     ADMINS | COORDINATORS, 200, False),
+    ("POST", "appointments/feed/regenerate/", "/appointments/feed/regenerate/", STAFF, 302,
+     False),
     ("GET", "metrics/export.csv", "/metrics/export.csv", ADMINS, 200, False),
     ("POST", "metrics/snapshots/", "/metrics/snapshots/", ADMINS, 302, False),
     ("GET", "metrics/snapshots/<int:pk>/progress/", "/metrics/snapshots/{snapshot}/progress/",
@@ -218,6 +237,21 @@ API = [
     ("GET", "/api/patients/{id}/goals/", "/api/patients/{patient}/goals/", STAFF, 200, True),
     ("POST", "/api/patients/{id}/goals/", "/api/patients/{patient}/goals/", STAFF, 400, False),
     ("PATCH", "/api/goals/{id}/", "/api/goals/{goal}/", STAFF, 200, False),
+    ("GET", "/api/appointments/", "/api/appointments/", STAFF, 200, True),
+    ("POST", "/api/appointments/", "/api/appointments/", STAFF, 400, False),
+    ("GET", "/api/appointments/{id}/", "/api/appointments/{individual}/", STAFF, 200, True),
+    ("POST", "/api/appointments/{id}/status/", "/api/appointments/{individual}/status/", STAFF,
+     400, False),
+    ("GET", "/api/appointments/slots/", "/api/appointments/slots/?service=physio", STAFF, 200,
+     False),
+    ("GET", "/api/appointments/{id}/note/", "/api/appointments/{individual}/note/", STAFF, 200,
+     True),
+    ("PUT", "/api/appointments/{id}/note/", "/api/appointments/{individual}/note/", CLINICIANS,
+     200, False),
+    ("POST", "/api/appointments/{id}/note/sign/", "/api/appointments/{individual}/note/sign/",
+     CLINICIANS, 200, False),
+    ("POST", "/api/appointments/{id}/note/addenda/",
+     "/api/appointments/{individual}/note/addenda/", CLINICIANS, 400, False),
     ("GET", "/api/billing/", "/api/billing/?month=2026-01", ADMINS | COORDINATORS, 200, False),
     ("GET", "/api/billing-codes/", "/api/billing-codes/", ADMINS | COORDINATORS, 200, False),
     ("GET", "/api/program/", "/api/program/", ADMINS, 200, False),
@@ -266,6 +300,14 @@ FHIR = [
     ("GET", "^Appointment/?$", "/fhir/Appointment?patient={patient}", STAFF, 200, False),
     ("GET", "^Appointment/(?P<id>[^/]+)$", "/fhir/Appointment/{appointment}", STAFF, 200,
      True),
+    ("GET", "^Appointment/(?P<id>[^/]+)$", "/fhir/Appointment/individual-{individual}", STAFF,
+     200, True),
+    ("GET", "^Encounter/?$", "/fhir/Encounter?patient={patient}", STAFF, 200, True),
+    ("GET", "^Encounter/(?P<id>[^/]+)$", "/fhir/Encounter/{individual}", STAFF, 200, True),
+    ("GET", "^Schedule/?$", "/fhir/Schedule", STAFF, 200, False),
+    ("GET", "^Schedule/(?P<id>[^/]+)$", "/fhir/Schedule/{clinician_user}", STAFF, 200, False),
+    ("GET", "^Slot/?$", "/fhir/Slot?schedule=Schedule/{clinician_user}", STAFF, 200, False),
+    ("GET", "^Slot/(?P<id>[^/]+)$", "/fhir/Slot/{slot}", STAFF, 200, False),
     ("GET", "^Flag/?$", "/fhir/Flag?patient={patient}", STAFF, 200, True),
     ("GET", "^Flag/(?P<id>[^/]+)$", "/fhir/Flag/{alert}", STAFF, 200, True),
     ("GET", "^DocumentReference/?$", "/fhir/DocumentReference?patient={patient}", STAFF, 200,
@@ -297,6 +339,8 @@ PUBLIC = {
     "accounts/2fa/verify/": "second-factor check (any signed-in person)",
     "q/<str:token>/": "the patient's questionnaire link (the token is the credential)",
     "reminders/stop/<str:token>/": "the patient's stop-reminders link",
+    "appointments/feed/<str:token>.ics": "a clinician's calendar feed (the token is the "
+                                         "credential)",
     "team/invite/<str:token>/": "a new staff member's set-password link (the token is the "
                                 "credential)",
     "api/auth/token/": "obtaining an API token",
@@ -307,6 +351,7 @@ PUBLIC = {
 ANY_SIGNED_IN = {
     "": "home page: each role sees its own widgets; no patient data without a role",
     "accounts/": "one's own account: second factor and API tokens",
+    "appointments/": "redirect to the week calendar (which checks the role)",
     "accounts/2fa/disable/": "turning one's own second factor off (needs a verified session)",
     "accounts/2fa/recovery-codes/": "one's own recovery codes (needs a verified session)",
     "accounts/tokens/<str:token_key>/revoke/": "revoking one's own API token",
@@ -365,14 +410,43 @@ def world(db):
     from care.services import goal_create
 
     goal = goal_create(patient=p, text="Walk to the shops", actor=users[COORD])
+    individual, review, slot = _appointment_world(users, p, ref)
     ids = {"patient": p.pk, "intake": intake.pk, "response": response.pk, "alert": alert.pk,
            "referral": ref.pk, "reminder": reminder.pk, "series": series.pk,
            "session": session.pk, "appointment": session.pk, "meeting": meeting.pk,
            "attendee": attendee.pk, "agenda": agenda.pk, "snapshot": snapshot.pk,
            "clinician_user": users[CLIN].pk, "goal": goal.pk,
+           "individual": individual.pk, "review": review.pk, "slot": slot,
+           "appointment_day": timezone.localdate(individual.starts_at).isoformat(),
            "nojob": "00000000-0000-4000-8000-000000000000",
            "observation": _first_fhir_id(users[CLIN], f"/fhir/Observation?patient={p.pk}")}
     return {"users": users, "patient": p, "ids": ids}
+
+
+def _appointment_world(users, patient, referral):
+    """A one-to-one appointment with the world's clinician, attended (it starts in five
+    minutes or so) with an unsigned note; the clinician's weekly hours (every day, for Schedule and
+    Slot); an open missed-visit review of the referral; a free slot's FHIR id."""
+    from appointments import services as appointments
+    from appointments.models import AttendanceReview
+    from referrals.models import Service
+
+    clinician, site = users[CLIN], users[CLIN].sites.get()
+    appointments.weekly_availability_set(
+        clinician=clinician, site=site, windows=[(d, "08:00", "18:00", None) for d in range(7)],
+        actor=users[COORD])
+    individual = appointments.appointment_book(
+        patient=patient, clinician=clinician, service=Service.objects.get(code="physio"),
+        starts_at=(timezone.now() + timedelta(minutes=6)).replace(second=0, microsecond=0),
+        duration_minutes=30, site=site,
+        override=True, reason="Squeezed in", actor=users[COORD])
+    appointments.appointment_status_set(appointment=individual, status="attended",
+                                        actor=clinician)
+    appointments.visit_note_save(appointment=individual, actor=clinician, assessment="Better",
+                                 minutes=20)
+    review = AttendanceReview.objects.create(referral=referral, patient=patient, missed=2)
+    slot = _first_fhir_id(clinician, f"/fhir/Slot?schedule=Schedule/{clinician.pk}")
+    return individual, review, slot
 
 
 def _first_fhir_id(user, path):

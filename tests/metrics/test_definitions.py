@@ -6,9 +6,13 @@ import datetime as dt
 import pytest
 from django.db.models import F
 
+from appointments.models import Appointment, WeeklyAvailability
+from ipm import roles
 from metrics import definitions as d
 from metrics.sql import DaysBetween, _median_window, median
-from referrals.models import Referral
+from patients.models import Program, Site
+from referrals.models import Referral, Service
+from tests.conftest import make_user
 
 from .conftest import FEB_END, FEB_START, NOW, at, feb, peg_program
 
@@ -488,3 +492,72 @@ def test_it_agrees_on_medians_in_both_sql_forms(build, waits, expected):
     expression = DaysBetween(F("triaged_at"), F("referred_at"))
     assert median(qs, expression) == expected
     assert _median_window(qs, expression) == expected
+
+
+# --- individual appointments -------------------------------------------------------------
+
+
+def _appointment(patient, clinician, service, starts_at, status="attended", minutes=60,
+                 referral=None):
+    return Appointment.objects.create(
+        patient=patient, clinician=clinician, service=Service.objects.get(code=service),
+        site=Site.objects.order_by("pk").first(), referral=referral, starts_at=starts_at,
+        ends_at=starts_at + dt.timedelta(minutes=minutes), duration_minutes=minutes,
+        status=status, status_reason="cancelled" if status.startswith("cancelled") else "")
+
+
+@pytest.fixture
+def physio_clinician(db):
+    return make_user("phys", roles.CLINICIAN)
+
+
+def test_the_first_attended_appointment_is_the_first_visit(build, february, physio_clinician):
+    p, q = build.patient(), build.patient()
+    # Treatment start typed on the referral as 20 Feb, but the first attended appointment
+    # was on 11 Feb (10 days after referral): the appointment wins. A did-not-attend on
+    # 4 Feb is not a visit.
+    ref = build.referral(p, "physio", feb(1), ("triaged", feb(2)), ("scheduled", feb(3)),
+                         ("in_treatment", feb(20)))
+    _appointment(p, physio_clinician, "physio", feb(4), "did_not_attend", referral=ref)
+    _appointment(p, physio_clinician, "physio", feb(11), "attended", referral=ref)
+    # No appointment: the referral's own treatment start still counts (4 days).
+    build.referral(q, "physio", feb(5), ("triaged", feb(6)), ("scheduled", feb(7)),
+                   ("in_treatment", feb(9)))
+    assert d.median_days_referral_to_first_visit(february) == 7.0  # (10 + 4) / 2
+
+
+def test_it_takes_the_median_days_to_the_first_appointment(build, february, physio_clinician):
+    p, q, r = build.patient(), build.patient(), build.patient()
+    a = build.referral(p, "physio", feb(1), ("triaged", feb(2)), ("scheduled", feb(2)))
+    _appointment(p, physio_clinician, "physio", feb(2), "cancelled_by_patient", referral=a)
+    _appointment(p, physio_clinician, "physio", feb(7), "booked", referral=a)       # 6 days
+    b = build.referral(q, "physio", feb(1), ("triaged", feb(2)), ("scheduled", feb(2)))
+    _appointment(q, physio_clinician, "physio", feb(13), "did_not_attend", referral=b)  # 12
+    c = build.referral(r, "physio", feb(20), ("triaged", feb(21)), ("scheduled", feb(21)))
+    _appointment(r, physio_clinician, "physio", at(3, 3), "booked", referral=c)  # March: out
+    assert d.median_days_referral_to_first_appointment(february) == 9.0
+
+
+def test_it_computes_the_did_not_attend_rate_by_service(build, february, physio_clinician):
+    p = build.patient()
+    for day, status in [(3, "attended"), (4, "did_not_attend"), (5, "attended"),
+                        (6, "attended"), (7, "cancelled_by_clinic"), (10, "booked")]:
+        _appointment(p, physio_clinician, "physio", feb(day), status)
+    _appointment(p, physio_clinician, "psychology", feb(11), "did_not_attend")
+    _appointment(p, physio_clinician, "psychology", at(3, 2), "attended")  # March
+    assert d.dna_rate_by_service(february) == {"physio": 25.0, "psychology": 100.0}
+
+
+def test_it_computes_booked_over_available_hours_per_clinician(build, february,
+                                                               physio_clinician):
+    Program.objects.update(holiday_country="GB", holiday_region="ENG")
+    site = Site.objects.order_by("pk").first()
+    WeeklyAvailability.objects.create(clinician=physio_clinician, site=site, weekday=0,
+                                      start_time=dt.time(9), end_time=dt.time(13))
+    # Four Mondays in February 2025 (3, 10, 17, 24), no English holiday: 16 hours available.
+    p = build.patient()
+    _appointment(p, physio_clinician, "physio", feb(3, 9), "attended", minutes=60)
+    _appointment(p, physio_clinician, "physio", feb(10, 9), "did_not_attend", minutes=60)
+    _appointment(p, physio_clinician, "physio", feb(11, 9), "booked", minutes=120)  # override
+    _appointment(p, physio_clinician, "physio", feb(17, 9), "cancelled_by_patient", minutes=60)
+    assert d.booked_hours_ratio(february) == {"phys": 25.0}  # 4 h of 16 h

@@ -317,7 +317,7 @@ def test_it_registers_every_kind_with_its_templates():
         if kind.patient_directed:
             get_template(f"reminders/sms/{code}.txt")
     assert {c for c, k in kinds.KINDS.items() if k.patient_directed} == {
-        K.GROUP_SESSION, K.QUESTIONNAIRE_DUE}
+        K.GROUP_SESSION, K.QUESTIONNAIRE_DUE, K.APPOINTMENT}
 
 
 def test_it_sends_the_digest_scheduled_by_the_referrals_beat_task(patient, coordinator):

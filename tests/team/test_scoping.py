@@ -55,6 +55,12 @@ NO_PATIENT = {
     "api/exports/cohort/<uuid:pk>/files/<str:name>/", "fhir/^$", "fhir/^\\$export$",
     "fhir/^\\$export-status/(?P<job>[0-9a-f-]{36})$",
     "fhir/^\\$export-file/(?P<job>[0-9a-f-]{36})/(?P<name>[A-Za-z]+\\.ndjson)$",
+    # Appointments without a patient: the redirect to the calendar, clinicians' hours and
+    # leave, feed links (the feed itself is the clinician's own diary, by token), free
+    # slots and schedules.
+    "appointments/", "appointments/availability/", "appointments/feed/regenerate/",
+    "appointments/feed/<str:token>.ics", "api/^appointments/slots/$", "fhir/^Schedule/?$",
+    "fhir/^Schedule/(?P<id>[^/]+)$", "fhir/^Slot/?$", "fhir/^Slot/(?P<id>[^/]+)$",
 }
 # Lists: must not show the site-B patient. (path → query string)
 LISTS = {
@@ -68,6 +74,8 @@ LISTS = {
     "fhir/^DocumentReference/?$": "",
     "care/worklist/": "", "care/billing/": "?month={month}", "care/billing.csv": "?month={month}",
     "api/billing/": "?month={month}",
+    "appointments/week/": "?date={appointment_day}", "appointments/day/": "?date={appointment_day}",
+    "appointments/new/": "", "api/^appointments/$": "", "fhir/^Encounter/?$": "",
 }
 
 
@@ -124,7 +132,19 @@ def world(db):
 
     contact_create(patient=p, kind="phone", minutes=40, outcome="reached", actor=b_user)
     goal = goal_create(patient=p, text="Walk the dog", activity="Walking", actor=b_user)
-    return {"goal": goal, "a": a_user, "b": b_user, "patient": p, "intake": intake, "alert": alert,
+    from appointments import services as appointments
+    from appointments.models import AttendanceReview
+
+    appointments.weekly_availability_set(clinician=b_user, site=site_b, windows=[
+        (d, "08:00", "18:00", None) for d in range(7)], actor=b_user)
+    appt = appointments.appointment_book(
+        patient=p, clinician=b_user, service=Service.objects.get(code="physio"), site=site_b,
+        starts_at=(timezone.now() + timedelta(minutes=6)).replace(second=0, microsecond=0),
+        duration_minutes=30, override=True, reason="Fitted in", actor=b_user)
+    appointments.appointment_status_set(appointment=appt, status="attended", actor=b_user)
+    appointments.visit_note_save(appointment=appt, actor=b_user, plan="Walk", minutes=20)
+    review = AttendanceReview.objects.create(referral=referral, patient=p, missed=2)
+    return {"goal": goal, "appointment": appt, "review": review, "a": a_user, "b": b_user, "patient": p, "intake": intake, "alert": alert,
             "referral": referral, "reminder": reminder, "series": series,
             "session": session, "response": response, "item": item}
 
@@ -143,6 +163,9 @@ def ids_for(route: str, w) -> dict | None:
         (r"^fhir/\^ServiceRequest/", {"id": r}),
         (r"^(groups/sessions/|api/\^group-sessions/)", {"pk": w["session"].pk}),
         (r"^fhir/\^Appointment/", {"id": w["session"].pk}),
+        (r"^appointments/reviews/", {"pk": w["review"].pk}),
+        (r"^(api/\^?)?appointments/", {"pk": w["appointment"].pk}),
+        (r"^fhir/\^Encounter/", {"id": w["appointment"].pk}),
         (r"^(groups/|api/\^group-series/)", {"pk": w["series"].pk}),
         (r"^(api/)?alerts/", {"pk": w["alert"].pk}),
         (r"^fhir/\^Flag/", {"id": w["alert"].pk}),
@@ -178,7 +201,8 @@ def test_a_site_a_person_never_sees_a_site_b_patient(world):
         client = api if route.startswith(("api/", "fhir/")) else browser
         if route in LISTS:
             path = concrete(route, {}) + LISTS[route].format(
-                month=timezone.localdate().strftime("%Y-%m"))
+                month=timezone.localdate().strftime("%Y-%m"),
+                appointment_day=timezone.localdate(world["appointment"].starts_at).isoformat())
             if route.startswith("fhir/") and route != "fhir/^Patient/?$":
                 path += f"?patient={world['patient'].pk}"
             r = client.get(path)

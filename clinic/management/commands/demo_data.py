@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from appointments import demo as appointments_demo
 from care import demo as care_demo
 from clinic.services import intake_record
 from ipm import roles
@@ -34,7 +35,8 @@ DEMO_USERS = [
 # Each app's demo.populate(ctx), in this order (later ones use what earlier ones made).
 APP_DEMOS = [("referrals", referrals_demo), ("visits", visits_demo),
              ("outcomes", outcomes_demo), ("reminders", reminders_demo),
-             ("care", care_demo), ("metrics", metrics_demo), ("team", team_demo)]
+             ("appointments", appointments_demo), ("care", care_demo),
+             ("metrics", metrics_demo), ("team", team_demo)]
 
 NAMES = [("Maya", "Patel"), ("Tom", "Fletcher"), ("Aisha", "Khan"), ("Liam", "O'Brien"),
          ("Sofia", "Rossi"), ("Kwame", "Mensah"), ("Hannah", "Schmidt"), ("Yusuf", "Demir"),
