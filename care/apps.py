@@ -1,5 +1,13 @@
-from django.apps import AppConfig
+import importlib
+
+from django.apps import AppConfig, apps
 from django.db.models.signals import post_migrate
+
+
+def ensure_billing_codes(sender=None, **kwargs):
+    """Put the default billing-code table back when it is empty (after a test flush or a
+    `flush`), from the same function the data migration runs; rows a program edited stay."""
+    importlib.import_module("care.migrations.0002_seed_billing_codes").seed(apps, None)
 
 
 class CareConfig(AppConfig):
@@ -15,12 +23,8 @@ class CareConfig(AppConfig):
     def ready(self):
         from outcomes import item_labels
 
-        from .seed import default_billing_codes_ensure
         from .services import PSFS, psfs_item_labels
 
         # The PSFS link page asks about the patient's own activities (their care-plan goals).
         item_labels.register(PSFS, psfs_item_labels)
-        # The default billing codes come back after a database flush (as referrals'
-        # catalogue does), so the billing export still knows its codes.
-        post_migrate.connect(default_billing_codes_ensure, sender=self,
-                             dispatch_uid="care-default-billing-codes")
+        post_migrate.connect(ensure_billing_codes, sender=self, dispatch_uid="care-billing-codes")

@@ -2,11 +2,14 @@
 data migration 0002 wrote, and an edited table is left alone."""
 
 import json
+from pathlib import Path
 
 import pytest
 
+from care.apps import ensure_billing_codes as default_billing_codes_ensure
 from care.models import BillingCode
-from care.seed import DEFAULTS_FILE, default_billing_codes_ensure
+
+DEFAULTS_FILE = Path(__file__).resolve().parents[2] / "care" / "data" / "billing_codes.json"
 
 pytestmark = pytest.mark.django_db
 
