@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
@@ -6,13 +7,15 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.http import JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from django.views.generic import ListView
+from django_otp import user_has_device
 
-from . import roles
+from . import accounts, roles
+from .api_auth import USERNAME_MAX_LENGTH
 from .celery import app
 from .models import AuditEvent
 
@@ -49,8 +52,6 @@ class UsernameLengthMixin:
     the length on the widget only, and django-axes would fail to record the attempt)."""
 
     def clean_username(self):
-        from .api_auth import USERNAME_MAX_LENGTH
-
         username = self.cleaned_data["username"]
         if len(username) > USERNAME_MAX_LENGTH:
             raise ValidationError(f"A username has at most {USERNAME_MAX_LENGTH} characters.",
@@ -82,10 +83,6 @@ class LoginView(auth_views.LoginView):
 def account(request):
     """One's own account: second factor (set up, replace, recovery codes, turn off) and
     the API tokens one holds, each revocable."""
-    from django_otp import user_has_device
-
-    from . import accounts
-
     user = request.user
     return render(request, "ipm/account.html", {
         "enrolled": user_has_device(user, confirmed=True),
@@ -99,11 +96,6 @@ def account(request):
 @never_cache
 @require_POST
 def api_token_revoke(request, token_key):
-    from django.contrib import messages
-    from django.shortcuts import redirect
-
-    from . import accounts
-
     if accounts.api_token_revoke(user=request.user, token_key=token_key):
         messages.success(request, "API token revoked.")
     else:

@@ -27,6 +27,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
+from django.db import connections
 from django.db.models import (
     Avg,
     BooleanField,
@@ -885,8 +886,6 @@ def pct_contacted_30d(scope: Scope) -> float | None:
 def _median_of_column(queryset, column: str) -> float | None:
     """The median of one column of an aggregated (GROUP BY) queryset, in one SQL query."""
     sql, params = queryset.query.sql_with_params()
-    from django.db import connections
-
     connection = connections[queryset.db]
     if connection.vendor == "postgresql":
         wrapped = (f"SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY _g.{column}) "  # nosec B608 - ORM-compiled SQL, values are params

@@ -5,11 +5,10 @@ from django.db import models
 from django.utils import timezone
 
 from ipm.validators import CARE_MOMENTS_BEFORE, EARLIEST_CARE_MOMENT, validate_care_date
+from patients.models import Site
 
 
 def _default_site() -> int:
-    from patients.models import Site
-
     return Site.default_pk()
 
 

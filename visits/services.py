@@ -22,6 +22,8 @@ from django.utils import timezone
 from ipm import roles
 from ipm.audit import audit_record
 from ipm.errors import Conflict, InvalidInput, NotFound
+from patients.models import Program
+from patients.services import site_for_new_record
 from referrals import transitions as rt
 from referrals.models import Referral
 from referrals.services import referral_transition
@@ -84,9 +86,6 @@ def series_create(*, name: str, service, capacity: int, actor, lead_clinician=No
     sessions = _check_sessions(sessions)
     facilitators = list(facilitators)
     if site is None:
-        from patients.models import Program
-        from patients.services import site_for_new_record
-
         site = site_for_new_record(program=Program.default(), actor=actor)
     series = GroupSeries.objects.create(
         name=name, service=service, capacity=int(capacity), lead_clinician=lead_clinician, site=site,

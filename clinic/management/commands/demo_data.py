@@ -106,8 +106,6 @@ class Command(BaseCommand):
                 user.save()
             user.groups.set(Group.objects.filter(name=role))
             if role != roles.ADMIN:
-                from patients.models import Program
-
                 user.sites.add(Program.default().sites.order_by("pk").first())
             users[role] = user
         return users
