@@ -139,9 +139,7 @@ PSFS = "psfs"
 def psfs_trend(patient: Patient, goals: list[Goal]) -> list[dict] | None:
     """The patient's PSFS answers over time: each activity's rating (named by the goal that
     holds its item) and the mean score with its change from the first PSFS, classified by
-    the instrument's MCID (outcomes.instruments). None until the PSFS is in the registry."""
-    if PSFS not in instruments.CODES:
-        return None
+    the instrument's MCID (outcomes.instruments)."""
     names = {g.psfs_item: g.activity for g in goals
              if g.psfs_item and g.status != Goal.Status.DROPPED}
     responses = list(QuestionnaireResponse.objects.filter(patient=patient, instrument=PSFS)

@@ -53,7 +53,7 @@ from appointments import rules as appointment_rules
 from appointments.availability import open_spans_for
 from appointments.models import Appointment, WeeklyAvailability
 from care.models import Contact, StepDecision
-from outcomes.instruments import CODES, all_instruments, mcid_rule, spec
+from outcomes.instruments import all_instruments, mcid_rule, spec
 from outcomes.instruments._common import round_half_up
 from outcomes.models import QuestionnaireResponse, SafetyAlert
 from outcomes.working_hours import program_calendar, working_hours_between
@@ -963,8 +963,6 @@ PSFS = "psfs"
                    "period after their first PSFS, the % whose latest mean rating in the "
                    "period rose from the first by at least the PSFS MCID (2 points).")
 def psfs_responders(scope: Scope) -> float | None:
-    if PSFS not in CODES:  # the PSFS instrument is not in this build's registry
-        return None
     threshold = float(mcid_rule(PSFS, "score").threshold)
     psfs = QuestionnaireResponse.objects.filter(patient_id=OuterRef("pk"), instrument=PSFS)
     first = psfs.order_by("answered_at", "pk")

@@ -11,7 +11,6 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from care.models import Contact, StepDecision
-from outcomes import instruments
 from outcomes.services import responses_create_many
 from tests.conftest import make_user
 
@@ -87,25 +86,24 @@ def test_a_care_manager_works_the_worklist(page, phone_page, login_as, care_mana
     expect(goals).to_contain_text("PSFS a1: Walking the dog")
     expect(goals).to_contain_text("PSFS a2: Gardening")
 
-    if "psfs" in instruments.CODES:
-        # The PSFS goes out by link; the patient is asked about their own activities.
-        page.get_by_role("button", name="Send PSFS link").click()
-        message = page.get_by_text("PSFS link created for Sam Stone")
-        expect(message).to_be_visible()
-        path = "/q/" + re.search(r"/q/([^/\s]+)/", message.inner_text()).group(1) + "/"
-        phone_page.goto(path)
-        expect(phone_page.get_by_text("Walking the dog")).to_be_visible()
-        expect(phone_page.get_by_text("Gardening")).to_be_visible()
-        expect(phone_page.get_by_text("Activity 1")).to_have_count(0)
-        phone_page.locator('label[for="f-psfs-a1-3"]').click()
-        phone_page.locator('label[for="f-psfs-a2-5"]').click()
-        phone_page.get_by_role("button", name="Send my answers").click()
-        # The link names nobody (docs/product.md §3.4): a misdirected message discloses nothing.
-        expect(phone_page.get_by_role("heading", name="Thank you", exact=True)).to_be_visible()
-        expect(phone_page.get_by_text("Sam")).to_have_count(0)
-        page.goto(f"/patients/{patient.pk}/")
-        expect(page.locator("#psfs-trend")).to_contain_text("Walking the dog")
-        expect(page.locator("#psfs-trend")).to_contain_text("baseline")
+    # The PSFS goes out by link; the patient is asked about their own activities.
+    page.get_by_role("button", name="Send PSFS link").click()
+    message = page.get_by_text("PSFS link created for Sam Stone")
+    expect(message).to_be_visible()
+    path = "/q/" + re.search(r"/q/([^/\s]+)/", message.inner_text()).group(1) + "/"
+    phone_page.goto(path)
+    expect(phone_page.get_by_text("Walking the dog")).to_be_visible()
+    expect(phone_page.get_by_text("Gardening")).to_be_visible()
+    expect(phone_page.get_by_text("Activity 1")).to_have_count(0)
+    phone_page.locator('label[for="f-psfs-a1-3"]').click()
+    phone_page.locator('label[for="f-psfs-a2-5"]').click()
+    phone_page.get_by_role("button", name="Send my answers").click()
+    # The link names nobody (docs/product.md §3.4): a misdirected message discloses nothing.
+    expect(phone_page.get_by_role("heading", name="Thank you", exact=True)).to_be_visible()
+    expect(phone_page.get_by_text("Sam")).to_have_count(0)
+    page.goto(f"/patients/{patient.pk}/")
+    expect(page.locator("#psfs-trend")).to_contain_text("Walking the dog")
+    expect(page.locator("#psfs-trend")).to_contain_text("baseline")
 
     # The month's billing: 40 minutes, the patient's first care-management month: 99492.
     page.goto("/care/billing/")
