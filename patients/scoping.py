@@ -35,12 +35,7 @@ def visible(qs: QuerySet, user, via: str | None = "patient") -> QuerySet:
         return qs
     if not getattr(user, "is_authenticated", False):
         return qs.none()
-    if via is None:
-        lookup = "site_id__in"
-    elif via == "":
-        lookup = "site_id__in"
-    else:
-        lookup = f"{via}__site_id__in"
+    lookup = f"{via}__site_id__in" if via else "site_id__in"
     return qs.filter(**{lookup: site_ids_of(user)})
 
 
