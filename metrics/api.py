@@ -13,7 +13,8 @@ from .serializers import ProgramMetricsOutputSerializer
 
 
 class ProgramMetricsApi(APIView):
-    """Program metrics for a date range and optional service (admins only; aggregates)."""
+    """Program metrics for a date range, optional service and optional site (admins only;
+    aggregates)."""
 
     permission_classes = [roles.HasRole]
     permission = "metrics.view"
@@ -28,13 +29,17 @@ class ProgramMetricsApi(APIView):
                              "(YYYY-MM-DD); default: yesterday."),
             OpenApiParameter("service", OpenApiTypes.STR, description="Service code; "
                              "default: the whole program."),
+            OpenApiParameter("site", OpenApiTypes.STR, description="Site id or code (as "
+                             "`/api/sites/` lists them): patient measures count that site's "
+                             "patients, group measures its series, appointment measures its "
+                             "appointments; default: every site."),
         ],
         responses={200: ProgramMetricsOutputSerializer, 400: ErrorSerializer,
                    401: ErrorSerializer, 403: ErrorSerializer},
     )
     def get(self, request):
         params = request.query_params
-        empty = [name for name in ("from", "to", "service")
+        empty = [name for name in ("from", "to", "service", "site")
                  if name in params and not params[name].strip()]
         if empty:
             # The dashboard's form sends empty fields for "default"; API callers leave the

@@ -38,6 +38,7 @@ from django.db.models import (
     F,
     FloatField,
     IntegerField,
+    Min,
     OuterRef,
     Q,
     Subquery,
@@ -61,6 +62,7 @@ from patients.models import Intake, Patient, Program, RiskGroup, Site
 from referrals.models import Referral, ReferralEvent, Service
 from visits.models import Attendance, Enrolment, GroupSeries, GroupSession
 
+from . import rollups
 from .sql import DaysBetween, median
 
 # --- Scope --------------------------------------------------------------------------------
@@ -69,11 +71,13 @@ from .sql import DaysBetween, median
 @dataclass(frozen=True)
 class Scope:
     """An inclusive date range [start, end] in the program's time zone, optionally one
-    service. `now` is fixed when the scope is made, so one computation sees one clock."""
+    service and one site. `now` is fixed when the scope is made, so one computation sees one
+    clock."""
 
     start: dt.date
     end: dt.date
     service: Service | None = None
+    site: Site | None = None
     now: dt.datetime = field(default_factory=lambda: timezone.now(), compare=False)
 
     @property
@@ -97,14 +101,14 @@ class Scope:
     def previous(self) -> Scope:
         """The range of the same length just before this one (for "change vs previous")."""
         return Scope(self.start - dt.timedelta(days=self.days),
-                     self.start - dt.timedelta(days=1), self.service, self.now)
+                     self.start - dt.timedelta(days=1), self.service, self.site, self.now)
 
     def weeks(self) -> list[Scope]:
         """Monday-to-Sunday weeks covering the range, the first and last clipped to it."""
         out, start = [], self.start
         while start <= self.end:
             end = min(start + dt.timedelta(days=6 - start.weekday()), self.end)
-            out.append(Scope(start, end, self.service, self.now))
+            out.append(Scope(start, end, self.service, self.site, self.now))
             start = end + dt.timedelta(days=1)
         return out
 
@@ -207,14 +211,26 @@ def _pct(part: int, whole: int) -> float | None:
 
 
 def _patients_of_service(scope: Scope, patient_ref: str = "pk") -> Q:
-    """Restricts rows keyed by patient to patients with a referral to the scope's service."""
-    if scope.service is None:
-        return Q()
-    return Q(Exists(Referral.objects.filter(patient=OuterRef(patient_ref), service=scope.service)))
+    """Restricts rows keyed by patient to the scope's patients: with a service, those with a
+    referral to it; with a site, those of that site (`patient_ref` is "pk" for Patient rows,
+    else the path to the patient)."""
+    q = Q()
+    if scope.site is not None:
+        q &= Q(**{"site" if patient_ref == "pk" else f"{patient_ref}__site": scope.site})
+    if scope.service is not None:
+        q &= Q(Exists(Referral.objects.filter(patient=OuterRef(patient_ref),
+                                              service=scope.service)))
+    return q
 
 
 def _service_q(scope: Scope, path: str) -> Q:
     return Q(**{path: scope.service}) if scope.service is not None else Q()
+
+
+def _site_q(scope: Scope, path: str) -> Q:
+    """Restricts rows to the scope's site: `path` leads to the row's own site (series,
+    appointments) or to its patient's (referrals)."""
+    return Q(**{path: scope.site}) if scope.site is not None else Q()
 
 
 def _in_period(scope: Scope, path: str) -> Q:
@@ -306,13 +322,23 @@ def risk_mix(scope: Scope) -> dict[str, int]:
         definition="Referrals received in the period, by their state at the end of the period "
                    "(from the referral's transition history).")
 def referrals_by_state(scope: Scope) -> dict[str, int]:
+    received = Referral.objects.filter(_in_period(scope, "referred_at"),
+                                       _service_q(scope, "service"),
+                                       _site_q(scope, "patient__site")).order_by()
+    # A referral's status is the state its latest event moved it to (referrals.services
+    # writes both, in one transaction), so only referrals that moved again after the period
+    # need their history read; the rest are counted by status, in one grouped pass.
+    moved_after = Exists(ReferralEvent.objects.filter(referral=OuterRef("pk"),
+                                                      at__gte=scope.end_at))
     state_at_end = Subquery(
         ReferralEvent.objects.filter(referral=OuterRef("pk"), at__lt=scope.end_at)
         .order_by("-at", "-pk").values("to_status")[:1])
-    rows = (Referral.objects.filter(_in_period(scope, "referred_at"), _service_q(scope, "service"))
-            .annotate(state=Coalesce(state_at_end, F("status"), output_field=CharField()))
-            .order_by().values("state").annotate(n=Count("pk")))
-    counts = {row["state"]: row["n"] for row in rows}
+    counts: dict[str, int] = {}
+    for rows in (received.filter(~moved_after).values(state=F("status")),
+                 received.filter(moved_after).values(
+                     state=Coalesce(state_at_end, F("status"), output_field=CharField()))):
+        for row in rows.annotate(n=Count("pk")):
+            counts[row["state"]] = counts.get(row["state"], 0) + row["n"]
     return {state: counts.get(state, 0) for state in Referral.Status.values}
 
 
@@ -321,7 +347,8 @@ def referrals_by_state(scope: Scope) -> dict[str, int]:
         definition="Median time from referral to triage, in days, over referrals triaged in "
                    "the period.")
 def median_days_referral_to_triage(scope: Scope) -> float | None:
-    triaged = Referral.objects.filter(_in_period(scope, "triaged_at"), _service_q(scope, "service"))
+    triaged = Referral.objects.filter(_in_period(scope, "triaged_at"), _service_q(scope, "service"),
+                                      _site_q(scope, "patient__site"))
     return _round1(median(triaged, DaysBetween(F("triaged_at"), F("referred_at"))))
 
 
@@ -333,28 +360,36 @@ def median_days_referral_to_triage(scope: Scope) -> float | None:
                    "recorded on the referral; for group services without either, the first "
                    "group session of that service attended after the referral.")
 def median_days_referral_to_first_visit(scope: Scope) -> float | None:
-    first_appointment = Subquery(
-        Appointment.objects.filter(referral=OuterRef("pk"), status=appointment_rules.ATTENDED)
-        .order_by("starts_at").values("starts_at")[:1])
-    attended_in_period = Exists(Appointment.objects.filter(
-        _in_period(scope, "starts_at"), referral=OuterRef("pk"),
-        status=appointment_rules.ATTENDED))
-    first_group_session = Subquery(
-        Attendance.objects.filter(
-            patient=OuterRef("patient"), status=Attendance.Status.PRESENT,
-            session__status=GroupSession.Status.SCHEDULED,
-            session__series__service=OuterRef("service"),
-            session__starts_at__gte=OuterRef("referred_at"),
-        ).order_by("session__starts_at").values("session__starts_at")[:1])
-    referrals = (
-        Referral.objects.filter(_service_q(scope, "service"), referred_at__lt=scope.end_at)
-        .filter(_in_period(scope, "first_visit_at") | Q(attended_in_period)
-                | Q(first_visit_at__isnull=True, service__is_group_based=True))
-        .annotate(first_visit=Coalesce(first_appointment, F("first_visit_at"),
-                                       first_group_session))
-        .filter(_in_period(scope, "first_visit"))
-    )
-    return _round1(median(referrals, DaysBetween(F("first_visit"), F("referred_at"))))
+    # The three sources of a first visit, in order, as three grouped passes (one per kind of
+    # referral, so each is a join the database can hash) whose elapsed days are pooled for
+    # one median.
+    referrals = Referral.objects.filter(_service_q(scope, "service"),
+                                        _site_q(scope, "patient__site"),
+                                        referred_at__lt=scope.end_at).order_by()
+    attended = Appointment.objects.filter(referral=OuterRef("pk"),
+                                          status=appointment_rules.ATTENDED)
+    # 1. Referrals with an attended appointment: the first one.
+    by_appointment = (referrals.filter(appointments__status=appointment_rules.ATTENDED)
+                      .values("pk").annotate(first_visit=Min("appointments__starts_at"))
+                      .filter(_in_period(scope, "first_visit")))
+    # 2. Without one: the treatment start recorded on the referral.
+    by_start = referrals.filter(~Exists(attended), _in_period(scope, "first_visit_at"))
+    # 3. Group services without either: the first session of the service attended after
+    #    the referral.
+    by_session = (referrals.filter(~Exists(attended), first_visit_at__isnull=True,
+                                   service__is_group_based=True,
+                                   patient__attendance__status=Attendance.Status.PRESENT,
+                                   patient__attendance__session__status=_HELD,
+                                   patient__attendance__session__series__service=F("service"),
+                                   patient__attendance__session__starts_at__gte=F("referred_at"))
+                  .values("pk").annotate(first_visit=Min("patient__attendance__session__starts_at"))
+                  .filter(_in_period(scope, "first_visit")))
+    days = (by_appointment.values(days=DaysBetween(F("first_visit"), F("referred_at")))
+            .union(by_start.values(days=DaysBetween(F("first_visit_at"), F("referred_at"))),
+                   by_session.values(days=DaysBetween(F("first_visit"), F("referred_at"))),
+                   all=True))
+    value = _median_of_column(days, "days")
+    return None if value is None else _round1(value)
 
 
 @metric("pct_over_sla", label="% over triage SLA", unit="percent", better="down", trend=True,
@@ -364,7 +399,8 @@ def median_days_referral_to_first_visit(scope: Scope) -> float | None:
                    "closed.")
 def pct_over_sla(scope: Scope) -> float | None:
     clock_stop = Coalesce(F("triaged_at"), F("closed_at"), Value(scope.now))
-    row = (Referral.objects.filter(_in_period(scope, "referred_at"), _service_q(scope, "service"))
+    row = (Referral.objects.filter(_in_period(scope, "referred_at"), _service_q(scope, "service"),
+                                    _site_q(scope, "patient__site"))
            .alias(waited=DaysBetween(clock_stop, F("referred_at")))
            .aggregate(n=Count("pk"),
                       over=Count("pk", filter=Q(waited__gt=F("service__sla_triage_days")))))
@@ -385,6 +421,7 @@ def median_days_referral_to_first_appointment(scope: Scope) -> float | None:
         .exclude(status__in=appointment_rules.CANCELLED)
         .order_by("starts_at").values("starts_at")[:1])
     referrals = (Referral.objects.filter(_service_q(scope, "service"),
+                                         _site_q(scope, "patient__site"),
                                          referred_at__lt=scope.end_at)
                  .filter(Exists(Appointment.objects.filter(_in_period(scope, "starts_at"),
                                                            referral=OuterRef("pk"))))
@@ -400,7 +437,7 @@ def median_days_referral_to_first_appointment(scope: Scope) -> float | None:
                    "appointments not yet marked are left out).")
 def dna_rate_by_service(scope: Scope) -> dict[str, float | None]:
     rows = (Appointment.objects.filter(_in_period(scope, "starts_at"),
-                                       _service_q(scope, "service"),
+                                       _service_q(scope, "service"), _site_q(scope, "site"),
                                        status__in=appointment_rules.OUTCOMES)
             .order_by().values("service__code")
             .annotate(n=Count("pk"),
@@ -417,7 +454,7 @@ def dna_rate_by_service(scope: Scope) -> dict[str, float | None]:
                    "available hours.")
 def booked_hours_ratio(scope: Scope) -> dict[str, float | None]:
     held = (Appointment.objects.filter(_in_period(scope, "starts_at"),
-                                       _service_q(scope, "service"),
+                                       _service_q(scope, "service"), _site_q(scope, "site"),
                                        status__in=(*appointment_rules.HOLDS_TIME,
                                                    appointment_rules.DID_NOT_ATTEND))
             .order_by().values("clinician_id", "clinician__username")
@@ -427,11 +464,14 @@ def booked_hours_ratio(scope: Scope) -> dict[str, float | None]:
     windows = WeeklyAvailability.objects.all()
     if scope.service is not None:
         windows = windows.filter(Q(service=scope.service) | Q(service__isnull=True))
+    if scope.site is not None:
+        windows = windows.filter(site=scope.site)
     for cid, username in windows.order_by().values_list("clinician_id", "clinician__username"):
         names.setdefault(cid, username)
     spans = open_spans_for(clinician_ids=sorted(names), program=Program.default(),
                            start=scope.start, end=scope.end,
-                           service_id=getattr(scope.service, "pk", None))
+                           service_id=getattr(scope.service, "pk", None),
+                           site_id=getattr(scope.site, "pk", None))
     window = appointment_rules.Span(scope.start_at, scope.end_at)
     out = {}
     for cid in sorted(names, key=lambda c: names[c]):
@@ -463,7 +503,7 @@ def group_fill_rate(scope: Scope) -> float | None:
                                                  series=OuterRef("pk"), status=_HELD))
     seats = _count_subquery(Enrolment.objects.filter(series=OuterRef("pk"), status__in=_SEATED),
                             "series")
-    row = (GroupSeries.objects.filter(running, _service_q(scope, "service"))
+    row = (GroupSeries.objects.filter(running, _service_q(scope, "service"), _site_q(scope, "site"))
            .aggregate(seats=Sum(seats), capacity=Sum("capacity")))
     return _pct(row["seats"] or 0, row["capacity"] or 0)
 
@@ -478,7 +518,8 @@ def attendance_rate(scope: Scope) -> float | None:
     row = (Attendance.objects
            .filter(session__starts_at__gte=scope.start_at, session__starts_at__lt=scope.as_of,
                    session__status=_HELD)
-           .filter(_service_q(scope, "session__series__service"))
+           .filter(_service_q(scope, "session__series__service"),
+                   _site_q(scope, "session__series__site"))
            .aggregate(n=Count("pk", filter=Q(status__in=marked)),
                       present=Count("pk", filter=Q(status=Attendance.Status.PRESENT))))
     return _pct(row["present"], row["n"])
@@ -492,7 +533,7 @@ def completion_rate(scope: Scope) -> float | None:
     sessions = GroupSession.objects.filter(series=OuterRef("series"), status=_HELD)
     last_start = Subquery(GroupSession.objects.filter(series=OuterRef("pk"), status=_HELD)
                           .order_by("-starts_at").values("starts_at")[:1])
-    ended = (GroupSeries.objects.filter(_service_q(scope, "service"))
+    ended = (GroupSeries.objects.filter(_service_q(scope, "service"), _site_q(scope, "site"))
              .annotate(last_start=last_start)
              .filter(last_start__gte=scope.start_at, last_start__lt=scope.as_of))
     held = _count_subquery(sessions.filter(starts_at__lt=scope.now), "series")
@@ -516,6 +557,7 @@ def completion_rate(scope: Scope) -> float | None:
                    "the end of the period and are still waiting.")
 def waitlist_length(scope: Scope) -> int:
     return Enrolment.objects.filter(_service_q(scope, "series__service"),
+                                    _site_q(scope, "series__site"),
                                     status=Enrolment.Status.WAITLISTED,
                                     enrolled_at__lt=scope.end_at).count()
 
@@ -539,12 +581,11 @@ def followup_completion_rate_12w(scope: Scope) -> float | None:
                 .exclude(context=QuestionnaireResponse.Context.INTAKE)
                 .alias(day=DaysBetween(F("answered_at"), OuterRef("intake_date")))
                 .filter(day__gte=due_days + early, day__lt=due_days + late + 1))
-    row = (Patient.objects
-           .filter(_patients_of_service(scope),
-                   intake_date__gte=scope.start - dt.timedelta(days=due_days),
-                   intake_date__lte=scope.end - dt.timedelta(days=due_days))
-           .aggregate(n=Count("pk"), done=Count("pk", filter=Q(Exists(answered)))))
-    return _pct(row["done"], row["n"])
+    due = Patient.objects.filter(_patients_of_service(scope),
+                                 intake_date__gte=scope.start - dt.timedelta(days=due_days),
+                                 intake_date__lte=scope.end - dt.timedelta(days=due_days))
+    # EXISTS in WHERE (not inside the count): one semi-join, not a lookup per patient.
+    return _pct(due.filter(Exists(answered)).count(), due.count())
 
 
 @dataclass(frozen=True)
@@ -633,9 +674,17 @@ DOSE_BUCKETS = (  # key, label, most sessions attended (None: no upper bound)
 
 
 @_shared
+def _rollups_current(scope: Scope) -> bool:
+    return rollups.is_current()
+
+
+@_shared
 def _responder_groups(scope: Scope, measure: Measure) -> list[dict]:
     """Follow-ups and responders counted per (risk group, attendance-dose bucket): one
-    grouped query per measure serves the overall rate and both splits."""
+    grouped query per measure serves the overall rate and both splits. From the daily
+    roll-ups when they are current (metrics.rollups; not per service), else live."""
+    if scope.service is None and _rollups_current(scope):
+        return _bucketed(rollups.responder_groups(scope, measure))
     rows = _followups(scope, measure)
     dose = _count_subquery(
         Attendance.objects.filter(patient=OuterRef("patient"), status=Attendance.Status.PRESENT,
@@ -650,10 +699,15 @@ def _responder_groups(scope: Scope, measure: Measure) -> list[dict]:
                                       .order_by("created_at", "pk").values("risk_group")[:1],
                                       output_field=CharField()),
                              F("patient__risk_group"))
+    return _bucketed(rows.annotate(risk=baseline_risk, dose=dose).order_by()
+                     .values("risk", "dose")
+                     .annotate(n=Count("pk"), r=Count("pk", filter=Q(responder=True))))
+
+
+def _bucketed(rows) -> list[dict]:
+    """Sum {risk, dose, n, r} rows into the attendance-dose buckets."""
     groups: dict[tuple, dict] = {}
-    for row in (rows.annotate(risk=baseline_risk, dose=dose).order_by()
-                .values("risk", "dose")
-                .annotate(n=Count("pk"), r=Count("pk", filter=Q(responder=True)))):
+    for row in rows:
         key = (row["risk"], _dose_bucket(row["dose"]))
         group = groups.setdefault(key, {"risk": key[0], "bucket": key[1], "n": 0, "r": 0})
         group["n"] += row["n"]
@@ -852,7 +906,10 @@ def alert_acknowledgement_by_site(scope: Scope) -> dict[str, dict[str, float | N
     acknowledged = SafetyAlert.objects.filter(_in_period(scope, "acknowledged_at"),
                                               _patients_of_service(scope, "patient"))
     out = {}
-    for code in Site.objects.order_by("pk").values_list("code", flat=True):
+    sites = Site.objects.order_by("pk")
+    if scope.site is not None:
+        sites = sites.filter(pk=scope.site.pk)
+    for code in sites.values_list("code", flat=True):
         days = median(acknowledged.filter(patient__site__code=code),
                       DaysBetween(F("acknowledged_at"), F("opened_at")))
         out[code] = {"median_hours": None if days is None else _round1(days * 24),
@@ -864,7 +921,7 @@ def alert_acknowledgement_by_site(scope: Scope) -> dict[str, dict[str, float | N
 
 CONTACT_WINDOW_DAYS = 30
 STEP_UP_WITHIN_DAYS = 14
-NOT_IMPROVING_AFTER_DAYS = 84  # outcomes.progress: the PEG rule waits 12 weeks
+NOT_IMPROVING_AFTER_DAYS = rollups.NOT_IMPROVING_AFTER_DAYS  # outcomes.progress: 12 weeks
 
 
 @metric("pct_contacted_30d", label="% reached by a care manager in 30 days", unit="percent",
@@ -945,14 +1002,20 @@ def _not_improving_pegs(scope: Scope):
                    "weeks or later without a 30 % improvement on baseline), the % with a "
                    "step-up decision within 14 days after that PEG.")
 def pct_step_up_after_not_improving_2w(scope: Scope) -> float | None:
-    flagged = _not_improving_pegs(scope)
+    # The flagged PEGs come from the roll-up facts when they are current (each one's
+    # baseline already compared), else from the live query.
+    if scope.service is None and _rollups_current(scope):
+        flagged, answered = rollups.not_improving_facts(scope), "response__answered_at"
+    else:
+        flagged, answered = _not_improving_pegs(scope), "answered_at"
     stepped = StepDecision.objects.filter(
         patient_id=OuterRef("patient_id"), direction=StepDecision.Direction.UP,
-        decided_at__gte=OuterRef("answered_at"),
-        decided_at__lte=OuterRef("answered_at") + dt.timedelta(days=STEP_UP_WITHIN_DAYS))
-    row = flagged.aggregate(n=Count("patient_id", distinct=True),
-                            done=Count("patient_id", distinct=True, filter=Q(Exists(stepped))))
-    return _pct(row["done"], row["n"])
+        decided_at__gte=OuterRef(answered),
+        decided_at__lte=OuterRef(answered) + dt.timedelta(days=STEP_UP_WITHIN_DAYS))
+    # Two counts, the second with EXISTS in WHERE: the database answers it as one semi-join
+    # instead of a lookup per flagged row.
+    patients = flagged.order_by().values("patient_id").distinct()
+    return _pct(patients.filter(Exists(stepped)).count(), patients.count())
 
 
 PSFS = "psfs"
@@ -967,7 +1030,9 @@ def psfs_responders(scope: Scope) -> float | None:
     psfs = QuestionnaireResponse.objects.filter(patient_id=OuterRef("pk"), instrument=PSFS)
     first = psfs.order_by("answered_at", "pk")
     latest = psfs.filter(_in_period(scope, "answered_at")).order_by("-answered_at", "-pk")
-    row = (Patient.objects.filter(_patients_of_service(scope))
+    answered = QuestionnaireResponse.objects.filter(_in_period(scope, "answered_at"),
+                                                    instrument=PSFS).values("patient_id")
+    row = (Patient.objects.filter(_patients_of_service(scope), pk__in=answered)
            .annotate(first_id=Subquery(first.values("pk")[:1]),
                      first_score=Subquery(first.values("primary_score")[:1]),
                      latest_id=Subquery(latest.values("pk")[:1]),

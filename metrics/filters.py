@@ -1,5 +1,6 @@
 """Parse the filters every metrics entry point shares (API, dashboard, CSV export, command):
-`from` and `to` (YYYY-MM-DD, inclusive) and `service` (a service code). Bad input raises
+`from` and `to` (YYYY-MM-DD, inclusive), `service` (a service code) and `site` (a site id or
+code). Bad input raises
 `InvalidInput` naming the field, which the API turns into a 400."""
 
 import datetime as dt
@@ -12,6 +13,7 @@ from django.utils.dateformat import format as date_format
 
 from ipm.errors import InvalidInput
 from ipm.validators import validate_care_date
+from patients.models import Site
 from referrals.models import Service
 
 from .definitions import Scope, default_range
@@ -48,6 +50,21 @@ def parse_service(code: str | None) -> Service | None:
     return service
 
 
+def parse_site(value) -> Site | None:
+    """A site by id (as `/api/sites/` gives it) or by code; empty: every site."""
+    value = str(value or "").strip()
+    if not value:
+        return None
+    site = (Site.objects.filter(pk=int(value)).first() if value.isdigit()
+            else Site.objects.filter(code=value).first())
+    if site is None:
+        known = ", ".join(f"{pk} ({code})" for pk, code in
+                          Site.objects.order_by("pk").values_list("pk", "code"))
+        raise InvalidInput(f"Unknown site '{value}'.",
+                           {"site": [f"Unknown site '{value}'. Use a site id or code: {known}."]})
+    return site
+
+
 def scope_from_params(params: Mapping) -> Scope:
     """A Scope from query parameters. Without dates: the 30 days ending yesterday; with only
     one of them, a 30-day range from or to it."""
@@ -67,7 +84,7 @@ def scope_from_params(params: Mapping) -> Scope:
     if (end - start).days + 1 > MAX_DAYS:
         raise InvalidInput(f"The range may span at most {MAX_DAYS} days.",
                            {"from": [f"Choose a range of at most {MAX_DAYS} days."]})
-    return Scope(start, end, parse_service(params.get("service")))
+    return Scope(start, end, parse_service(params.get("service")), parse_site(params.get("site")))
 
 
 def presets(today: dt.date | None = None) -> list[dict]:

@@ -4,7 +4,7 @@ from django.utils import timezone
 
 
 class MetricSnapshot(models.Model):
-    """The program metrics (docs/product.md §3.6) for one date range and service, computed by the
+    """The program metrics (docs/product.md §3.6) for one date range, service and site, computed by the
     Celery task `metrics.tasks.compute_snapshot`: daily by beat, and on demand from the
     dashboard (the page polls `status`/`progress` while the worker runs).
 
@@ -29,6 +29,8 @@ class MetricSnapshot(models.Model):
     service = models.ForeignKey("referrals.Service", null=True, blank=True,
                                 on_delete=models.CASCADE, related_name="+",
                                 help_text="Empty: the whole program.")
+    site = models.ForeignKey("patients.Site", null=True, blank=True, on_delete=models.CASCADE,
+                             related_name="+", help_text="Empty: every site.")
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
     progress = models.PositiveSmallIntegerField(default=0, help_text="Percent done.")
     trigger = models.CharField(max_length=10, choices=Trigger.choices,
@@ -46,8 +48,8 @@ class MetricSnapshot(models.Model):
     class Meta:
         ordering = ["-created_at", "-pk"]
         indexes = [
-            models.Index(fields=["period_start", "period_end", "service", "status"],
-                         name="snapshot_lookup"),
+            models.Index(fields=["period_start", "period_end", "service", "site", "status"],
+                         name="snapshot_scope_lookup"),
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(period_end__gte=models.F("period_start")),
@@ -63,3 +65,67 @@ class MetricSnapshot(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in (self.Status.DONE, self.Status.FAILED)
+
+
+class ResponderFact(models.Model):
+    """One follow-up response of a responder measure (docs/product.md §3.6, "Responders"),
+    with what the responder metrics need to know about it, worked out once by the worker
+    (`metrics.rollups`) instead of on every dashboard query: whether it reached the MCID
+    against the patient's first response of the measure, the patient's baseline risk group,
+    the group sessions attended up to it, and the day of the patient's next response of the
+    measure (a response is the patient's latest in a period exactly when it falls in the
+    period and the next one does not)."""
+
+    response = models.ForeignKey("outcomes.QuestionnaireResponse", on_delete=models.CASCADE,
+                                 related_name="+")
+    measure = models.CharField(max_length=40)
+    patient = models.ForeignKey("patients.Patient", on_delete=models.CASCADE, related_name="+")
+    site = models.ForeignKey("patients.Site", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField(help_text="Local day the response was answered.")
+    next_day = models.DateField(null=True, help_text="Local day of the patient's next "
+                                                     "response of the measure; empty: none yet.")
+    risk = models.CharField(max_length=10, blank=True)
+    dose = models.PositiveIntegerField(help_text="Group sessions attended up to the response.")
+    responder = models.BooleanField()
+    not_improving = models.BooleanField(
+        null=True, help_text="PEG only: answered 12 weeks or more after the intake date without "
+                             "a 30 % fall on the baseline (it sets the patient's not-improving "
+                             "flag); empty for other measures.")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["measure", "response"],
+                                               name="one_fact_per_measure_response")]
+        indexes = [models.Index(fields=["measure", "day"], name="responder_fact_day"),
+                   models.Index(fields=["patient"], name="responder_fact_patient")]
+
+
+class ResponderDay(models.Model):
+    """The daily roll-up of ResponderFact: follow-ups and responders counted per measure,
+    site, day, next-response day, baseline risk group and attendance dose. The responder
+    metrics for any period read a few hundred of these rows instead of every response."""
+
+    measure = models.CharField(max_length=40)
+    site = models.ForeignKey("patients.Site", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    next_day = models.DateField(null=True)
+    risk = models.CharField(max_length=10, blank=True)
+    dose = models.PositiveIntegerField()
+    followups = models.PositiveIntegerField()
+    responders = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["measure", "day"], name="responder_day")]
+
+
+class RollupState(models.Model):
+    """Where the roll-ups stand: the high-water marks of the rows they were built from, so a
+    reader can tell whether anything changed since (and fall back to the live query), and
+    the worker refreshes only the patients whose rows changed."""
+
+    name = models.CharField(max_length=40, unique=True)
+    marks = models.JSONField(default=dict)
+    refreshed_at = models.DateTimeField(default=timezone.now)
+    full_build_seconds = models.FloatField(null=True, blank=True)
+
+    def __str__(self):
+        return f"Roll-up {self.name} at {self.refreshed_at:%Y-%m-%d %H:%M}"

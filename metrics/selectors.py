@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from ipm.db.replica import on_replica
 
-from . import definitions
+from . import definitions, rollups
 from .definitions import Scope
 from .models import MetricSnapshot
 from .presenters import normalise
@@ -19,13 +19,13 @@ IN_FLIGHT_FOR = dt.timedelta(minutes=30)  # a run older than this is presumed de
 
 def _for_scope(scope: Scope):
     return MetricSnapshot.objects.filter(period_start=scope.start, period_end=scope.end,
-                                         service=scope.service)
+                                         service=scope.service, site=scope.site)
 
 
 def snapshot_latest(scope: Scope) -> MetricSnapshot | None:
-    """The most recently computed finished snapshot for exactly this range and service."""
+    """The most recently computed finished snapshot for exactly this range, service and site."""
     return (_for_scope(scope).filter(status=MetricSnapshot.Status.DONE)
-            .select_related("service").order_by("-computed_at", "-pk").first())
+            .select_related("service", "site").order_by("-computed_at", "-pk").first())
 
 
 def snapshot_in_flight(scope: Scope) -> MetricSnapshot | None:
@@ -42,7 +42,7 @@ def fresh_seconds() -> int:
 
 
 def program_metrics(scope: Scope) -> dict:
-    """Every metric for the scope, with `from`, `to`, `service`, `definitions`,
+    """Every metric for the scope, with `from`, `to`, `service`, `site`, `definitions`,
     `computed_at` and `source`: from a snapshot computed in the last few minutes
     (IPM_METRICS_FRESH_SECONDS, default 300), else computed live."""
     snapshot = snapshot_latest(scope)
@@ -52,10 +52,12 @@ def program_metrics(scope: Scope) -> dict:
         values, computed_at, source = (normalise(snapshot.values), snapshot.computed_at,
                                        "snapshot")
     else:
+        rollups.refresh_if_built()  # catch up with the last few minutes' responses first
         values, computed_at, source = on_replica(definitions.compute, scope), scope.now, "live"
     return {
         "from": scope.start, "to": scope.end,
         "service": scope.service.code if scope.service else None,
+        "site": scope.site.code if scope.site else None,
         **{key: values.get(key) for key in definitions.METRICS},
         "definitions": definitions.definitions(),
         "computed_at": computed_at, "source": source,

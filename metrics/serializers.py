@@ -83,6 +83,7 @@ class ProgramMetricsOutputSerializer(serializers.Serializer):
 
     to = serializers.DateField(help_text="Last day of the range (inclusive).")
     service = serializers.CharField(allow_null=True, help_text="Service code, or null: program.")
+    site = serializers.CharField(allow_null=True, help_text="Site code, or null: every site.")
     definitions = serializers.DictField(child=serializers.CharField(),
                                         help_text="One sentence per metric key.")
     computed_at = serializers.DateTimeField()
@@ -95,6 +96,7 @@ class ProgramMetricsOutputSerializer(serializers.Serializer):
         fields = {"from": serializers.DateField(help_text="First day of the range.")}
         fields["to"] = declared.pop("to")
         fields["service"] = declared.pop("service")
+        fields["site"] = declared.pop("site")
         fields.update({key: _metric_field(key) for key in METRICS})
         fields.update(declared)
         return fields

@@ -12,7 +12,7 @@ from ipm.audit import audit_record
 from ipm.db.replica import on_replica
 from ipm.queue import enqueue_on_commit
 
-from . import definitions, selectors
+from . import definitions, rollups, selectors
 from .definitions import Scope
 from .models import MetricSnapshot
 
@@ -29,7 +29,8 @@ def snapshot_request(*, scope: Scope, actor=None,
     snapshot = snapshot_create(scope=scope, trigger=trigger, actor=actor)
     audit_record(actor=actor, action="metrics.snapshot_requested", obj=snapshot,
                  detail={"from": scope.start.isoformat(), "to": scope.end.isoformat(),
-                         "service": scope.service.code if scope.service else None})
+                         "service": scope.service.code if scope.service else None,
+                         "site": scope.site.code if scope.site else None})
     # Queued once the request commits; parked and sent later if the broker is down.
     enqueue_on_commit("metrics.tasks.compute_snapshot", snapshot.pk)
     return snapshot
@@ -39,7 +40,8 @@ def snapshot_create(*, scope: Scope, trigger: str = MetricSnapshot.Trigger.COMMA
                     actor=None) -> MetricSnapshot:
     """A pending snapshot to compute in this process (`manage.py compute_metrics`)."""
     return MetricSnapshot.objects.create(
-        period_start=scope.start, period_end=scope.end, service=scope.service, trigger=trigger,
+        period_start=scope.start, period_end=scope.end, service=scope.service, site=scope.site,
+        trigger=trigger,
         requested_by=actor if getattr(actor, "pk", None) else None)
 
 
@@ -49,7 +51,7 @@ def snapshot_daily(*, today=None) -> MetricSnapshot:
     range however often beat fires."""
     start, end = definitions.default_range(today)
     existing = (MetricSnapshot.objects
-                .filter(period_start=start, period_end=end, service=None,
+                .filter(period_start=start, period_end=end, service=None, site=None,
                         trigger=MetricSnapshot.Trigger.SCHEDULE)
                 .exclude(status=MetricSnapshot.Status.FAILED).first())
     if existing is not None:
@@ -72,10 +74,12 @@ def snapshot_compute(*, snapshot_id: int, on_progress=None) -> MetricSnapshot | 
                        error=""))
     if not claimed:
         return None
-    snapshot = MetricSnapshot.objects.select_related("service").get(pk=snapshot_id)
-    scope = Scope(snapshot.period_start, snapshot.period_end, snapshot.service)
+    snapshot = MetricSnapshot.objects.select_related("service", "site").get(pk=snapshot_id)
+    scope = Scope(snapshot.period_start, snapshot.period_end, snapshot.service, snapshot.site)
     rows = MetricSnapshot.objects.filter(pk=snapshot_id)
     try:
+        if rollups.enabled():
+            rollups.refresh()  # on the primary: the worker builds them the first time
         # Heavy reads on the replica when there is one; the progress updates are writes and
         # go to the primary whatever the router says about reads.
         def progress(pct):

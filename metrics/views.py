@@ -44,8 +44,11 @@ CHARTS = [
 
 
 def _filters_query(scope: Scope) -> str:
-    return urlencode({"from": scope.start.isoformat(), "to": scope.end.isoformat(),
-                      "service": scope.service.code if scope.service else ""})
+    params = {"from": scope.start.isoformat(), "to": scope.end.isoformat(),
+              "service": scope.service.code if scope.service else ""}
+    if scope.site:
+        params["site"] = scope.site.code
+    return urlencode(params)
 
 
 def _dashboard_url(scope: Scope) -> str:
@@ -70,6 +73,7 @@ def dashboard(request):
     snapshot = selectors.snapshot_latest(scope)
     ctx = {
         "scope": scope, "services": Service.objects.order_by("name"),
+        "sites": Site.objects.order_by("name"),
         "snapshot": snapshot, "in_flight": selectors.snapshot_in_flight(scope),
         "filters_query": _filters_query(scope), "previous": scope.previous(),
         "period": period_phrase(scope.start, scope.end),
@@ -122,7 +126,7 @@ def snapshot_create(request):
 @require_GET
 @roles.requires("metrics.view")
 def snapshot_progress(request, pk: int):
-    snapshot = get_object_or_404(MetricSnapshot.objects.select_related("service"), pk=pk)
+    snapshot = get_object_or_404(MetricSnapshot.objects.select_related("service", "site"), pk=pk)
     return _progress_response(request, snapshot)
 
 
@@ -130,7 +134,7 @@ def _progress_response(request, snapshot: MetricSnapshot) -> HttpResponse:
     snapshot.refresh_from_db()
     response = render(request, "metrics/_progress.html", {"snapshot": snapshot})
     if snapshot.status == MetricSnapshot.Status.DONE:
-        scope = Scope(snapshot.period_start, snapshot.period_end, snapshot.service)
+        scope = Scope(snapshot.period_start, snapshot.period_end, snapshot.service, snapshot.site)
         response["HX-Redirect"] = _dashboard_url(scope)
     return response
 
@@ -159,27 +163,31 @@ def export_csv(request):
                  object_type="metrics.metricsnapshot",
                  object_id=str(snapshot.pk) if snapshot else "",
                  detail={"from": scope.start.isoformat(), "to": scope.end.isoformat(),
-                         "service": scope.service.code if scope.service else None})
+                         "service": scope.service.code if scope.service else None,
+                         "site": scope.site.code if scope.site else None})
     service = scope.service.code if scope.service else "program"
-    filename = f"ipm-metrics-{service}-{scope.start}-{scope.end}.csv"
+    site = scope.site.code if scope.site else ""
+    where = f"{service}-{site}" if site else service
+    filename = f"ipm-metrics-{where}-{scope.start}-{scope.end}.csv"
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     writer = csv.writer(response)
     writer.writerow(["section", "metric", "label", "period_start", "period_end", "value",
-                     "previous_value", "change", "service", "computed_at", "definition"])
+                     "previous_value", "change", "service", "computed_at", "definition",
+                     "site"])
     stamp = timezone.localtime(computed_at).isoformat(timespec="seconds")
     previous_scope = scope.previous()
     for row in presenters.period_rows(values, previous):
         writer.writerow(["period", row["path"], row["label"], scope.start, scope.end,
                          _cell(row["value"]), _cell(row["previous"]), _cell(row["change"]),
-                         service, stamp, row["definition"]])
+                         service, stamp, row["definition"], site])
     for row in presenters.period_rows(previous):
         writer.writerow(["previous_period", row["path"], row["label"], previous_scope.start,
                          previous_scope.end, _cell(row["value"]), "", "", service, stamp,
-                         row["definition"]])
+                         row["definition"], site])
     for row in presenters.week_rows(series):
         writer.writerow(["week", row["path"], row["label"], row["week_start"], row["week_end"],
-                         _cell(row["value"]), "", "", service, stamp, row["definition"]])
+                         _cell(row["value"]), "", "", service, stamp, row["definition"], site])
     return response
 
 

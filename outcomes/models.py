@@ -35,7 +35,10 @@ class QuestionnaireResponse(models.Model):
     class Meta:
         ordering = ["answered_at", "pk"]
         indexes = [models.Index(fields=["patient", "instrument", "answered_at"],
-                                name="response_patient_instr_at")]
+                                name="response_patient_instr_at"),
+                   # The program metrics read a period's responses (docs/product.md §3.6).
+                   models.Index(fields=["instrument", "answered_at"], name="response_instr_at"),
+                   models.Index(fields=["answered_at"], name="response_answered_at")]
 
     def __str__(self):
         return f"{self.instrument} for patient {self.patient_id} at {self.answered_at:%Y-%m-%d}"

@@ -155,7 +155,9 @@ class ReferralEvent(models.Model):
 
     class Meta:
         ordering = ["at", "pk"]
-        indexes = [models.Index(fields=["referral", "at"], name="referralevent_referral_at")]
+        indexes = [models.Index(fields=["referral", "at"], name="referralevent_referral_at"),
+                   # The metrics look for referrals that moved after a period ended.
+                   models.Index(fields=["at"], name="referralevent_at")]
 
     def __str__(self):
         return f"{self.from_status or '·'} → {self.to_status}"

@@ -367,6 +367,9 @@ CELERY_BEAT_SCHEDULE = {
     # Daily metric snapshots after midnight, when the previous day is complete.
     "metrics-daily-snapshot": {"task": "metrics.tasks.compute_snapshot",
                                "schedule": crontab(hour=1, minute=0)},
+    # The responder roll-ups catch up with new responses, intakes and attendance; the metrics
+    # read live until they have, so the interval sets speed, never correctness.
+    "metrics-refresh-rollups": {"task": "metrics.tasks.refresh_rollups", "schedule": 300.0},
     # Tasks parked while the broker was down go out as soon as it is back.
     "requeue-parked-tasks": {"task": "ipm.tasks.requeue_tasks", "schedule": 60.0},
     # Seal new audit rows into the hash chain.

@@ -83,9 +83,10 @@ class Build:
         return referral
 
     def series(self, *starts: dt.datetime, service: str = "group_programme", capacity: int = 10,
-               cancelled: tuple[dt.datetime, ...] = ()) -> GroupSeries:
-        series = GroupSeries.objects.create(name=f"Series {next(self._n)}",
-                                            service=self.service(service), capacity=capacity)
+               cancelled: tuple[dt.datetime, ...] = (), site=None) -> GroupSeries:
+        series = GroupSeries.objects.create(
+            name=f"Series {next(self._n)}", service=self.service(service), capacity=capacity,
+            site=site or self.program.sites.order_by("pk").first())
         for start in starts:
             GroupSession.objects.create(series=series, starts_at=start)
         for start in cancelled:

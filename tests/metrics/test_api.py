@@ -19,7 +19,7 @@ def test_it_returns_every_metric_with_its_definition_to_admins(admin_api, feb_pr
     r = admin_api.get(URL, FEB)
     assert r.status_code == 200
     body = r.json()
-    assert set(body) == {"from", "to", "service", "definitions", "computed_at", "source",
+    assert set(body) == {"from", "to", "service", "site", "definitions", "computed_at", "source",
                          *definitions.METRICS}
     assert (body["from"], body["to"], body["service"]) == ("2025-02-01", "2025-02-28", None)
     assert body["source"] == "live"

@@ -18,7 +18,7 @@ from .conftest import FEB_END, FEB_START, NOW, at, feb, peg_program
 
 
 def scope_for(build, service=None, now=NOW):
-    return d.Scope(FEB_START, FEB_END, build.service(service) if service else None, now)
+    return d.Scope(FEB_START, FEB_END, build.service(service) if service else None, now=now)
 
 
 # --- scope ----------------------------------------------------------------------------------

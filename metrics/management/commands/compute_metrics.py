@@ -1,4 +1,4 @@
-"""`manage.py compute_metrics [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--service CODE]`:
+"""`manage.py compute_metrics [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--service CODE] [--site CODE]`:
 compute a snapshot now, in this process, and print the key numbers."""
 
 from django.core.management.base import BaseCommand, CommandError
@@ -19,6 +19,7 @@ class Command(BaseCommand):
         parser.add_argument("--from", dest="from", default="", help="First day, YYYY-MM-DD.")
         parser.add_argument("--to", dest="to", default="", help="Last day (inclusive).")
         parser.add_argument("--service", default="", help="Service code; default: program.")
+        parser.add_argument("--site", default="", help="Site code or id; default: every site.")
 
     def handle(self, *args, **options):
         try:
@@ -35,6 +36,8 @@ class Command(BaseCommand):
         if snapshot.status != MetricSnapshot.Status.DONE:
             raise CommandError(f"Snapshot {snapshot.pk} failed: {snapshot.error}")
         where = scope.service.code if scope.service else "whole program"
+        if scope.site:
+            where += f", site {scope.site.code}"
         self.stdout.write(f"Metrics snapshot {snapshot.pk}: {scope.start} to {scope.end}, "
                           f"{where} ({len(snapshot.series)} weeks of trends)")
         values = presenters.normalise(snapshot.values)

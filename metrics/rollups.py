@@ -1,0 +1,313 @@
+"""Daily roll-ups for the responder metrics (docs/product.md §3.6), kept by the worker so the
+dashboard and the API read a few hundred rows instead of every questionnaire response.
+
+The responder metrics need, per patient, the latest response of a measure in the period and
+the first response ever (the baseline). "Latest in the period" does not add up day by day,
+but it can be counted exactly from daily rows: a follow-up is its patient's latest in
+[start, end] exactly when it was answered in the period and the patient's next response of
+the measure was answered after `end` (or not yet). So each follow-up becomes one
+`ResponderFact` (its day, its next response's day, whether it reached the MCID against the
+baseline, the baseline risk group and the attendance dose), and `ResponderDay` counts the
+facts per (measure, site, day, next day, risk group, dose). A period's figures are one
+grouped sum over its days.
+
+Exactness: the roll-ups are a pure function of the responses, intakes, attendance, sessions
+and patients they were built from. `RollupState.marks` records those tables' high-water
+marks; `is_current()` compares them with the live tables (a handful of index lookups) and
+the metrics fall back to the live query whenever anything changed since, so a figure is
+never stale. `refresh()` (beat, every few minutes; before each snapshot and each API read)
+rebuilds the facts of just the patients whose rows changed, and the days those facts touch.
+Responses are never edited or deleted in the app (corrections are new responses); a changed
+patient (site, risk group) moves its updated_at.
+
+PostgreSQL only: the embedded SQLite default is small enough for the live queries.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from fractions import Fraction
+
+from django.conf import settings
+from django.db import connection, connections, router, transaction
+from django.utils import timezone
+
+from outcomes.instruments import mcid_rule
+
+from .models import ResponderDay, ResponderFact, RollupState
+
+NAME = "responders"
+_LOCK = 0x1B5_0A11  # pg_advisory_xact_lock key: one refresh at a time
+
+# The live tables' high-water marks. Each is served by an index (primary keys, and the
+# indexes on attendance.marked_at, session.cancelled_at and patient.updated_at).
+_MARKS_SQL = """
+SELECT (SELECT max(id) FROM outcomes_questionnaireresponse),
+       (SELECT max(id) FROM patients_intake),
+       (SELECT max(id) FROM visits_attendance),
+       (SELECT max(marked_at) FROM visits_attendance),
+       (SELECT max(cancelled_at) FROM visits_groupsession),
+       (SELECT max(updated_at) FROM patients_patient)
+"""
+_MARK_KEYS = ("response_id", "intake_id", "attendance_id", "attendance_marked_at",
+              "session_cancelled_at", "patient_updated_at")
+
+
+def enabled() -> bool:
+    return connection.vendor == "postgresql" and getattr(settings, "IPM_METRICS_ROLLUPS", True)
+
+
+def _reader():
+    """The connection reads go to (the replica inside `on_replica`, else the primary), so
+    the marks, the state and the daily rows are read from one database."""
+    return connections[router.db_for_read(ResponderDay)]
+
+
+def _marks(conn=None) -> dict:
+    with (conn or connection).cursor() as cur:
+        cur.execute(_MARKS_SQL)
+        row = cur.fetchone()
+    return {key: (value.isoformat() if hasattr(value, "isoformat") else value)
+            for key, value in zip(_MARK_KEYS, row, strict=True)}
+
+
+def state() -> RollupState | None:
+    return RollupState.objects.filter(name=NAME).first()
+
+
+def _state_for_update() -> RollupState | None:
+    return RollupState.objects.using("default").filter(name=NAME).first()
+
+
+def is_current() -> bool:
+    """Whether the roll-ups reflect every row the live query would read right now."""
+    if not enabled():
+        return False
+    current = state()
+    return current is not None and current.marks == _marks(_reader())
+
+
+# --- Building the facts -------------------------------------------------------------------
+
+def _value_sql(measure) -> str:
+    """The measure's scaled integer value, as metrics.definitions.Measure.value() compiles it."""
+    if measure.json_path:
+        path = "{" + ",".join(measure.json_path.split("__")) + "}"
+        raw = f"CAST((r.scores #>> '{path}') AS double precision)"
+    else:
+        raw = "CAST(r.primary_score AS double precision)"
+    return f"ROUND({raw} * {int(measure.scale)})"
+
+
+def _reached_sql(measure) -> str:
+    """metrics.definitions._mcid_reached in SQL, over `base_v` and `v` (scaled integers)."""
+    rule = mcid_rule(measure.instrument, measure.score_key)
+    threshold = Fraction(rule.threshold)
+    gain = f"CAST((k.v - k.base_v) * {int(rule.sign)} * {threshold.denominator} AS double precision)"
+    if rule.relative:
+        need = f"CAST(abs(k.base_v) * {threshold.numerator} AS double precision)"
+    else:
+        need = f"{float(threshold.numerator * measure.scale)!r}"
+    return f"({gain} >= {need} AND {gain} > 0.0)"
+
+
+def _insert_facts(measure, patient_ids: list[int] | None) -> None:
+    """The follow-ups of `measure` (every scored response after the patient's first), for the
+    given patients or everyone. Windows over each patient's responses in (time, id) order
+    give the baseline and the next response; the baseline risk group (first intake, else the
+    patient's) and the dose (present at held sessions up to the response) are one indexed
+    lookup per follow-up."""
+    only = "AND r.patient_id = ANY(%(patients)s)" if patient_ids is not None else ""
+    # The PEG headline also decides the not-improving flag (outcomes.progress; the metric
+    # pct_step_up_after_not_improving_2w): 12 weeks or more after the intake date, and the
+    # item sum not down by 30 % on the baseline (10 x latest > 7 x baseline), as
+    # metrics.definitions._not_improving_pegs compares them.
+    not_improving = (f"""(p.intake_date IS NOT NULL
+          AND CAST(EXTRACT(EPOCH FROM (k.answered_at::timestamptz - p.intake_date::timestamptz))
+                   AS double precision) / 86400.0 >= {NOT_IMPROVING_AFTER_DAYS}
+          AND k.v * 10 > k.base_v * 7)""" if _is_peg_headline(measure) else "NULL")
+    sql = f"""
+    WITH scored AS (
+        SELECT r.id, r.patient_id, r.answered_at, {_value_sql(measure)} AS v
+        FROM outcomes_questionnaireresponse r
+        WHERE r.instrument = %(instrument)s {only}
+    ), ranked AS (
+        SELECT s.id, s.patient_id, s.answered_at, s.v,
+               first_value(s.v) OVER w AS base_v,
+               row_number() OVER w AS rn,
+               lead(s.answered_at) OVER w AS next_at
+        FROM scored s WHERE s.v IS NOT NULL
+        WINDOW w AS (PARTITION BY s.patient_id ORDER BY s.answered_at, s.id)
+    )
+    INSERT INTO metrics_responderfact
+        (response_id, measure, patient_id, site_id, day, next_day, risk, dose, responder,
+         not_improving)
+    SELECT k.id, %(measure)s, k.patient_id, p.site_id,
+           (k.answered_at AT TIME ZONE %(tz)s)::date,
+           (k.next_at AT TIME ZONE %(tz)s)::date,
+           COALESCE((SELECT i.risk_group FROM patients_intake i WHERE i.patient_id = k.patient_id
+                     ORDER BY i.created_at, i.id LIMIT 1), p.risk_group),
+           (SELECT count(*) FROM visits_attendance a
+              JOIN visits_groupsession gs ON gs.id = a.session_id
+             WHERE a.patient_id = k.patient_id AND a.status = 'present'
+               AND gs.status = 'scheduled' AND gs.starts_at <= k.answered_at),
+           {_reached_sql(measure)}, {not_improving}
+    FROM ranked k JOIN patients_patient p ON p.id = k.patient_id
+    WHERE k.rn > 1
+    """  # nosec B608 - the interpolated pieces come from the instrument registry, not input
+    with connection.cursor() as cur:
+        cur.execute(sql, {"instrument": measure.instrument, "measure": measure.key,
+                          "patients": patient_ids, "tz": timezone.get_default_timezone_name()})
+
+
+NOT_IMPROVING_AFTER_DAYS = 84  # as metrics.definitions (outcomes.progress: 12 weeks)
+
+
+def _is_peg_headline(measure) -> bool:
+    return measure.instrument == "peg" and not measure.json_path
+
+
+def not_improving_facts(scope):
+    """The PEG follow-ups answered in the scope's period (and site) that flag their patient
+    as not improving: rows with `patient_id` and `response__answered_at`."""
+    facts = ResponderFact.objects.filter(measure=next(m.key for m in _measures()
+                                                      if _is_peg_headline(m)),
+                                         not_improving=True, day__gte=scope.start,
+                                         day__lte=scope.end)
+    if scope.site is not None:
+        facts = facts.filter(site=scope.site)
+    return facts
+
+
+_ROLL_UP = """
+INSERT INTO metrics_responderday
+    (measure, site_id, day, next_day, risk, dose, followups, responders)
+SELECT measure, site_id, day, next_day, risk, dose, count(*), count(*) FILTER (WHERE responder)
+FROM metrics_responderfact {where}
+GROUP BY measure, site_id, day, next_day, risk, dose
+"""
+
+
+def _measures():
+    # definitions imports this module to read the roll-ups; the measures it defines are
+    # needed only when building them, so the import waits until then (a real cycle).
+    from .definitions import MEASURES
+
+    return MEASURES
+
+
+@transaction.atomic
+def rebuild() -> RollupState:
+    """Every fact and daily row from scratch (first run, or after a migration)."""
+    started = time.perf_counter()
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK])
+        marks = _marks()
+        cur.execute("TRUNCATE metrics_responderfact, metrics_responderday")
+        for measure in _measures():
+            _insert_facts(measure, None)
+        cur.execute(_ROLL_UP.format(where=""))
+        cur.execute("ANALYZE metrics_responderday")
+    took = time.perf_counter() - started
+    current, _ = RollupState.objects.update_or_create(
+        name=NAME, defaults={"marks": marks, "refreshed_at": timezone.now(),
+                             "full_build_seconds": round(took, 2)})
+    return current
+
+
+_CHANGED_PATIENTS = """
+SELECT patient_id FROM outcomes_questionnaireresponse WHERE id > %(response_id)s
+UNION SELECT patient_id FROM patients_intake WHERE id > %(intake_id)s
+UNION SELECT patient_id FROM visits_attendance WHERE id > %(attendance_id)s
+UNION SELECT patient_id FROM visits_attendance WHERE marked_at > %(attendance_marked_at)s
+UNION SELECT a.patient_id FROM visits_attendance a JOIN visits_groupsession gs
+        ON gs.id = a.session_id WHERE gs.cancelled_at > %(session_cancelled_at)s
+UNION SELECT id FROM patients_patient WHERE updated_at > %(patient_updated_at)s
+"""
+
+
+# A row may commit after the refresh with an id or a time below the marks (its transaction
+# began earlier). Each refresh re-reads a margin below the marks, so such a row is picked
+# up by the next refresh (beat runs one every few minutes).
+ID_MARGIN = 1000
+TIME_MARGIN = dt.timedelta(minutes=10)
+
+
+def _since(marks: dict) -> dict:
+    """Marks as query parameters, less the margins: a missing mark (an empty table then)
+    matches every row."""
+    out = {}
+    for key in _MARK_KEYS:
+        value = marks.get(key)
+        if key.endswith("_id"):
+            out[key] = 0 if value is None else max(0, value - ID_MARGIN)
+        else:
+            out[key] = (dt.datetime.min.replace(tzinfo=dt.UTC) if value is None
+                        else dt.datetime.fromisoformat(value) - TIME_MARGIN)
+    return out
+
+
+def refresh() -> RollupState:
+    """Bring the roll-ups up to date: a full build the first time, then only the patients
+    whose rows changed since the last marks (their facts replaced, and the days those facts
+    were or are on re-counted). Safe to call from several processes at once."""
+    if not enabled():
+        raise RuntimeError("Roll-ups need PostgreSQL.")
+    current = _state_for_update()
+    if current is None:
+        return rebuild()
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK])
+        current = _state_for_update()
+        marks = _marks()
+        if current.marks == marks:
+            return current
+        cur.execute(_CHANGED_PATIENTS, _since(current.marks))
+        patients = [row[0] for row in cur.fetchall()]
+        if patients:
+            cur.execute("DELETE FROM metrics_responderfact WHERE patient_id = ANY(%s) "
+                        "RETURNING measure, day", [patients])
+            touched = set(cur.fetchall())
+            for measure in _measures():
+                _insert_facts(measure, patients)
+            cur.execute("SELECT DISTINCT measure, day FROM metrics_responderfact "
+                        "WHERE patient_id = ANY(%s)", [patients])
+            touched |= set(cur.fetchall())
+            for key in {measure for measure, _ in touched}:
+                days = sorted(day for m, day in touched if m == key)
+                cur.execute("DELETE FROM metrics_responderday WHERE measure = %s "
+                            "AND day = ANY(%s)", [key, days])
+                cur.execute(_ROLL_UP.format(where="WHERE measure = %s AND day = ANY(%s)"),
+                            [key, days])
+        current.marks, current.refreshed_at = marks, timezone.now()
+        current.save(update_fields=["marks", "refreshed_at"])
+    return current
+
+
+def refresh_if_built() -> None:
+    """Before a read on the primary: catch up with recent changes (a few patients: cheap),
+    but leave the first full build to the worker."""
+    if enabled() and _state_for_update() is not None:
+        refresh()
+
+
+def responder_groups(scope, measure) -> list[dict]:
+    """{risk, dose, n, r} per baseline risk group and attendance dose, for the scope's period
+    (and site): the follow-ups that are their patient's latest in the period."""
+    site = "AND site_id = %(site)s" if scope.site is not None else ""
+    sql = f"""
+    SELECT risk, dose, sum(followups), sum(responders) FROM metrics_responderday
+    WHERE measure = %(measure)s AND day BETWEEN %(start)s AND %(end)s
+      AND (next_day IS NULL OR next_day > %(end)s) {site}
+    GROUP BY risk, dose
+    """  # nosec B608 - a constant fragment; values are parameters
+    with _reader().cursor() as cur:
+        cur.execute(sql, {"measure": measure.key, "start": scope.start, "end": scope.end,
+                          "site": getattr(scope.site, "pk", None)})
+        return [{"risk": risk, "dose": dose, "n": int(n), "r": int(r)}
+                for risk, dose, n, r in cur.fetchall()]
+
+
+__all__ = ["ResponderDay", "ResponderFact", "enabled", "is_current", "rebuild", "refresh",
+           "refresh_if_built", "responder_groups", "state"]
