@@ -123,6 +123,15 @@ def test_the_schema_documents_the_site(api):
     assert "site" in {p["name"] for p in listing}
 
 
+def test_the_service_itself_refuses_a_site_you_do_not_work_at(make_series, north):
+    from ipm.errors import InvalidInput
+
+    with pytest.raises(InvalidInput) as exc:  # whoever calls it: page, API, a script
+        make_series(site=north)  # made by corey, who works at main only
+    assert "site" in exc.value.errors
+    assert not GroupSeries.objects.exists()
+
+
 # --- Pages ------------------------------------------------------------------------------------
 
 def test_the_form_creates_a_series_at_the_chosen_site(client, both, north):
