@@ -24,6 +24,17 @@ def site_ids_of(user):
     return Site.staff.through.objects.filter(user_id=user.pk).values("site_id")
 
 
+def sites_of(user) -> QuerySet[Site]:
+    """The sites ``user`` may put a new record at (every site for a superuser): what site
+    pickers offer and what an API's ``site`` accepts. None for anyone not logged in (the
+    OpenAPI generator's fake request included)."""
+    if getattr(user, "is_superuser", False):
+        return Site.objects.all()
+    if not getattr(user, "is_authenticated", False):
+        return Site.objects.none()
+    return Site.objects.filter(staff=user)
+
+
 def unscoped(user) -> bool:
     return user is None or getattr(user, "is_superuser", False)
 

@@ -75,7 +75,10 @@ def _validate_caseload(*, site: Site, clinician, care_manager, require_clinician
             f"{k}: {v[0]}" for k, v in errors.items()), errors)
 
 
-def _validate_site(site: Site, program: Program, actor) -> None:
+def site_validate(site: Site, program: Program, actor) -> None:
+    """A site chosen for a new or moved record must be the program's and one the person
+    works at (a superuser works everywhere; no actor means a task or demo data): 400 naming
+    ``site`` otherwise. Patients and group series check their chosen site here."""
     if site.program_id != program.pk:
         raise InvalidInput("That site belongs to another program.", {"site": ["Unknown site."]})
     if getattr(actor, "pk", None) and not actor.is_superuser and not site.staff.filter(
@@ -92,7 +95,7 @@ def patient_create(*, actor=None, program: Program | None = None, clinician=None
     naming `clinician`). Automated senders (actor None) may leave it for triage."""
     program = program or Program.default()
     site = site or site_for_new_record(program=program, actor=actor)
-    _validate_site(site, program, actor)
+    site_validate(site, program, actor)
     data.setdefault("timezone", program.time_zone)
     patient = Patient(program=program, site=site, care_manager=care_manager,
                       **{k: v for k, v in data.items() if k in PATIENT_FIELDS})
@@ -140,7 +143,7 @@ def patient_update(*, patient: Patient, actor=None, **data) -> Patient:
         setattr(patient, k, v)
     _full_clean(patient)
     if "site" in team:
-        _validate_site(patient.site, patient.program, actor)
+        site_validate(patient.site, patient.program, actor)
     if team:
         _validate_caseload(site=patient.site, clinician=patient.clinician,
                            care_manager=patient.care_manager)

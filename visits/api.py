@@ -12,10 +12,12 @@ from ipm import roles
 from ipm.api import ErrorSerializer
 from ipm.validators import validate_care_date
 from patients.api import VisiblePatientField
-from patients.scoping import visible
+from patients.models import Site
+from patients.scoping import sites_of, visible
 from referrals.models import Service
 
 from . import selectors, services
+from .filters import SeriesFilter
 from .models import Attendance, Enrolment, GroupSeries, GroupSession
 from .recurrence import MAX_DURATION_MINUTES, PlannedSession
 
@@ -48,6 +50,15 @@ class SeriesInputSerializer(serializers.Serializer):
     location = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     video_link = serializers.URLField(required=False, allow_blank=True, default="")
     sessions = SessionInputSerializer(many=True, required=False, default=list)
+    site = serializers.PrimaryKeyRelatedField(
+        queryset=Site.objects.none(), required=False, allow_null=True,
+        help_text="Site id; defaults to yours when you work at one site.")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Only the sites you work at: another site's id is "does not exist" (400 on `site`).
+        request = self.context.get("request")
+        self.fields["site"].queryset = sites_of(getattr(request, "user", None))
 
 
 class SessionOutputSerializer(serializers.ModelSerializer):
@@ -80,7 +91,7 @@ class SeriesOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = GroupSeries
-        fields = ["id", "name", "service", "capacity", "lead_clinician", "facilitators",
+        fields = ["id", "name", "service", "site", "capacity", "lead_clinician", "facilitators",
                   "location", "video_link", "completed_at", "created_at", "sessions",
                   "enrolled_count", "waitlisted_count", "available", "counts"]
 
@@ -146,13 +157,15 @@ class _GroupRoles:
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List group series", responses={200: SeriesOutputSerializer}),
+    list=extend_schema(summary="List group series (your sites)",
+                       responses={200: SeriesOutputSerializer}),
     retrieve=extend_schema(summary="A group series with its sessions and counts",
                            responses={200: SeriesOutputSerializer, 404: ErrorSerializer}),
 )
 class GroupSeriesViewSet(_GroupRoles, mixins.ListModelMixin, mixins.RetrieveModelMixin,
                          viewsets.GenericViewSet):
     serializer_class = SeriesOutputSerializer
+    filterset_class = SeriesFilter
 
     def get_queryset(self):
         return selectors.series_for_api(self.request.user)
@@ -165,7 +178,7 @@ class GroupSeriesViewSet(_GroupRoles, mixins.ListModelMixin, mixins.RetrieveMode
         series = services.series_create(
             name=data["name"], service=data["service"], capacity=data["capacity"],
             lead_clinician=data.get("lead_clinician"), facilitators=data.get("facilitators", []),
-            location=data["location"], video_link=data["video_link"],
+            location=data["location"], video_link=data["video_link"], site=data.get("site"),
             sessions=[PlannedSession(s["starts_at"], s["duration_minutes"])
                       for s in data["sessions"]],
             actor=request.user)

@@ -3,6 +3,7 @@ from django.contrib.auth import get_user_model
 
 from ipm import roles
 from ipm.validators import validate_care_date
+from patients.models import Site
 from referrals.models import Service
 
 from .recurrence import MAX_DURATION_MINUTES, MAX_WEEKS
@@ -67,12 +68,26 @@ class SeriesForm(LinkedCliniciansMixin, WeeklySessionsForm):
     location = forms.CharField(max_length=200, required=False)
     video_link = forms.URLField(required=False, label="Video link",
                                 assume_scheme="https")
+    # Not required here: left empty, the service puts the series at your one site or asks
+    # for a choice (its error, naming `site`, then shows on this field).
+    site = forms.ModelChoiceField(queryset=Site.objects.none(), required=False,
+                                  empty_label="Choose a site", label="Site")
 
-    field_order = ["name", "service", "capacity", "lead_clinician", "facilitators", "location",
-                   "video_link", "first_start", "weeks", "duration_minutes"]
+    field_order = ["name", "service", "site", "capacity", "lead_clinician", "facilitators",
+                   "location", "video_link", "first_start", "weeks", "duration_minutes"]
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, sites=None, **kwargs):
         super().__init__(*args, **kwargs)
+        # The sites you work at (patients.scoping.sites_of). With only one there is nothing
+        # to choose: the field is hidden and holds it.
+        sites = sites if sites is not None else Site.objects.none()
+        sites = sites.order_by("name", "pk")
+        self.fields["site"].queryset = sites
+        mine = list(sites[:2])
+        if len(mine) <= 1:
+            self.fields["site"].widget = forms.HiddenInput()
+            if mine and not self.is_bound:
+                self.initial.setdefault("site", mine[0].pk)
         # Group-based services first: they are what group programmes are usually for.
         self.fields["service"].queryset = Service.objects.filter(active=True).order_by(
             "-is_group_based", "name")

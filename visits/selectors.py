@@ -41,7 +41,8 @@ def series_queryset(*, now=None, user=None) -> QuerySet[GroupSeries]:
     `session_count` (not cancelled), `next_session_at` and `first_session_at`."""
     now = now or timezone.now()
     sessions = GroupSession.objects.filter(series=OuterRef("pk"), status=SCHEDULED)
-    return (visible(GroupSeries.objects.select_related("service", "lead_clinician"), user, None)
+    return (visible(GroupSeries.objects.select_related("service", "lead_clinician", "site"),
+                    user, None)
             .annotate(
                 enrolled_count=Count("enrolments", filter=Q(enrolments__status__in=PLACE_HOLDING)),
                 waitlisted_count=Count("enrolments",
@@ -53,9 +54,12 @@ def series_queryset(*, now=None, user=None) -> QuerySet[GroupSeries]:
             ))
 
 
-def series_list(*, ended: bool = False, user=None) -> QuerySet[GroupSeries]:
-    """Running and upcoming series of ``user``'s sites (soonest first), or ended ones."""
+def series_list(*, ended: bool = False, user=None, site=None) -> QuerySet[GroupSeries]:
+    """Running and upcoming series of ``user``'s sites (soonest first), or ended ones;
+    only ``site``'s when given."""
     qs = series_queryset(user=user)
+    if site is not None:
+        qs = qs.filter(site_id=getattr(site, "pk", site))
     if ended:
         return qs.filter(completed_at__isnull=False).order_by("-completed_at", "-pk")
     return qs.filter(completed_at__isnull=True).order_by(
@@ -110,9 +114,10 @@ def roster(series: GroupSeries, user=None) -> dict[str, list[Enrolment]]:
 
 
 def upcoming_sessions(*, now=None, days: int = 56, series: GroupSeries | None = None,
-                      limit: int | None = None, user=None) -> list[GroupSession]:
+                      limit: int | None = None, user=None, site=None) -> list[GroupSession]:
     """Scheduled sessions from the start of today (program time) for `days` days, with
-    their series, service and lead, and the series' `enrolled_count`."""
+    their series, service and lead, and the series' `enrolled_count` (only ``site``'s
+    series when given)."""
     now = now or timezone.now()
     start = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
     enrolled = Enrolment.objects.filter(series=OuterRef("series_id"), status__in=PLACE_HOLDING)
@@ -124,6 +129,8 @@ def upcoming_sessions(*, now=None, days: int = 56, series: GroupSeries | None = 
     qs = visible(qs, user, "series")  # series carry their own site: series__site_id
     if series is not None:
         qs = qs.filter(series=series)
+    if site is not None:
+        qs = qs.filter(series__site_id=getattr(site, "pk", site))
     return list(qs[:limit] if limit else qs)
 
 

@@ -23,7 +23,7 @@ from ipm import roles
 from ipm.audit import audit_record
 from ipm.errors import Conflict, InvalidInput, NotFound
 from patients.models import Program
-from patients.services import site_for_new_record
+from patients.services import site_for_new_record, site_validate
 from referrals import transitions as rt
 from referrals.models import Referral
 from referrals.services import referral_transition
@@ -72,8 +72,9 @@ def _check_sessions(sessions: Iterable[PlannedSession]) -> list[PlannedSession]:
 def series_create(*, name: str, service, capacity: int, actor, lead_clinician=None,
                   facilitators: Iterable = (), location: str = "", video_link: str = "",
                   sessions: Iterable[PlannedSession] = (), site=None) -> GroupSeries:
-    """A new series and its sessions. Each session's billable lead and non-billable
-    facilitators default from the series."""
+    """A new series and its sessions at ``site`` (default: the creator's one site, else 400
+    naming ``site``; a chosen site must be one the creator works at). Each session's
+    billable lead and non-billable facilitators default from the series."""
     name = (name or "").strip()
     errors = {}
     if not name:
@@ -85,8 +86,11 @@ def series_create(*, name: str, service, capacity: int, actor, lead_clinician=No
     _check_lead(lead_clinician)
     sessions = _check_sessions(sessions)
     facilitators = list(facilitators)
+    program = Program.default()
     if site is None:
-        site = site_for_new_record(program=Program.default(), actor=actor)
+        site = site_for_new_record(program=program, actor=actor)
+    else:
+        site_validate(site, program, actor)
     series = GroupSeries.objects.create(
         name=name, service=service, capacity=int(capacity), lead_clinician=lead_clinician, site=site,
         location=(location or "").strip(), video_link=(video_link or "").strip())

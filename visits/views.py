@@ -18,7 +18,7 @@ from ipm import roles
 from ipm.audit import audit_list, audit_record
 from ipm.errors import DomainError, InvalidInput
 from patients.models import Patient
-from patients.scoping import visible
+from patients.scoping import sites_of, visible
 
 from . import selectors, services
 from .forms import CapacityForm, SeriesForm, SessionForm, WeeklySessionsForm
@@ -50,12 +50,18 @@ def _plan(form) -> list:
 @require_GET
 def series_list(request):
     ended = request.GET.get("show") == "ended"
-    page = Paginator(selectors.series_list(ended=ended, user=request.user), 20).get_page(request.GET.get("page"))
+    # `?site=` as the appointments calendar reads it: one of your sites, else all of them.
+    sites = list(sites_of(request.user).order_by("name", "pk"))
+    site = next((s for s in sites if str(s.pk) == request.GET.get("site", "")), None)
+    page = Paginator(selectors.series_list(ended=ended, user=request.user, site=site),
+                     20).get_page(request.GET.get("page"))
     for series in page.object_list:
         series.available = selectors.available_places(series)
     return render(request, "visits/series_list.html", {
         "page_obj": page, "object_list": page.object_list, "is_paginated": page.has_other_pages(),
-        "ended": ended, "upcoming": selectors.upcoming_sessions(days=14, limit=10, user=request.user),
+        "ended": ended, "upcoming": selectors.upcoming_sessions(days=14, limit=10, user=request.user,
+                                                            site=site),
+        "sites": sites if len(sites) > 1 else [], "site": site,
     })
 
 
@@ -70,25 +76,37 @@ def agenda(request):
 
 @roles.requires("group.manage")
 def series_create(request):
-    form = SeriesForm(request.POST or None)
+    form = SeriesForm(request.POST or None, sites=sites_of(request.user))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             series = services.series_create(
                 name=data["name"], service=data["service"], capacity=data["capacity"],
                 lead_clinician=data["lead_clinician"], facilitators=data["facilitators"],
-                location=data["location"], video_link=data["video_link"],
+                location=data["location"], video_link=data["video_link"], site=data["site"],
                 sessions=_plan(form), actor=request.user)
         except DomainError as exc:
-            form.add_error(None, exc.message)
-            for field, errs in exc.errors.items():
-                for err in errs:
-                    form.add_error(field if field in form.fields else None, err)
+            _add_errors(form, exc)
         else:
             messages.success(request, f"Series '{series.name}' created with "
                                       f"{data['weeks']} weekly sessions.")
             return redirect("visits:series-detail", pk=series.pk)
     return render(request, "visits/series_form.html", {"form": form})
+
+
+def _add_errors(form, exc: DomainError) -> None:
+    """A service's refusal on the form: each error on the field it names when that field is
+    shown, the rest above the form with the message (unless a field already says it)."""
+    errors = exc.errors or {}
+    shown = {name for name, field in form.fields.items() if not field.widget.is_hidden}
+    if exc.message not in {e for name, errs in errors.items() if name in shown for e in errs}:
+        form.add_error(None, exc.message)
+    for name, errs in errors.items():
+        for err in errs:
+            if name in shown:
+                form.add_error(name, err)
+            elif err != exc.message:
+                form.add_error(None, err)
 
 
 @roles.requires("group.manage")
