@@ -208,19 +208,21 @@ def _referrals(cur, p: _Period) -> dict:
                AND ((r.first_visit_at >= %(start_at)s AND r.first_visit_at < %(end_at)s)
                     OR a.in_period
                     OR (r.first_visit_at IS NULL AND s.is_group_based))
-        ), first_group_session AS (  -- the fallback for group services: only those need it
-            SELECT c.id, min(gs.starts_at) AS starts_at
-              FROM candidates c
-              JOIN visits_attendance at ON at.patient_id = c.patient_id AND at.status = 'present'
-              JOIN visits_groupsession gs ON gs.id = at.session_id AND gs.status = 'scheduled'
-                                         AND gs.starts_at >= c.referred_at
-              JOIN visits_groupseries ser ON ser.id = gs.series_id AND ser.service_id = c.service_id
-             WHERE c.first_appointment IS NULL AND c.first_visit_at IS NULL
-             GROUP BY c.id
-        ), first_visits AS (
+        ), group_visits AS (    -- attended held group sessions, by patient and service
+            SELECT at.patient_id, ser.service_id, gs.starts_at
+              FROM visits_attendance at
+              JOIN visits_groupsession gs ON gs.id = at.session_id
+              JOIN visits_groupseries ser ON ser.id = gs.series_id
+             WHERE at.status = 'present' AND gs.status = 'scheduled'
+        ), first_visits AS (    -- the group session after the referral only as the last resort
             SELECT c.referred_at,
-                   COALESCE(c.first_appointment, c.first_visit_at, g.starts_at) AS first_visit
-              FROM candidates c LEFT JOIN first_group_session g ON g.id = c.id
+                   COALESCE(c.first_appointment, c.first_visit_at, min(g.starts_at)) AS first_visit
+              FROM candidates c
+              LEFT JOIN group_visits g
+                     ON c.first_appointment IS NULL AND c.first_visit_at IS NULL
+                    AND g.patient_id = c.patient_id AND g.service_id = c.service_id
+                    AND g.starts_at >= c.referred_at
+             GROUP BY c.id, c.referred_at, c.first_appointment, c.first_visit_at
         ), first_appointments AS (  -- cancelled appointments left out
             SELECT r.referred_at, min(a.starts_at) AS first_at
               FROM appointments_appointment a JOIN referrals_referral r ON r.id = a.referral_id
@@ -396,48 +398,48 @@ def _responders(cur, p: _Period) -> dict:
     measures = _measures()
     values = ", ".join(["(%s, %s, %s::text[], %s, %s, %s, %s, %s)"] * len(measures))
     cur.execute(f"""
-        WITH measure (key, instrument, path, scale, sign, num, den, relative) AS (
+        WITH measure (ord, instrument, path, scale, sign, num, den, relative) AS (
             VALUES {values}
         ), scored AS (          -- x scale: whole numbers, so the MCID test is exact
-            SELECT m.key, q.id, q.patient_id, q.answered_at,
+            SELECT m.ord, m.sign, m.num, m.den, m.scale, m.relative,
+                   q.id, q.patient_id, q.answered_at,
                    round((CASE WHEN m.path IS NULL THEN q.primary_score::float8
                                ELSE (q.scores #>> m.path)::float8 END
                           * m.scale)::numeric(1000, 15), 0) AS v
               FROM measure m JOIN outcomes_questionnaireresponse q ON q.instrument = m.instrument
-        ), ranked AS (
-            SELECT key, id, patient_id, answered_at, v,
-                   first_value(v) OVER w AS baseline, row_number() OVER w AS nth
+        ), ranked AS (          -- in (time, id) order: the first one is the baseline
+            SELECT scored.*, first_value(v) OVER w AS baseline, row_number() OVER w AS nth
               FROM scored WHERE v IS NOT NULL
-            WINDOW w AS (PARTITION BY key, patient_id ORDER BY answered_at, id)
-        ), latest AS (
-            SELECT DISTINCT ON (key, patient_id) key, patient_id, answered_at, v, baseline, nth
+            WINDOW w AS (PARTITION BY ord, patient_id ORDER BY answered_at, id)
+        ), latest AS (          -- each patient's latest in the period, ties by id
+            SELECT DISTINCT ON (ord, patient_id) *
               FROM ranked
              WHERE answered_at >= %s AND answered_at < %s
-             ORDER BY key, patient_id, answered_at DESC, id DESC
+             ORDER BY ord, patient_id, answered_at DESC, id DESC
         ), followup AS (        -- gain in the improving direction vs what the MCID needs
-            SELECT l.key, l.patient_id, l.answered_at,
-                   ((l.v - l.baseline) * m.sign * m.den)::float8
-                       >= CASE WHEN m.relative THEN (abs(l.baseline) * m.num)::float8
-                               ELSE (m.num * m.scale)::float8 END
-                   AND ((l.v - l.baseline) * m.sign * m.den)::float8 > 0 AS responder
-              FROM latest l JOIN measure m ON m.key = l.key
-             WHERE l.nth > 1
+            SELECT ord, patient_id, answered_at,
+                   ((v - baseline) * sign * den)::float8
+                       >= CASE WHEN relative THEN (abs(baseline) * num)::float8
+                               ELSE (num * scale)::float8 END
+                   AND ((v - baseline) * sign * den)::float8 > 0 AS responder
+              FROM latest
+             WHERE nth > 1       -- not the baseline itself
         ), attended AS (
             SELECT a.patient_id, s.starts_at
               FROM visits_attendance a JOIN visits_groupsession s ON s.id = a.session_id
              WHERE a.status = 'present' AND s.status = 'scheduled'
         ), dosed AS (
-            SELECT f.key, f.patient_id, f.responder, count(a.starts_at) AS sessions
+            SELECT f.ord, f.patient_id, f.responder, count(a.starts_at) AS sessions
               FROM followup f
               LEFT JOIN attended a ON a.patient_id = f.patient_id AND a.starts_at <= f.answered_at
-             GROUP BY f.key, f.patient_id, f.responder
+             GROUP BY f.ord, f.patient_id, f.responder
         ), first_intake AS (
             SELECT DISTINCT ON (patient_id) patient_id, risk_group
               FROM patients_intake
              WHERE patient_id IN (SELECT patient_id FROM followup)
              ORDER BY patient_id, created_at, id
         ), classified AS (
-            SELECT d.key, d.responder,
+            SELECT d.ord, d.responder,
                    COALESCE(fi.risk_group, pt.risk_group) AS risk,
                    CASE WHEN d.sessions = 0 THEN 'sessions_0'
                         WHEN d.sessions <= 3 THEN 'sessions_1_3'
@@ -447,20 +449,21 @@ def _responders(cur, p: _Period) -> dict:
               JOIN patients_patient pt ON pt.id = d.patient_id
               LEFT JOIN first_intake fi ON fi.patient_id = d.patient_id
         )
-        SELECT key, GROUPING(risk), risk, GROUPING(bucket), bucket,
+        SELECT ord, GROUPING(risk), risk, GROUPING(bucket), bucket,
                count(*), count(*) FILTER (WHERE responder)
           FROM classified
-         GROUP BY GROUPING SETS ((key), (key, risk), (key, bucket))
-    """, [*(x for m in measures for x in m), p.start_at, p.end_at])  # nosec B608 - placeholders only
+         GROUP BY GROUPING SETS ((ord), (ord, risk), (ord, bucket))
+    """, [*(x for i, m in enumerate(measures) for x in (i, *m[1:])), p.start_at, p.end_at])  # nosec B608 - placeholders only
+    keys = [m[0] for m in measures]
     overall, by_risk, by_bucket = {}, {}, {}
-    for key, no_risk, risk, no_bucket, bucket, n, done in cur.fetchall():
+    for ord_, no_risk, risk, no_bucket, bucket, n, done in cur.fetchall():
+        key = keys[ord_]
         if no_risk and no_bucket:
             overall[key] = _pct(done, n)
         elif no_bucket:
             by_risk[(risk, key)] = _pct(done, n)
         else:
             by_bucket[(bucket, key)] = _pct(done, n)
-    keys = [m[0] for m in measures]
     return {
         "responders": {k: overall.get(k) for k in keys},
         "responders_by_risk_group": {g: {k: by_risk.get((g, k)) for k in keys}
