@@ -13,6 +13,9 @@ TARGETS = {
 }
 # Issue 24's goals as multiples of F2 (the logged-in one-patient floor).
 F2_GOALS = {"patient search page": 3, "patient search API": 3, "triage queue page": 4}
+# Issue 24: whole-program metrics at most 1.2x the same numbers in hand-written SQL
+# (bench/raw_metrics.py), which only counts while the two agree.
+RAW_SQL_GOAL = 1.2
 
 
 def _previous(out: Path, patients: int) -> dict | None:
@@ -67,6 +70,15 @@ def main():
     d = jobs.get("dispatch_s")
     if m is not None:
         print(f"{'metrics, whole program':<28}{m:>18.2f} s{'':>11}{'< 10 s':>14}  {'yes' if m < 10 else 'NO'}")
+    raw, ratio = jobs.get("metrics_raw_sql_s"), jobs.get("metrics_to_raw_sql_ratio")
+    if raw is not None:
+        print(f"{'  same in hand-written SQL':<28}{raw:>18.2f} s")
+    if ratio is not None:
+        equal = jobs.get("metrics_raw_equal")
+        ok = "yes" if ratio <= RAW_SQL_GOAL and equal else "NO"
+        differ = "" if equal else f"  (numbers differ: {', '.join(jobs.get('metrics_raw_differ') or [])})"
+        print(f"{'  metrics / hand-written SQL':<28}{ratio:>18.2f} x{'':>11}"
+              f"{f'<= {RAW_SQL_GOAL}x':>14}  {ok}{differ}")
     if d is not None:
         print(f"{'dispatch ' + str(jobs.get('dispatch_due')) + ' due reminders':<28}{d:>18.1f} s{'':>11}"
               f"{'< 60 s':>14}  {'yes' if d < 60 and not jobs.get('dispatch_left') else 'NO'}")
