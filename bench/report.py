@@ -79,6 +79,14 @@ def main():
         differ = "" if equal else f"  (numbers differ: {', '.join(jobs.get('metrics_raw_differ') or [])})"
         print(f"{'  metrics / hand-written SQL':<28}{ratio:>18.2f} x{'':>11}"
               f"{f'<= {RAW_SQL_GOAL}x':>14}  {ok}{differ}")
+    snap = jobs.get("metrics_snapshot_30d_with_trends_s")
+    if snap is not None:
+        print(f"{'compute_metrics (30 d+trends)':<28}{snap:>18.2f} s{'':>11}{'< 5 s':>14}  "
+              f"{'yes' if snap < 5 else 'NO'}")
+    build = jobs.get("rollups_full_build_s")
+    if build is not None:
+        print(f"{'  roll-ups: first build':<28}{build:>18.1f} s   (then "
+              f"{jobs.get('rollups_refresh_unchanged_s')} s per check with nothing new)")
     if d is not None:
         print(f"{'dispatch ' + str(jobs.get('dispatch_due')) + ' due reminders':<28}{d:>18.1f} s{'':>11}"
               f"{'< 60 s':>14}  {'yes' if d < 60 and not jobs.get('dispatch_left') else 'NO'}")

@@ -248,6 +248,13 @@ def _earlier_than_outer(time_field: str) -> Q:
             | Q(**{time_field: OuterRef(time_field), "pk__lt": OuterRef("pk")}))
 
 
+@_shared
+def _rollups_current(scope: Scope) -> bool:
+    """Whether the roll-ups (metrics.rollups) reflect every row right now: checked once per
+    scope in a computation; when not, the metrics read the live tables."""
+    return rollups.is_current()
+
+
 def _active_patients(scope: Scope):
     """Patients with care activity in the period (see `active_patients`): one
     `id IN (<referrals> UNION <attendance> UNION <responses>)`, which the database can
@@ -278,7 +285,10 @@ def active_patients(scope: Scope) -> int:
 
 @_shared
 def _patient_summary(scope: Scope) -> dict:
-    """One pass over the active patients: their count and the opioid dose figures."""
+    """One pass over the active patients: their count and the opioid dose figures. From the
+    activity spans when the roll-ups are current (metrics.rollups; not per service)."""
+    if scope.service is None and _rollups_current(scope):
+        return rollups.patient_summary(scope)
     paired = Q(baseline_mme__isnull=False, current_mme__isnull=False)
     known = Q(current_mme__isnull=False)
     return _active_patients(scope).aggregate(
@@ -671,11 +681,6 @@ DOSE_BUCKETS = (  # key, label, most sessions attended (None: no upper bound)
     ("sessions_4_7", "4-7 sessions", 7),
     ("sessions_8_plus", "8+ sessions", None),
 )
-
-
-@_shared
-def _rollups_current(scope: Scope) -> bool:
-    return rollups.is_current()
 
 
 @_shared

@@ -117,6 +117,52 @@ class ResponderDay(models.Model):
         indexes = [models.Index(fields=["measure", "day"], name="responder_day")]
 
 
+OPEN = "9999-12-31"  # an activity span still open, or no next span: later than any period
+
+
+class ActivitySpan(models.Model):
+    """One stretch of a patient's care activity (docs/product.md §3.6, "Active patients"):
+    consecutive days with a referral open, a group session attended or a questionnaire
+    answered, merged. `next_start` is the first day of the patient's next span. A patient is
+    active in [start, end] exactly when one span overlaps it, and counted once by taking the
+    overlapping span whose next one starts after `end`. The opioid doses are the patient's,
+    copied when the spans were built (a dose change moves the patient's updated_at)."""
+
+    patient = models.ForeignKey("patients.Patient", on_delete=models.CASCADE, related_name="+")
+    site = models.ForeignKey("patients.Site", on_delete=models.CASCADE, related_name="+")
+    start = models.DateField()
+    end = models.DateField(help_text=f"Last day; {OPEN} while a referral is still open.")
+    next_start = models.DateField(help_text=f"{OPEN} when there is no later span.")
+    baseline_mme = models.DecimalField(max_digits=7, decimal_places=1, null=True)
+    current_mme = models.DecimalField(max_digits=7, decimal_places=1, null=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["patient"], name="activity_span_patient"),
+                   models.Index(fields=["start"], name="activity_span_start")]
+
+
+class ActivityDay(models.Model):
+    """ActivitySpan counted per site, first day, last day and next span's first day, with
+    the sums the active-patient dose figures need."""
+
+    site = models.ForeignKey("patients.Site", on_delete=models.CASCADE, related_name="+")
+    start = models.DateField()
+    end = models.DateField()
+    next_start = models.DateField()
+    patients = models.PositiveIntegerField()
+    paired = models.PositiveIntegerField(help_text="With both an intake and a latest dose.")
+    baseline_mme_sum = models.DecimalField(max_digits=14, decimal_places=1)
+    current_mme_sum = models.DecimalField(max_digits=14, decimal_places=1,
+                                          help_text="Over the paired patients.")
+    known = models.PositiveIntegerField(help_text="With a latest dose recorded.")
+    on_opioids = models.PositiveIntegerField()
+    mme_50 = models.PositiveIntegerField()
+    mme_90 = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["start"], name="activity_day_start")]
+
+
 class RollupState(models.Model):
     """Where the roll-ups stand: the high-water marks of the rows they were built from, so a
     reader can tell whether anything changed since (and fall back to the live query), and

@@ -1,5 +1,6 @@
-"""Daily roll-ups for the responder metrics (docs/product.md §3.6), kept by the worker so the
-dashboard and the API read a few hundred rows instead of every questionnaire response.
+"""Daily roll-ups for the responder metrics and the active patients (docs/product.md §3.6), kept
+by the worker so the dashboard and the API read a few thousand rows instead of every
+questionnaire response, referral and attendance.
 
 The responder metrics need, per patient, the latest response of a measure in the period and
 the first response ever (the baseline). "Latest in the period" does not add up day by day,
@@ -9,7 +10,10 @@ the measure was answered after `end` (or not yet). So each follow-up becomes one
 `ResponderFact` (its day, its next response's day, whether it reached the MCID against the
 baseline, the baseline risk group and the attendance dose), and `ResponderDay` counts the
 facts per (measure, site, day, next day, risk group, dose). A period's figures are one
-grouped sum over its days.
+grouped sum over its days. Active patients work the same way with spans: each patient's
+activity merged into stretches of days (`ActivitySpan`), one of which overlaps the period
+and is followed by a span starting after it exactly when the patient was active; counted
+per (site, first day, last day, next span's first day) in `ActivityDay`.
 
 Exactness: the roll-ups are a pure function of the responses, intakes, attendance, sessions
 and patients they were built from. `RollupState.marks` records those tables' high-water
@@ -35,7 +39,7 @@ from django.utils import timezone
 
 from outcomes.instruments import mcid_rule
 
-from .models import ResponderDay, ResponderFact, RollupState
+from .models import OPEN, ActivityDay, ActivitySpan, ResponderDay, ResponderFact, RollupState
 
 NAME = "responders"
 _LOCK = 0x1B5_0A11  # pg_advisory_xact_lock key: one refresh at a time
@@ -48,10 +52,11 @@ SELECT (SELECT max(id) FROM outcomes_questionnaireresponse),
        (SELECT max(id) FROM visits_attendance),
        (SELECT max(marked_at) FROM visits_attendance),
        (SELECT max(cancelled_at) FROM visits_groupsession),
-       (SELECT max(updated_at) FROM patients_patient)
+       (SELECT max(updated_at) FROM patients_patient),
+       (SELECT max(updated_at) FROM referrals_referral)
 """
 _MARK_KEYS = ("response_id", "intake_id", "attendance_id", "attendance_marked_at",
-              "session_cancelled_at", "patient_updated_at")
+              "session_cancelled_at", "patient_updated_at", "referral_updated_at")
 
 
 def enabled() -> bool:
@@ -161,6 +166,92 @@ def _insert_facts(measure, patient_ids: list[int] | None) -> None:
                           "patients": patient_ids, "tz": timezone.get_default_timezone_name()})
 
 
+def _insert_spans(patient_ids: list[int] | None) -> None:
+    """Each patient's activity merged into spans of days (gaps and islands): a referral is
+    active from the day it was received to the day it closed (open: OPEN), a present
+    attendance at a held session and an answered questionnaire on their day. A span starts
+    where a day is not covered by anything before it; `next_start` is the following span's
+    first day."""
+    only = "AND {col} = ANY(%(patients)s)" if patient_ids is not None else ""
+    sql = f"""
+    WITH activity AS (
+        SELECT r.patient_id, (r.referred_at AT TIME ZONE %(tz)s)::date AS a,
+               COALESCE((r.closed_at AT TIME ZONE %(tz)s)::date, DATE %(open)s) AS b
+        FROM referrals_referral r WHERE true {only.format(col="r.patient_id")}
+        UNION ALL
+        SELECT a.patient_id, (gs.starts_at AT TIME ZONE %(tz)s)::date,
+               (gs.starts_at AT TIME ZONE %(tz)s)::date
+        FROM visits_attendance a JOIN visits_groupsession gs ON gs.id = a.session_id
+        WHERE a.status = 'present' AND gs.status = 'scheduled' {only.format(col="a.patient_id")}
+        UNION ALL
+        SELECT q.patient_id, (q.answered_at AT TIME ZONE %(tz)s)::date,
+               (q.answered_at AT TIME ZONE %(tz)s)::date
+        FROM outcomes_questionnaireresponse q WHERE true {only.format(col="q.patient_id")}
+    ), days AS (
+        SELECT DISTINCT patient_id, a, b FROM activity
+    ), marked AS (
+        SELECT patient_id, a, b,
+               CASE WHEN a <= max(b) OVER (PARTITION BY patient_id ORDER BY a, b
+                                           ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
+                    THEN 0 ELSE 1 END AS starts
+        FROM days
+    ), islands AS (
+        SELECT patient_id, a, b,
+               sum(starts) OVER (PARTITION BY patient_id ORDER BY a, b) AS island
+        FROM marked
+    ), spans AS (
+        SELECT patient_id, min(a) AS a, max(b) AS b FROM islands GROUP BY patient_id, island
+    )
+    INSERT INTO metrics_activityspan
+        (patient_id, site_id, start, "end", next_start, baseline_mme, current_mme)
+    SELECT s.patient_id, p.site_id, s.a, s.b,
+           COALESCE(lead(s.a) OVER (PARTITION BY s.patient_id ORDER BY s.a), DATE %(open)s),
+           p.baseline_mme, p.current_mme
+    FROM spans s JOIN patients_patient p ON p.id = s.patient_id
+    """  # nosec B608 - constant fragments; values are parameters
+    with connection.cursor() as cur:
+        cur.execute(sql, {"patients": patient_ids, "tz": timezone.get_default_timezone_name(),
+                          "open": OPEN})
+
+
+_ACTIVITY_ROLL_UP = """
+INSERT INTO metrics_activityday
+    (site_id, start, "end", next_start, patients, paired, baseline_mme_sum, current_mme_sum,
+     known, on_opioids, mme_50, mme_90)
+SELECT site_id, start, "end", next_start, count(*),
+       count(*) FILTER (WHERE baseline_mme IS NOT NULL AND current_mme IS NOT NULL),
+       COALESCE(sum(baseline_mme) FILTER (WHERE current_mme IS NOT NULL), 0),
+       COALESCE(sum(current_mme) FILTER (WHERE baseline_mme IS NOT NULL), 0),
+       count(*) FILTER (WHERE current_mme IS NOT NULL),
+       count(*) FILTER (WHERE current_mme > 0),
+       count(*) FILTER (WHERE current_mme >= 50),
+       count(*) FILTER (WHERE current_mme >= 90)
+FROM metrics_activityspan {where}
+GROUP BY site_id, start, "end", next_start
+"""
+
+
+def patient_summary(scope) -> dict:
+    """metrics.definitions._patient_summary from the spans: the active patients of the
+    scope's period (and site), counted once each, with their dose figures."""
+    site = "AND site_id = %(site)s" if scope.site is not None else ""
+    sql = f"""
+    SELECT COALESCE(sum(patients), 0), COALESCE(sum(paired), 0), sum(baseline_mme_sum),
+           sum(current_mme_sum), COALESCE(sum(known), 0), COALESCE(sum(on_opioids), 0),
+           COALESCE(sum(mme_50), 0), COALESCE(sum(mme_90), 0)
+    FROM metrics_activityday
+    WHERE start <= %(end)s AND "end" >= %(start)s AND next_start > %(end)s {site}
+    """  # nosec B608 - a constant fragment; values are parameters
+    with _reader().cursor() as cur:
+        cur.execute(sql, {"start": scope.start, "end": scope.end,
+                          "site": getattr(scope.site, "pk", None)})
+        active, paired, base_sum, current_sum, known, on, m50, m90 = cur.fetchone()
+    return {"active": int(active), "known": int(known), "on_opioids": int(on),
+            "mme_50": int(m50), "mme_90": int(m90),
+            "mean_intake": base_sum / paired if paired else None,
+            "mean_latest": current_sum / paired if paired else None}
+
+
 NOT_IMPROVING_AFTER_DAYS = 84  # as metrics.definitions (outcomes.progress: 12 weeks)
 
 
@@ -204,11 +295,15 @@ def rebuild() -> RollupState:
     with connection.cursor() as cur:
         cur.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK])
         marks = _marks()
-        cur.execute("TRUNCATE metrics_responderfact, metrics_responderday")
+        cur.execute("TRUNCATE metrics_responderfact, metrics_responderday, "
+                    "metrics_activityspan, metrics_activityday")
         for measure in _measures():
             _insert_facts(measure, None)
         cur.execute(_ROLL_UP.format(where=""))
+        _insert_spans(None)
+        cur.execute(_ACTIVITY_ROLL_UP.format(where=""))
         cur.execute("ANALYZE metrics_responderday")
+        cur.execute("ANALYZE metrics_activityday")
     took = time.perf_counter() - started
     current, _ = RollupState.objects.update_or_create(
         name=NAME, defaults={"marks": marks, "refreshed_at": timezone.now(),
@@ -224,6 +319,7 @@ UNION SELECT patient_id FROM visits_attendance WHERE marked_at > %(attendance_ma
 UNION SELECT a.patient_id FROM visits_attendance a JOIN visits_groupsession gs
         ON gs.id = a.session_id WHERE gs.cancelled_at > %(session_cancelled_at)s
 UNION SELECT id FROM patients_patient WHERE updated_at > %(patient_updated_at)s
+UNION SELECT patient_id FROM referrals_referral WHERE updated_at > %(referral_updated_at)s
 """
 
 
@@ -280,6 +376,19 @@ def refresh() -> RollupState:
                             "AND day = ANY(%s)", [key, days])
                 cur.execute(_ROLL_UP.format(where="WHERE measure = %s AND day = ANY(%s)"),
                             [key, days])
+            # The patients' activity spans, and the span start days they were or are on.
+            cur.execute("DELETE FROM metrics_activityspan WHERE patient_id = ANY(%s) "
+                        "RETURNING start", [patients])
+            starts = {row[0] for row in cur.fetchall()}
+            _insert_spans(patients)
+            cur.execute("SELECT DISTINCT start FROM metrics_activityspan "
+                        "WHERE patient_id = ANY(%s)", [patients])
+            starts |= {row[0] for row in cur.fetchall()}
+            if starts:
+                cur.execute("DELETE FROM metrics_activityday WHERE start = ANY(%s)",
+                            [sorted(starts)])
+                cur.execute(_ACTIVITY_ROLL_UP.format(where="WHERE start = ANY(%s)"),
+                            [sorted(starts)])
         current.marks, current.refreshed_at = marks, timezone.now()
         current.save(update_fields=["marks", "refreshed_at"])
     return current
@@ -309,5 +418,5 @@ def responder_groups(scope, measure) -> list[dict]:
                 for risk, dose, n, r in cur.fetchall()]
 
 
-__all__ = ["ResponderDay", "ResponderFact", "enabled", "is_current", "rebuild", "refresh",
+__all__ = ["ActivityDay", "ActivitySpan", "ResponderDay", "ResponderFact", "enabled", "is_current", "rebuild", "refresh",
            "refresh_if_built", "responder_groups", "state"]

@@ -117,6 +117,8 @@ class Referral(models.Model):
             models.Index(fields=["assignee", "status"], name="referral_assignee_status"),
             # Sorting by referral date / days waiting.
             models.Index(fields=["referred_at", "id"], name="referral_referred_at"),
+            # metrics.rollups finds referrals changed since its last refresh.
+            models.Index(fields=["updated_at"], name="referral_updated_at"),
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(status__in=t.STATES),

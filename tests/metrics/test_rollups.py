@@ -18,21 +18,26 @@ from .conftest import FEB_END, FEB_START, NOW, at, feb, seed_services
 
 pytestmark = pytest.mark.postgres
 
-RESPONDER_KEYS = ("responders", "responders_by_risk_group", "responders_by_attendance_dose")
+RESPONDER_KEYS = ("responders", "responders_by_risk_group", "responders_by_attendance_dose",
+                  "pct_step_up_after_not_improving_2w")
+ACTIVE_KEYS = ("active_patients", "mean_mme_intake", "mean_mme_latest", "pct_on_opioids",
+               "pct_mme_50", "pct_mme_90")
+KEYS = RESPONDER_KEYS + ACTIVE_KEYS
 
 
 def live(scope) -> dict:
     """The figures from the live queries (the roll-ups ignored)."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(rollups, "is_current", lambda: False)
-        return d.compute(scope, RESPONDER_KEYS)
+        return d.compute(scope, KEYS)
 
 
 def from_rollups(scope) -> dict:
     assert rollups.is_current()
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(d, "_followups", _must_not_run)
-        return d.compute(scope, RESPONDER_KEYS)
+        for live_query in ("_followups", "_active_patients", "_not_improving_pegs"):
+            mp.setattr(d, live_query, _must_not_run)
+        return d.compute(scope, KEYS)
 
 
 def _must_not_run(*args):
@@ -51,7 +56,8 @@ def scopes(site=None):
 @pytest.fixture
 def program(build, feb_program):
     """The February program, with PHQ-9 and PROMIS-29 follow-ups, intakes that set the
-    baseline risk group, and group attendance before some follow-ups."""
+    baseline risk group, group attendance before some follow-ups, opioid doses, a referral
+    open across February and one closed before it."""
     patients = feb_program
     a, d_ = patients["A"], patients["D"]
     build.response(a, "phq9", at(1, 6), 15, context="intake")
@@ -62,6 +68,17 @@ def program(build, feb_program):
     for session in series.sessions.all():
         build.attend(session, d_, "present")
     build.attend(series.sessions.first(), a, "absent")
+    Patient.objects.filter(pk=a.pk).update(baseline_mme=60, current_mme=40)
+    Patient.objects.filter(pk=d_.pk).update(baseline_mme=120, current_mme=95)
+    Patient.objects.filter(pk=patients["C"].pk).update(current_mme=0)
+    build.referral(patients["G"], "physio", at(1, 2), ("triaged", at(1, 3)))  # open since
+    build.referral(patients["E"], "physio", at(1, 2), ("declined", at(1, 20)))
+    # Not improving at 12 weeks: intake in November, PEG 6.0 -> 5.0 on 20 February.
+    late = build.patient(intake_date=dt.date(2024, 11, 20))
+    build.response(late, "peg", dt.datetime(2024, 11, 20, 12, tzinfo=dt.UTC), 6.0,
+                   context="intake")
+    build.response(late, "peg", feb(20), 5.0)
+    patients["late"] = late
     return patients
 
 
@@ -71,7 +88,10 @@ def test_roll_ups_equal_the_live_figures_for_every_period(program):
     for scope in scopes():
         assert from_rollups(scope) == live(scope), scope
     february = from_rollups(scopes()[0])
-    assert february["responders"]["peg"] == 50.0        # as worked in peg_program
+    assert february["active_patients"] == live(scopes()[0])["active_patients"] > 0
+    assert february["mean_mme_intake"] == 90.0          # A 60 and D 120
+    assert february["pct_step_up_after_not_improving_2w"] == 0.0  # flagged, not stepped up
+    assert february["responders"]["peg"] == 42.9        # peg_program (3 of 6) and "late"
     assert february["responders_by_attendance_dose"]["sessions_1_3"]["peg"] == 100.0  # D: twice
 
 
@@ -94,22 +114,23 @@ def test_a_new_response_makes_them_stale_until_refreshed_and_the_refresh_is_incr
     rollups.refresh()
     february = scopes()[0]
     before = from_rollups(february)
-    # B answers again at the end of February: now 5.0 -> 3.0, a 40 % fall (a responder: A, B, D and F of six).
+    # B answers again at the end of February: now 5.0 -> 3.0, a 40 % fall (a responder: A, B, D and F of seven).
     build.response(program["B"], "peg", feb(27), 3.0)
     assert not rollups.is_current()
-    assert d.compute(february, ["responders"])["responders"]["peg"] == 66.7  # live: 4 of 6
+    assert d.compute(february, ["responders"])["responders"]["peg"] == 57.1  # live: 4 of 7
     untouched = set(ResponderFact.objects.exclude(patient=program["B"])
                     .values_list("pk", flat=True))
     rollups.refresh()
     after = from_rollups(february)
     assert after == live(february) and after != before
-    assert after["responders"]["peg"] == 66.7
+    assert after["responders"]["peg"] == 57.1
     # Only B's facts were rebuilt: every other patient's rows are the same rows.
     assert set(ResponderFact.objects.exclude(patient=program["B"])
                .values_list("pk", flat=True)) == untouched
 
 
-@pytest.mark.parametrize("change", ["intake", "attendance", "cancel_session", "move_site"])
+@pytest.mark.parametrize("change", ["intake", "attendance", "cancel_session", "move_site",
+                                    "dose", "close_referral", "new_referral"])
 def test_every_input_of_the_facts_is_noticed(build, program, change):
     rollups.refresh()
     d_ = program["D"]
@@ -122,10 +143,19 @@ def test_every_input_of_the_facts_is_noticed(build, program, change):
         session = d_.attendance.first().session
         session.status, session.cancelled_at = "cancelled", NOW
         session.save()
-    else:
+    elif change == "move_site":
         north = Site.objects.create(program=build.program, name="North", code="north")
         d_.site = north
         d_.save()
+    elif change == "dose":
+        d_.current_mme = 30
+        d_.save()
+    elif change == "close_referral":  # G's referral closes in January: G leaves February
+        referral = program["G"].referrals.get()
+        referral.status, referral.closed_at = "discharged", at(1, 25)
+        referral.save()
+    else:
+        build.referral(build.patient(), "physio", feb(14))
     assert not rollups.is_current()
     rollups.refresh()
     for scope in scopes():
@@ -138,7 +168,8 @@ def test_every_input_of_the_facts_is_noticed(build, program, change):
 def test_a_service_scope_reads_live(program):
     rollups.refresh()
     physio = d.Scope(FEB_START, FEB_END, d.Service.objects.get(code="physio"), now=NOW)
-    assert d.compute(physio, ["responders"])["responders"]["peg"] == 50.0
+    # Referred to physio: A (a responder), B and G (not), E (a baseline only).
+    assert d.compute(physio, ["responders"])["responders"]["peg"] == 33.3
 
 
 @pytest.mark.django_db(transaction=True)  # the generator ends with VACUUM ANALYZE
