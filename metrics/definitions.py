@@ -44,9 +44,17 @@ from django.db.models import (
     Subquery,
     Sum,
     Value,
+    Window,
 )
 from django.db.models.fields.json import KT
-from django.db.models.functions import Abs, Cast, Coalesce, Round, TruncMonth
+from django.db.models.functions import (
+    Abs,
+    Cast,
+    Coalesce,
+    Round,
+    RowNumber,
+    TruncMonth,
+)
 from django.db.models.lookups import GreaterThan, GreaterThanOrEqual
 from django.utils import timezone
 
@@ -338,17 +346,20 @@ def referrals_by_state(scope: Scope) -> dict[str, int]:
     # A referral's status is the state its latest event moved it to (referrals.services
     # writes both, in one transaction), so only referrals that moved again after the period
     # need their history read; the rest are counted by status, in one grouped pass.
-    moved_after = Exists(ReferralEvent.objects.filter(referral=OuterRef("pk"),
-                                                      at__gte=scope.end_at))
-    state_at_end = Subquery(
-        ReferralEvent.objects.filter(referral=OuterRef("pk"), at__lt=scope.end_at)
-        .order_by("-at", "-pk").values("to_status")[:1])
+    # For those, the state at the end is the one their first later event moved them from
+    # (none recorded before the period ended: their status, as the live rule's fallback).
+    later = ReferralEvent.objects.filter(at__gte=scope.end_at)
     counts: dict[str, int] = {}
-    for rows in (received.filter(~moved_after).values(state=F("status")),
-                 received.filter(moved_after).values(
-                     state=Coalesce(state_at_end, F("status"), output_field=CharField()))):
-        for row in rows.annotate(n=Count("pk")):
-            counts[row["state"]] = counts.get(row["state"], 0) + row["n"]
+    for row in (received.filter(~Exists(later.filter(referral=OuterRef("pk"))))
+                .values(state=F("status")).annotate(n=Count("pk"))):
+        counts[row["state"]] = row["n"]
+    first_later = (later.filter(referral__in=received.values("pk"))
+                   .annotate(rank=Window(RowNumber(), partition_by=[F("referral_id")],
+                                         order_by=[F("at").asc(), F("pk").asc()]))
+                   .filter(rank=1).values_list("from_status", "referral__status"))
+    for before, status in first_later:  # a state name per referral that moved on
+        state = before or status
+        counts[state] = counts.get(state, 0) + 1
     return {state: counts.get(state, 0) for state in Referral.Status.values}
 
 
@@ -386,14 +397,23 @@ def median_days_referral_to_first_visit(scope: Scope) -> float | None:
     by_start = referrals.filter(~Exists(attended), _in_period(scope, "first_visit_at"))
     # 3. Group services without either: the first session of the service attended after
     #    the referral.
-    by_session = (referrals.filter(~Exists(attended), first_visit_at__isnull=True,
-                                   service__is_group_based=True,
+    #    Driven from the period's sessions (so a week costs a week's rows): the earliest one
+    #    in the period, if none came between the referral and the period.
+    session_of_service = Attendance.objects.filter(
+        patient=OuterRef("patient"), status=Attendance.Status.PRESENT, session__status=_HELD,
+        session__series__service=OuterRef("service"),
+        session__starts_at__gte=OuterRef("referred_at"), session__starts_at__lt=scope.start_at)
+    session_at = "patient__attendance__session__starts_at"
+    by_session = (referrals.filter(~Exists(attended),
+                                   Q(**{f"{session_at}__gte": F("referred_at")}),
+                                   Q(**{f"{session_at}__gte": scope.start_at}),
+                                   Q(**{f"{session_at}__lt": scope.end_at}),
+                                   first_visit_at__isnull=True, service__is_group_based=True,
                                    patient__attendance__status=Attendance.Status.PRESENT,
                                    patient__attendance__session__status=_HELD,
-                                   patient__attendance__session__series__service=F("service"),
-                                   patient__attendance__session__starts_at__gte=F("referred_at"))
-                  .values("pk").annotate(first_visit=Min("patient__attendance__session__starts_at"))
-                  .filter(_in_period(scope, "first_visit")))
+                                   patient__attendance__session__series__service=F("service"))
+                  .filter(~Exists(session_of_service))
+                  .values("pk").annotate(first_visit=Min(session_at)))
     days = (by_appointment.values(days=DaysBetween(F("first_visit"), F("referred_at")))
             .union(by_start.values(days=DaysBetween(F("first_visit_at"), F("referred_at"))),
                    by_session.values(days=DaysBetween(F("first_visit"), F("referred_at"))),

@@ -267,6 +267,9 @@ class Intake(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        # The program metrics read a period's intakes, and each patient's first and latest.
+        indexes = [models.Index(fields=["created_at"], name="intake_created_at"),
+                   models.Index(fields=["patient", "created_at"], name="intake_patient_created")]
 
     def __str__(self):
         return f"Intake {self.pk} for patient {self.patient_id}"
