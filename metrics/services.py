@@ -2,9 +2,13 @@
 the task and the management command). Tasks take snapshot ids; a conditional UPDATE claims
 the row so two workers never compute the same snapshot."""
 
+import contextvars
 import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
-from django.db import transaction
+from django.conf import settings
+from django.db import connection, connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -102,21 +106,52 @@ def snapshot_compute(*, snapshot_id: int, on_progress=None) -> MetricSnapshot | 
 
 def compute_payload(scope: Scope, on_progress=None) -> dict:
     """`values`, `previous_values` and weekly `series` for a scope, reporting progress in
-    whole percent (at most once per percent)."""
+    whole percent (at most once per percent).
+
+    The period, the previous period and the weeks are independent: with
+    IPM_METRICS_PARALLEL > 1 on PostgreSQL they run that many at a time, each on its own
+    database connection (in the caller's context, so replica routing carries over), and
+    the connections are closed when done."""
     weeks = scope.weeks()
     trend = definitions.trend_keys()
     total = 2 * len(definitions.METRICS) + len(weeks) * len(trend)
     state = {"done": 0, "reported": 0}
+    lock = threading.Lock()
 
     def tick():
-        state["done"] += 1
-        pct = min(99, state["done"] * 100 // total)
-        if on_progress and pct > state["reported"]:
+        with lock:
+            state["done"] += 1
+            pct = min(99, state["done"] * 100 // total)
+            if pct <= state["reported"]:
+                return
             state["reported"] = pct
+        if on_progress:
             on_progress(pct)
 
-    values = definitions.compute(scope, on_step=tick)
-    previous = definitions.compute(scope.previous(), on_step=tick)
-    series = [{"week_start": week.start.isoformat(), "week_end": week.end.isoformat(),
-               **definitions.compute(week, trend, on_step=tick)} for week in weeks]
+    jobs = [(scope, None), (scope.previous(), None), *((week, trend) for week in weeks)]
+    workers = _parallel_workers()
+    if workers <= 1:
+        results = [definitions.compute(part, keys, on_step=tick) for part, keys in jobs]
+    else:
+        def run(part, keys):
+            try:
+                return definitions.compute(part, keys, on_step=tick)
+            finally:
+                connections.close_all()  # this thread's connections, not the caller's
+
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = [pool.submit(contextvars.copy_context().run, run, part, keys)
+                       for part, keys in jobs]
+            results = [future.result() for future in futures]
+    values, previous, *per_week = results
+    series = [{"week_start": week.start.isoformat(), "week_end": week.end.isoformat(), **row}
+              for week, row in zip(weeks, per_week, strict=True)]
     return {"values": values, "previous_values": previous, "series": series}
+
+
+def _parallel_workers() -> int:
+    """Threads see committed rows only: not inside a transaction (tests), not on SQLite."""
+    workers = int(getattr(settings, "IPM_METRICS_PARALLEL", 1))
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return 1
+    return workers

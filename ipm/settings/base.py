@@ -407,6 +407,9 @@ REMINDERS_QUIET_HOURS = (21, 8)  # no patient SMS from 21:00 to 08:00 local time
 REMINDERS_SEND_DELAY_SECONDS = env.float("REMINDERS_SEND_DELAY_SECONDS", default=0.0)  # tests only
 
 # --- Program rules (configurable) --------------------------------------------------------
+# A metrics snapshot computes its period, the previous period and each week: with N > 1 these
+# run on N database connections at once (PostgreSQL; the embedded SQLite stays at 1).
+IPM_METRICS_PARALLEL = env.int("IPM_METRICS_PARALLEL", default=1)
 IPM_QUESTIONNAIRE_LINK_DAYS = env.int("IPM_QUESTIONNAIRE_LINK_DAYS", default=14)
 # After a safety-alert call with no answer, when the worklist asks to try again (docs/product.md §7).
 IPM_ALERT_RETRY_MINUTES = env.int("IPM_ALERT_RETRY_MINUTES", default=60)

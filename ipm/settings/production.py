@@ -17,6 +17,9 @@ if len(AUDIT_HMAC_KEY) < 32:
 # its own key it is derived from the audit key (stable while that is).
 IPM_DEID_SECRET = env.str("IPM_DEID_SECRET", default="") or f"deid:{AUDIT_HMAC_KEY}"
 
+# On PostgreSQL a snapshot's periods are computed two at a time (metrics.services).
+IPM_METRICS_PARALLEL = env.int("IPM_METRICS_PARALLEL", default=2)
+
 WHITENOISE_USE_FINDERS = False
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
