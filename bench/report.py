@@ -95,7 +95,11 @@ def main():
         done = jobs.get("export_status") == "done"
         label = f"$export {jobs.get('export_patients')} patients"
         print(f"{label:<28}{e:>18.1f} s{'':>11}{'done':>14}  {'yes' if done else 'NO'}"
-              f"  ({jobs.get('export_resources')} resources, {jobs.get('export_mb')} MB)")
+              f"  ({jobs.get('export_resources')} resources, {jobs.get('export_mb')} MB, "
+              f"{jobs.get('export_resources_per_s')}/s)"
+              + ("" if done else f" {jobs.get('export_status')} at {jobs.get('export_progress')}%"))
+    elif jobs.get("export_skipped"):
+        print("$export                     skipped (BENCH_EXPORT=0)")
     for k, v in jobs.items():
         if k.endswith("_error"):
             print(f"{k}: {v}")

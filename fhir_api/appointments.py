@@ -57,8 +57,13 @@ def _service_type(service) -> list[dict]:
 
 def appointment_resource(appt: Appointment) -> FhirAppointment:
     """A one-to-one visit: the patient and the clinician (primary performer)."""
+    return FhirAppointment.model_validate(appointment_data(appt))
+
+
+def appointment_data(appt: Appointment) -> dict:
+    """Plain data (resources.py); needs ``patient``, ``clinician`` and ``service``."""
     status = APPOINTMENT_STATUS[appt.status]
-    return FhirAppointment.model_validate(_clean({
+    return _clean({
         "resourceType": "Appointment",
         "id": f"{PREFIX}{appt.pk}",
         "status": status,
@@ -79,13 +84,19 @@ def appointment_resource(appt: Appointment) -> FhirAppointment:
              "actor": {"display": _name(appt.clinician)}, "required": "required",
              "status": "accepted"},
         ],
-    }))
+    })
 
 
 def encounter_resource(appt: Appointment) -> Encounter:
     """An attended visit."""
+    return Encounter.model_validate(encounter_data(appt))
+
+
+def encounter_data(appt: Appointment) -> dict:
+    """Plain data (resources.py), elements in FHIR's order; needs ``patient``,
+    ``clinician`` and ``service``."""
     virtual = appt.mode in ("phone", "video")
-    return Encounter.model_validate(_clean({
+    return _clean({
         "resourceType": "Encounter",
         "id": str(appt.pk),
         "status": "finished",
@@ -93,6 +104,8 @@ def encounter_resource(appt: Appointment) -> Encounter:
                   "display": "virtual" if virtual else "ambulatory"},
         "serviceType": _service_type(appt.service)[0],
         "subject": _patient_ref(appt.patient_id, appt.patient.full_name),
+        "basedOn": [{"reference": f"ServiceRequest/{appt.referral_id}"}]
+        if appt.referral_id else None,
         "participant": [{"type": [{"coding": [{"system": codes.PARTICIPATION_TYPE,
                                                 "code": "PPRF"}]}],
                          "individual": {"display": _name(appt.clinician)}}],
@@ -100,9 +113,7 @@ def encounter_resource(appt: Appointment) -> Encounter:
         "period": {"start": instant(appt.starts_at), "end": instant(appt.ends_at)},
         "length": {"value": appt.duration_minutes, "unit": "min",
                    "system": codes.UCUM, "code": "min"},
-        "basedOn": [{"reference": f"ServiceRequest/{appt.referral_id}"}]
-        if appt.referral_id else None,
-    }))
+    })
 
 
 def schedule_resource(clinician, windows: list[WeeklyAvailability], now=None) -> Schedule:

@@ -28,6 +28,7 @@ from patients.pathways import RED_FLAG_LABELS
 from referrals.models import Referral
 
 from . import codes
+from .resources import instant
 
 KINDS = ("intake", "discharge")
 TITLES = {"intake": "Intake summary", "discharge": "Discharge summary"}
@@ -162,25 +163,30 @@ def document_reference(patient, kind: str, *, final: bool) -> DocumentReference:
     """The letter as a DocumentReference whose attachment is ``Binary/<id>`` (rendered when
     read). ``final``: the intake letter once there is an intake, the discharge letter once
     no referral is open; otherwise ``preliminary`` (a summary to date)."""
+    return DocumentReference.model_validate(document_reference_data(patient, kind, final=final))
+
+
+def document_reference_data(patient, kind: str, *, final: bool) -> dict:
+    """Plain data (resources.py)."""
     code, display = codes.LETTER_TYPES[kind]
     ident = document_id(patient.pk, kind)
-    return DocumentReference.model_validate({
+    updated = instant(patient.updated_at)
+    return {
         "resourceType": "DocumentReference",
         "id": ident,
         # The letter is written from the patient's record when read: it changes with it.
-        "meta": {"lastUpdated": timezone.localtime(patient.updated_at).isoformat(
-            timespec="seconds")},
+        "meta": {"lastUpdated": updated},
         "status": "current",
         "docStatus": "final" if final else "preliminary",
         "type": {"coding": [{"system": codes.LETTER_TYPE_SYSTEM, "code": code,
                              "display": display}], "text": TITLES[kind]},
         "subject": {"reference": f"Patient/{patient.pk}"},
-        "date": timezone.localtime(patient.updated_at).isoformat(timespec="seconds"),
+        "date": updated,
         "description": f"{TITLES[kind]} for the referring clinician",
         "content": [{"attachment": {"contentType": "application/pdf",
                                     "url": f"Binary/{ident}",
                                     "title": filename(patient, kind)}}],
-    })
+    }
 
 
 def binary_resource(patient_id: int, kind: str, pdf: bytes) -> Binary:

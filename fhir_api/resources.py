@@ -1,14 +1,19 @@
 """IPM rows → FHIR resources, built with the ``fhir.resources.R4B`` models.
 
-Each builder assembles the resource as plain data and constructs the R4B model from it,
-so a resource that breaks the FHIR structure fails here (a server bug), never reaches a
-client. References between resources are relative (``Patient/12``); Bundles add absolute
-``fullUrl``s. Instrument facts (items, options, LOINC codes) come from the registry in
-``outcomes.instruments``; scores come from the stored response, never recomputed.
+Each resource is assembled as plain data (``*_data``: JSON-ready, elements in the order
+FHIR and the models print them) and ``*_resource`` constructs the R4B model from it, so a
+resource that breaks the FHIR structure fails there (a server bug), never reaches a client.
+The Bulk Data export writes the plain data (``dumps``) without building a model per
+resource, which would cost it most of its time; tests/fhir/test_bulk_export.py checks
+that the two write the same bytes. References between resources are relative
+(``Patient/12``); Bundles add absolute ``fullUrl``s. Instrument facts (items, options,
+LOINC codes) come from the registry in ``outcomes.instruments``; scores come from the
+stored response, never recomputed.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -16,6 +21,7 @@ from functools import cache
 from typing import Any
 
 from django.utils import timezone
+from fhir.resources.R4B import get_fhir_model_class
 from fhir.resources.R4B.appointment import Appointment
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
@@ -35,10 +41,12 @@ FHIR_VERSION = "4.0.1"
 
 
 def instant(value: datetime | None) -> str | None:
-    """An aware datetime in the program's time zone, to the second."""
+    """An aware datetime in the program's time zone, to the second, as the R4B models print
+    it (``Z`` for a zero offset)."""
     if value is None:
         return None
-    return timezone.localtime(value).isoformat(timespec="seconds")
+    text = timezone.localtime(value).isoformat(timespec="seconds")
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 def version_of(moment: datetime | None) -> str | None:
@@ -63,6 +71,11 @@ def _user_display(user) -> str | None:
     return user.get_full_name() or user.username
 
 
+def _coding(coding) -> dict:
+    """A registry code as a FHIR Coding, in FHIR's element order."""
+    return {"system": coding.system, "code": coding.code, "display": coding.display}
+
+
 def _patient_ref(patient_id: int, display: str | None = None) -> dict:
     ref = {"reference": f"Patient/{patient_id}"}
     if display:
@@ -73,17 +86,55 @@ def _patient_ref(patient_id: int, display: str | None = None) -> dict:
 def _clean(data: Any) -> Any:
     """Drop ``None`` values and empty lists/dicts (FHIR forbids empty elements)."""
     if isinstance(data, dict):
-        out = {k: _clean(v) for k, v in data.items()}
-        return {k: v for k, v in out.items() if v is not None and v != [] and v != {}}
+        out = {}
+        for k, v in data.items():
+            if isinstance(v, dict | list):
+                v = _clean(v)
+                if not v:
+                    continue
+            elif v is None:
+                continue
+            out[k] = v
+        return out
     if isinstance(data, list):
-        return [_clean(v) for v in data]
+        return [_clean(v) if isinstance(v, dict | list) else v for v in data]
     return data
+
+
+def _json_number(value):
+    # As fhir.resources prints a FHIR decimal: a whole number without a fraction, else a float.
+    if isinstance(value, Decimal):
+        exponent = value.as_tuple().exponent
+        if (value.is_finite() and isinstance(exponent, int) and exponent >= 0
+                and value == value.to_integral_value()):
+            return int(value)
+        return float(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False,
+                            default=_json_number)
+
+
+def dumps(data: dict) -> str:
+    """One resource's plain data as JSON, the bytes ``model_dump_json()`` of its model
+    writes (compact, UTF-8 unescaped, decimals as the model prints them)."""
+    return _encoder.encode(data)
+
+
+def validate(data: dict):
+    """The R4B model of one resource's plain data (raises if it breaks the FHIR structure)."""
+    return get_fhir_model_class(data["resourceType"]).model_validate(data)
 
 
 # --- Patient ---------------------------------------------------------------------------------
 
 def patient_resource(patient) -> Patient:
     """Needs ``patient.program`` (select_related)."""
+    return Patient.model_validate(patient_data(patient))
+
+
+def patient_data(patient) -> dict:
     telecom = []
     if patient.email:
         telecom.append({"system": "email", "value": patient.email, "use": "home",
@@ -91,7 +142,7 @@ def patient_resource(patient) -> Patient:
     if patient.phone:
         telecom.append({"system": "phone", "value": patient.phone, "use": "mobile",
                         "rank": 1 if patient.preferred_channel == "sms" else 2})
-    return Patient.model_validate(_clean({
+    return _clean({
         "resourceType": "Patient",
         "id": str(patient.pk),
         "meta": meta(patient.updated_at),
@@ -109,7 +160,7 @@ def patient_resource(patient) -> Patient:
         "gender": patient.sex,  # IPM's choices are FHIR's administrative genders
         "birthDate": patient.birth_date.isoformat(),
         "managingOrganization": {"display": patient.program.name},
-    }))
+    })
 
 
 # --- Questionnaire ---------------------------------------------------------------------------
@@ -152,7 +203,7 @@ def _questionnaire_data(code: str) -> dict:
         "description": (f"Recall period: {instrument.recall_period}"
                         if instrument.recall_period else None),
         "copyright": instrument.license_note or None,
-        "code": [panel.as_dict()] if panel else [],
+        "code": [_coding(panel)] if panel else [],
         "item": [{
             "linkId": item.key,
             "text": item.text,
@@ -160,7 +211,7 @@ def _questionnaire_data(code: str) -> dict:
             # An item under skip logic is required whenever it is enabled (asked).
             "required": item.required or item.key in instrument.asked_when,
             "enableWhen": _enable_when(instrument, item.key),
-            "code": [item.loinc.as_dict()] if item.loinc else [],
+            "code": [_coding(item.loinc)] if item.loinc else [],
             "answerOption": [{
                 # ordinalValue carries the stored (scored) value of each option.
                 "extension": [{"url": codes.EXT_ORDINAL_VALUE, "valueDecimal": option.value}],
@@ -178,30 +229,46 @@ def questionnaire_resource(code: str) -> Questionnaire:
 
 def questionnaire_response_resource(response) -> QuestionnaireResponse:
     """Needs ``response.entered_by`` (select_related)."""
-    instrument = instruments.get(response.instrument)
-    items = []
+    return QuestionnaireResponse.model_validate(questionnaire_response_data(response))
+
+
+def questionnaire_response_data(response) -> dict:
+    code = response.instrument
+    instrument = instruments.get(code)
     answers = response.answers or {}
+    items = []
     for item in instrument.items:
-        if item.key in answers and answers[item.key] is not None:
-            items.append({"linkId": item.key, "text": item.text,
-                          "answer": [{"valueCoding": _answer_coding(
-                              instrument, item, answers[item.key])}]})
+        value = answers.get(item.key)
+        if value is not None:  # stored answers are numbers (an unhashable one fails)
+            items.append(_answered_item(code, item.key, value))
     from_patient = response.context == "patient_link"
-    return QuestionnaireResponse.model_validate(_clean({
+    data = _clean({
         "resourceType": "QuestionnaireResponse",
         "id": str(response.pk),
         "meta": meta(response.answered_at, "1"),  # responses are never edited
         "extension": [{"url": codes.EXT_INSTRUMENT_VERSION,
                        "valueString": response.instrument_version}],
-        "questionnaire": codes.questionnaire_url(response.instrument),
+        "questionnaire": codes.questionnaire_url(code),
         "status": "completed",
         "subject": _patient_ref(response.patient_id),
         "authored": instant(response.answered_at),
         "author": (_patient_ref(response.patient_id) if from_patient
                    else {"display": _user_display(response.entered_by)}),
         "source": _patient_ref(response.patient_id) if from_patient else None,
-        "item": items,
-    }))
+    })
+    if items:  # the last element; clean already
+        data["item"] = items
+    return data
+
+
+@cache
+def _answered_item(code: str, key: str, value) -> dict:
+    """One answered item (the same for every response giving this answer: built once, and
+    shared read-only by the resources that carry it)."""
+    instrument = instruments.get(code)
+    item = instrument.item(key)
+    return _clean({"linkId": key, "text": item.text,
+                   "answer": [{"valueCoding": _answer_coding(instrument, item, value)}]})
 
 
 # --- Observation -----------------------------------------------------------------------------
@@ -225,7 +292,7 @@ def score_codings(code: str, key: str) -> tuple[dict, ...]:
     out = []
     loinc = instruments.get(code).loinc.scores.get(key)
     if loinc:
-        out.append(loinc.as_dict())
+        out.append(_coding(loinc))
     out.append({"system": codes.SCORE_SYSTEM, "code": f"{code}.{key}",
                 "display": score_display(code, key)})
     return tuple(out)
@@ -259,6 +326,11 @@ def _value(value) -> dict | None:
 
 def observation_resource(response, key: str) -> Observation | None:
     """The Observation for one score of ``response`` (``None`` if the score is absent)."""
+    data = observation_data(response, key)
+    return None if data is None else Observation.model_validate(data)
+
+
+def observation_data(response, key: str) -> dict | None:
     code = response.instrument
     raw = (response.scores or {}).get(key)
     component = []
@@ -290,7 +362,7 @@ def observation_resource(response, key: str) -> Observation | None:
             "text": humanise(band),
         })
     codings = score_codings(code, key)
-    return Observation.model_validate(_clean({
+    return _clean({
         "resourceType": "Observation",
         "id": codes.observation_id(response.pk, key),
         "meta": meta(response.answered_at, "1"),
@@ -304,16 +376,20 @@ def observation_resource(response, key: str) -> Observation | None:
         "interpretation": interpretation,
         "derivedFrom": [{"reference": f"QuestionnaireResponse/{response.pk}"}],
         "component": component,
-    }))
+    })
 
 
 def observations_for(response, keys: Iterable[str] | None = None) -> list[Observation]:
+    return [Observation.model_validate(data) for data in observations_data(response, keys)]
+
+
+def observations_data(response, keys: Iterable[str] | None = None) -> list[dict]:
     keys = observation_keys(response.instrument) if keys is None else keys
     out = []
     for key in keys:
-        obs = observation_resource(response, key)
-        if obs is not None:
-            out.append(obs)
+        data = observation_data(response, key)
+        if data is not None:
+            out.append(data)
     return out
 
 
@@ -331,10 +407,14 @@ def fhir_referral_statuses(fhir_status: str) -> list[str]:
 
 def service_request_resource(referral) -> ServiceRequest:
     """Needs ``service``, ``referred_by`` and ``assignee`` (select_related)."""
+    return ServiceRequest.model_validate(service_request_data(referral))
+
+
+def service_request_data(referral) -> dict:
     service = referral.service
     identifier = ([{"system": referral.source_system, "value": referral.source_identifier}]
                   if referral.source_identifier else [])
-    return ServiceRequest.model_validate(_clean({
+    return _clean({
         "resourceType": "ServiceRequest",
         "id": str(referral.pk),
         "meta": meta(referral.updated_at),
@@ -353,7 +433,7 @@ def service_request_resource(referral) -> ServiceRequest:
         "performer": [{"display": _user_display(referral.assignee)}] if referral.assignee else [],
         "reasonCode": [{"text": referral.reason}] if referral.reason else [],
         "note": [{"text": referral.status_reason}] if referral.status_reason else [],
-    }))
+    })
 
 
 # --- Appointment (group sessions) ------------------------------------------------------------
@@ -369,6 +449,10 @@ def appointment_resource(session, patients: Iterable) -> Appointment:
     """A group session: the enrolled ``patients`` and the lead clinician (primary performer)
     and facilitators (secondary performers). Needs ``series__service``,
     ``lead_clinician``, ``series__lead_clinician`` and prefetched ``facilitators``."""
+    return Appointment.model_validate(appointment_data(session, patients))
+
+
+def appointment_data(session, patients: Iterable) -> dict:
     series = session.series
     end = session.starts_at + timedelta(minutes=session.duration_minutes)
     if session.status == "cancelled":
@@ -389,7 +473,7 @@ def appointment_resource(session, patients: Iterable) -> Appointment:
                                                    "code": "PPRF"}]}],
                              "status": "needs-action"})
     service = series.service
-    return Appointment.model_validate(_clean({
+    return _clean({
         "resourceType": "Appointment",
         "id": str(session.pk),
         "status": status,
@@ -401,14 +485,18 @@ def appointment_resource(session, patients: Iterable) -> Appointment:
         "minutesDuration": session.duration_minutes,
         "comment": ", ".join(x for x in (series.location, series.video_link) if x) or None,
         "participant": participants,
-    }))
+    })
 
 
 # --- Flag (safety alerts) --------------------------------------------------------------------
 
 def flag_resource(alert) -> Flag:
+    return Flag.model_validate(flag_data(alert))
+
+
+def flag_data(alert) -> dict:
     display = alert.get_kind_display()
-    return Flag.model_validate(_clean({
+    return _clean({
         "resourceType": "Flag",
         "id": str(alert.pk),
         "meta": meta(alert.acknowledged_at or alert.opened_at,
@@ -420,7 +508,7 @@ def flag_resource(alert) -> Flag:
                              "display": display}], "text": display},
         "subject": _patient_ref(alert.patient_id),
         "period": {"start": instant(alert.opened_at), "end": instant(alert.acknowledged_at)},
-    }))
+    })
 
 
 # --- Bundle, OperationOutcome, CapabilityStatement -------------------------------------------

@@ -8,16 +8,24 @@ import json
 from datetime import date, timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from fhir.resources.R4B import get_fhir_model_class
 
-from fhir_api import bulk, deid
+from appointments.models import Appointment
+from fhir_api import bulk, compartment, deid, resources
 from fhir_api.models import ExportJob
 from ipm.models import AuditEvent
-from patients.models import Program, Site
+from outcomes.instruments import get as instrument
+from outcomes.models import SafetyAlert
+from outcomes.services import response_create
+from patients.models import Intake, Program, Site
+from referrals.models import Referral, Service
 from tests.conftest import api_client_for, make_user
+from visits.models import Enrolment, GroupSeries, GroupSession
 
-from .conftest import fhir_json, make_patient
+from .conftest import answers, at, fhir_json, make_patient
 
 pytestmark = pytest.mark.django_db
 ASYNC = {"HTTP_PREFER": "respond-async", "HTTP_ACCEPT": "application/fhir+json"}
@@ -165,8 +173,6 @@ def test_files_expire_and_are_deleted(api, patient, export_dir,
 
 def test_it_exports_a_de_identified_cohort_for_admins(admin_api, api, program, clinician,
                                                       django_capture_on_commit_callbacks):
-    from outcomes.services import response_create
-
     young = make_patient(program, mrn="C-1", given="Yara", family="Young",
                          birth_date=date(1990, 6, 1), intake_date=date(2024, 3, 1))
     old = make_patient(program, mrn="C-2", given="Otto", family="Oldman",
@@ -242,3 +248,141 @@ def test_the_command_queues_a_batch_of_letters(clinician, patient, other_patient
     assert job.status == "done" and len(job.files) == 2
     assert all((bulk.export_dir(job) / f["name"]).read_bytes().startswith(b"%PDF-")
                for f in job.files)
+
+
+# --- at scale: plain data written in chunks -------------------------------------------------
+
+def run_export(user, **params) -> dict[str, list[str]]:
+    """Run a system-level export in the worker function; its files' lines by type."""
+    job = ExportJob.objects.create(kind="bulk", requested_by=user,
+                                   params={"level": "system", **params})
+    assert bulk.export_run(str(job.pk)) == "done"
+    job.refresh_from_db()
+    return {f["type"]: (bulk.export_dir(job) / f["name"]).read_text("utf-8").splitlines()
+            for f in job.files}
+
+
+@pytest.fixture
+def every_kind_of_row(program, clinician, patient, other_patient, all_responses):
+    """Rows behind every branch of every exported type, for two patients: responses to
+    every instrument (PROMIS T-scores, bands) in winter (UTC: 'Z') and summer (+01:00), one
+    from the patient link; referrals sent in and made here, open and closed; alerts open
+    and acknowledged; group sessions past, future and cancelled, shared by both; one-to-one
+    visits attended, cancelled and booked; an intake for one; names beyond ASCII."""
+    other_patient.given_name, other_patient.family_name = "Zoë", "Ó'Brien-Łukasz \"Ŝ\""
+    other_patient.save()
+    summer = response_create(patient=other_patient, instrument="phq9", actor=clinician,
+                             answers={"q1": 3, "q2": 3, "q3": 2, "q4": 2, "q5": 1, "q6": 1,
+                                      "q7": 1, "q8": 0, "q9": 2},
+                             answered_at=at(2024, 7, 1, 9, 30))
+    response_create(patient=other_patient, instrument="peg", context="patient_link",
+                    answers={"q1": 5, "q2": 6, "q3": 7}, answered_at=at(2024, 7, 2, 8, 0))
+    acknowledged = response_create(patient=patient, instrument="phq9", actor=clinician,
+                                   answers=answers(instrument("phq9")),
+                                   answered_at=at(2024, 8, 1, 9, 0))
+    SafetyAlert.objects.filter(response=acknowledged).update(
+        status="acknowledged", acknowledged_at=at(2024, 8, 2, 10, 0), action="other")
+    assert SafetyAlert.objects.filter(response=summer, status="open").exists()
+    physio = Service.objects.get(code="physio")
+    group = Service.objects.get(code="group_programme")
+    Referral.objects.create(patient=patient, service=physio, reason="Low back pain",
+                            referred_by=clinician, assignee=clinician, status="in_treatment",
+                            priority="urgent", referred_at=at(2024, 1, 10, 9, 0))
+    sent_in = Referral.objects.create(patient=other_patient, service=physio, reason="",
+                                      source="Dr Gee, Elm Surgery", source_system="urn:gp",
+                                      source_identifier="GP-1", status="declined",
+                                      status_reason="Seen elsewhere",
+                                      referred_at=at(2024, 6, 10, 9, 0))
+    series = GroupSeries.objects.create(name="Pain self-management", service=group,
+                                        capacity=9, lead_clinician=clinician,
+                                        location="Room 2", video_link="https://v.example/r")
+    now = timezone.now()
+    past = GroupSession.objects.create(series=series, starts_at=at(2024, 5, 1, 10, 0))
+    past.facilitators.add(make_user("fran", "clinician"))
+    GroupSession.objects.create(series=series, starts_at=now + timedelta(days=7),
+                                lead_clinician=clinician)
+    GroupSession.objects.create(series=series, starts_at=at(2024, 12, 1, 10, 0),
+                                status="cancelled", cancelled_at=at(2024, 11, 1, 10, 0))
+    for person in (patient, other_patient):
+        Enrolment.objects.create(series=series, patient=person, status="enrolled")
+    for n, (status, mode, reason) in enumerate((("attended", "video", ""),
+                                                ("cancelled_by_patient", "in_person", "Ill"),
+                                                ("booked", "phone", ""))):
+        starts = at(2024, 9, 2 + n, 10, 0) if status != "booked" else now + timedelta(days=3)
+        Appointment.objects.create(
+            patient=other_patient if n else patient, clinician=clinician, service=physio,
+            site=patient.site, referral=sent_in if n == 0 else None, starts_at=starts,
+            ends_at=starts + timedelta(minutes=45), duration_minutes=45, mode=mode,
+            status=status, status_reason=reason)
+    Intake.objects.create(patient=patient, red_flags=[], startback_total=5,
+                          startback_psychosocial=3, risk_group="medium",
+                          suggested_pathway="physio")
+    return [patient, other_patient]
+
+
+def test_the_export_writes_the_resources_the_api_serves(clinician, every_kind_of_row,
+                                                        monkeypatch):
+    """The export writes plain data, not models: every line must still validate as its R4B
+    resource and be the very bytes the model writes (what the API serves for the same
+    rows), across chunks (one patient each here)."""
+    monkeypatch.setattr(bulk, "CHUNK", 1)
+    files = run_export(clinician)
+    assert set(files) == {*bulk.BULK_TYPES, "Questionnaire"}  # every type has a row
+    for lines in files.values():
+        for line in lines:
+            assert resources.validate(json.loads(line)).model_dump_json() == line
+    ids = [p.pk for p in every_kind_of_row]
+    served = {}
+    for _, model in compartment.resources_for(ids):
+        served.setdefault(model.get_resource_type(), []).append(model.model_dump_json())
+    for resource_type, lines in served.items():
+        assert sorted(files[resource_type]) == sorted(lines), resource_type
+    sessions = [json.loads(line) for line in files["Appointment"]
+                if not json.loads(line)["id"].startswith("individual-")]
+    assert len(sessions) == 3  # shared by two patients in two chunks: each written once
+    times = [json.loads(line)["effectiveDateTime"] for line in files["Observation"]]
+    assert any(t.endswith("Z") for t in times) and any(t.endswith("+01:00") for t in times)
+
+
+def test_the_export_costs_the_same_queries_per_chunk_whatever_its_size(
+        clinician, program, monkeypatch):
+    """Related rows are read per chunk, never per patient: a chunk of 30 patients costs
+    the queries of a chunk of 3, and each further chunk at most PER_CHUNK more."""
+    per_chunk = 12  # page, cancelled?, 9 reads of related rows, progress
+    service = Service.objects.get(code="group_programme")
+    series = GroupSeries.objects.create(name="S", service=service, capacity=99,
+                                        lead_clinician=clinician)
+    GroupSession.objects.create(series=series, starts_at=timezone.now() - timedelta(days=3))
+
+    def add_patients(n, start):
+        for i in range(start, start + n):
+            person = make_patient(program, mrn=f"Q{i}", given=f"P{i}", family="Q")
+            response_create(patient=person, instrument="phq9", actor=clinician,
+                            answers=answers(instrument("phq9")))  # and a safety alert
+            Referral.objects.create(patient=person, service=service, reason="x")
+            Enrolment.objects.create(series=series, patient=person, status="enrolled")
+            starts = timezone.now() - timedelta(days=2, hours=i)
+            Appointment.objects.create(patient=person, clinician=clinician, service=service,
+                                       site=person.site, starts_at=starts, status="attended",
+                                       ends_at=starts + timedelta(minutes=30),
+                                       duration_minutes=30)
+            Intake.objects.create(patient=person, red_flags=[], startback_total=1,
+                                  startback_psychosocial=0, risk_group="low",
+                                  suggested_pathway="self_management")
+
+    def queries(chunk):
+        monkeypatch.setattr(bulk, "CHUNK", chunk)
+        with CaptureQueriesContext(connection) as ctx:
+            files = run_export(clinician)
+        return len(ctx.captured_queries), files
+
+    add_patients(3, 0)
+    small, files = queries(100)
+    assert len(files["Patient"]) == 3 and len(files["Encounter"]) == 3
+    add_patients(27, 3)
+    large, files = queries(100)
+    assert len(files["Patient"]) == 30 and len(files["Flag"]) == 30
+    assert large == small
+    many, files = queries(3)  # ten chunks
+    assert len(files["Patient"]) == 30 and len(files["Appointment"]) == 31
+    assert many <= small + 9 * per_chunk
