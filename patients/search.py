@@ -76,9 +76,12 @@ class InBranches(Expression):
     output_field = BooleanField()
     conditional = True
 
-    def __init__(self, branches, pk=None):
+    def __init__(self, branches, pk=None, count_branches=None):
         super().__init__()
         self.branches = list(branches)
+        # For counting, the order does not matter: a branch may be read in its own index's
+        # order so it stops after k entries (the MRN prefix: no sort of every match by name).
+        self.count_branches = list(count_branches) if count_branches else None
         self.pk = pk if pk is not None else F("pk")
 
     def get_source_expressions(self):
@@ -92,9 +95,9 @@ class InBranches(Expression):
         union, params = self.union_sql(connection, compiler.query.high_mark)
         return f"{lhs} IN ({union})", [*lhs_params, *params]
 
-    def union_sql(self, connection, k: int | None):
+    def union_sql(self, connection, k: int | None, branches=None):
         parts, params = [], []
-        for n, branch in enumerate(self.branches):
+        for n, branch in enumerate(branches or self.branches):
             qs = branch[:k] if k is not None else branch
             sql, branch_params = qs.query.get_compiler(connection=connection).as_sql()
             # The ORM's own compiled SQL with its parameters kept apart: nothing user-typed is
@@ -106,7 +109,7 @@ class InBranches(Expression):
     def count(self, using: str, limit: int) -> int:
         """How many rows match, up to ``limit``: the union itself, no join back."""
         connection = connections[using]
-        union, params = self.union_sql(connection, limit)
+        union, params = self.union_sql(connection, limit, self.count_branches)
         with connection.cursor() as cur:
             cur.execute(f"SELECT COUNT(*) FROM ({union} LIMIT %s) n", [*params, limit])  # nosec B608 - compiled by the ORM
             return cur.fetchone()[0]
@@ -139,7 +142,8 @@ def search(rows, q: str):
     family name starts with ``q`` or one of its words (any case), in list order."""
     terms = q.split()
     branch_base = rows.values("id").order_by(*LIST_ORDER)
-    branches = [branch_base.filter(mrn__istartswith=q)]
+    by_mrn = StartsWith(name_key("mrn"), q)
+    branches = [branch_base.filter(by_mrn)]
     for term in dict.fromkeys(terms):
         branches.append(branch_base.filter(StartsWith(name_key("family_name"), term)))
         names = given_names_under(term, rows.db)
@@ -148,7 +152,10 @@ def search(rows, q: str):
         else:
             branches += [branch_base.filter(_equals(name_key("given_name"), name))
                          for name in names]
-    found = InBranches(branches)
+    # Counted in MRN-key order (patient_mrn_key), the MRN branch stops at the cap instead of
+    # reading every match to sort it by name.
+    mrn_in_key_order = rows.values("id").filter(by_mrn).order_by(name_key("mrn").asc())
+    found = InBranches(branches, count_branches=[mrn_in_key_order, *branches[1:]])
     return rows.filter(found).order_by(*LIST_ORDER).counted_by(found)
 
 
