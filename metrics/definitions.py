@@ -340,6 +340,9 @@ def risk_mix(scope: Scope) -> dict[str, int]:
         definition="Referrals received in the period, by their state at the end of the period "
                    "(from the referral's transition history).")
 def referrals_by_state(scope: Scope) -> dict[str, int]:
+    if scope.service is None and _rollups_current(scope):
+        counts = rollups.referrals_by_state(scope)
+        return {state: counts.get(state, 0) for state in Referral.Status.values}
     received = Referral.objects.filter(_in_period(scope, "referred_at"),
                                        _service_q(scope, "service"),
                                        _site_q(scope, "patient__site")).order_by()
@@ -606,8 +609,12 @@ FOLLOWUP_WINDOW_DAYS = (-14, 28)  # answered from 2 weeks before to 4 weeks afte
 def followup_completion_rate_12w(scope: Scope) -> float | None:
     due_days = FOLLOWUP_WEEK * 7
     early, late = FOLLOWUP_WINDOW_DAYS
+    # The window can only fall within these bounds (a day's slack for the time zone): a
+    # range the (instrument, answered_at) index reads, instead of every PEG ever.
     answered = (QuestionnaireResponse.objects
-                .filter(patient=OuterRef("pk"), instrument="peg")
+                .filter(patient=OuterRef("pk"), instrument="peg",
+                        answered_at__gte=scope.start_at + dt.timedelta(days=early - 1),
+                        answered_at__lt=scope.end_at + dt.timedelta(days=late + 1))
                 .exclude(context=QuestionnaireResponse.Context.INTAKE)
                 .alias(day=DaysBetween(F("answered_at"), OuterRef("intake_date")))
                 .filter(day__gte=due_days + early, day__lt=due_days + late + 1))

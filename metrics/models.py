@@ -163,6 +163,44 @@ class ActivityDay(models.Model):
         indexes = [models.Index(fields=["start"], name="activity_day_start")]
 
 
+EARLIEST = "0001-01-01"  # before any period
+
+
+class ReferralStateFact(models.Model):
+    """One stretch of a referral's history in one state (docs/product.md §3.6, "Referrals by
+    state"): from the day of the event that moved it there to the day of the next event
+    (OPEN for the latest). Before its first event a referral counts in its current status,
+    as the live rule does. A referral is in `state` at the end of day `end` exactly when
+    `from_day <= end < to_day`."""
+
+    referral = models.ForeignKey("referrals.Referral", on_delete=models.CASCADE,
+                                 related_name="+")
+    patient = models.ForeignKey("patients.Patient", on_delete=models.CASCADE, related_name="+")
+    site = models.ForeignKey("patients.Site", on_delete=models.CASCADE, related_name="+")
+    referred_day = models.DateField()
+    state = models.CharField(max_length=20)
+    from_day = models.DateField()
+    to_day = models.DateField()
+
+    class Meta:
+        indexes = [models.Index(fields=["patient"], name="referral_state_patient"),
+                   models.Index(fields=["referred_day"], name="referral_state_referred")]
+
+
+class ReferralStateDay(models.Model):
+    """ReferralStateFact counted per site, day received, state and stretch."""
+
+    site = models.ForeignKey("patients.Site", on_delete=models.CASCADE, related_name="+")
+    referred_day = models.DateField()
+    state = models.CharField(max_length=20)
+    from_day = models.DateField()
+    to_day = models.DateField()
+    referrals = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["referred_day"], name="referral_state_day")]
+
+
 class RollupState(models.Model):
     """Where the roll-ups stand: the high-water marks of the rows they were built from, so a
     reader can tell whether anything changed since (and fall back to the live query), and

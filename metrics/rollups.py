@@ -13,7 +13,9 @@ facts per (measure, site, day, next day, risk group, dose). A period's figures a
 grouped sum over its days. Active patients work the same way with spans: each patient's
 activity merged into stretches of days (`ActivitySpan`), one of which overlaps the period
 and is followed by a span starting after it exactly when the patient was active; counted
-per (site, first day, last day, next span's first day) in `ActivityDay`.
+per (site, first day, last day, next span's first day) in `ActivityDay`. Referrals by state
+likewise: each referral's history as stretches of days in one state (`ReferralStateFact`),
+one of which holds at the end of the period.
 
 Exactness: the roll-ups are a pure function of the responses, intakes, attendance, sessions
 and patients they were built from. `RollupState.marks` records those tables' high-water
@@ -39,7 +41,17 @@ from django.utils import timezone
 
 from outcomes.instruments import mcid_rule
 
-from .models import OPEN, ActivityDay, ActivitySpan, ResponderDay, ResponderFact, RollupState
+from .models import (
+    EARLIEST,
+    OPEN,
+    ActivityDay,
+    ActivitySpan,
+    ReferralStateDay,
+    ReferralStateFact,
+    ResponderDay,
+    ResponderFact,
+    RollupState,
+)
 
 NAME = "responders"
 _LOCK = 0x1B5_0A11  # pg_advisory_xact_lock key: one refresh at a time
@@ -252,6 +264,62 @@ def patient_summary(scope) -> dict:
             "mean_latest": current_sum / paired if paired else None}
 
 
+def _insert_referral_states(patient_ids: list[int] | None) -> None:
+    """Each referral's states as stretches of days, from its events in (time, id) order; and
+    before the first event (or with none), its current status, the live rule's fallback."""
+    only = "AND r.patient_id = ANY(%(patients)s)" if patient_ids is not None else ""
+    sql = f"""
+    WITH received AS (
+        SELECT r.id, r.patient_id, r.status, p.site_id,
+               (r.referred_at AT TIME ZONE %(tz)s)::date AS referred_day
+        FROM referrals_referral r JOIN patients_patient p ON p.id = r.patient_id
+        WHERE true {only}
+    ), events AS (
+        SELECT e.referral_id, e.to_status, (e.at AT TIME ZONE %(tz)s)::date AS day,
+               lead((e.at AT TIME ZONE %(tz)s)::date) OVER w AS next_day,
+               row_number() OVER w AS n
+        FROM referrals_referralevent e JOIN received r ON r.id = e.referral_id
+        WINDOW w AS (PARTITION BY e.referral_id ORDER BY e.at, e.id)
+    )
+    INSERT INTO metrics_referralstatefact
+        (referral_id, patient_id, site_id, referred_day, state, from_day, to_day)
+    SELECT r.id, r.patient_id, r.site_id, r.referred_day, e.to_status, e.day,
+           COALESCE(e.next_day, DATE %(open)s)
+    FROM events e JOIN received r ON r.id = e.referral_id
+    UNION ALL
+    SELECT r.id, r.patient_id, r.site_id, r.referred_day, r.status, DATE %(earliest)s,
+           COALESCE(e.day, DATE %(open)s)
+    FROM received r LEFT JOIN events e ON e.referral_id = r.id AND e.n = 1
+    """  # nosec B608 - constant fragments; values are parameters
+    with connection.cursor() as cur:
+        cur.execute(sql, {"patients": patient_ids, "tz": timezone.get_default_timezone_name(),
+                          "open": OPEN, "earliest": EARLIEST})
+
+
+_REFERRAL_ROLL_UP = """
+INSERT INTO metrics_referralstateday (site_id, referred_day, state, from_day, to_day, referrals)
+SELECT site_id, referred_day, state, from_day, to_day, count(*)
+FROM metrics_referralstatefact {where}
+GROUP BY site_id, referred_day, state, from_day, to_day
+"""
+
+
+def referrals_by_state(scope) -> dict[str, int]:
+    """Referrals received in the scope's period (and site), counted by their state at the
+    end of the period."""
+    site = "AND site_id = %(site)s" if scope.site is not None else ""
+    sql = f"""
+    SELECT state, sum(referrals) FROM metrics_referralstateday
+    WHERE referred_day BETWEEN %(start)s AND %(end)s
+      AND from_day <= %(end)s AND to_day > %(end)s {site}
+    GROUP BY state
+    """  # nosec B608 - a constant fragment; values are parameters
+    with _reader().cursor() as cur:
+        cur.execute(sql, {"start": scope.start, "end": scope.end,
+                          "site": getattr(scope.site, "pk", None)})
+        return {state: int(n) for state, n in cur.fetchall()}
+
+
 NOT_IMPROVING_AFTER_DAYS = 84  # as metrics.definitions (outcomes.progress: 12 weeks)
 
 
@@ -296,13 +364,17 @@ def rebuild() -> RollupState:
         cur.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK])
         marks = _marks()
         cur.execute("TRUNCATE metrics_responderfact, metrics_responderday, "
-                    "metrics_activityspan, metrics_activityday")
+                    "metrics_activityspan, metrics_activityday, "
+                    "metrics_referralstatefact, metrics_referralstateday")
         for measure in _measures():
             _insert_facts(measure, None)
         cur.execute(_ROLL_UP.format(where=""))
         _insert_spans(None)
         cur.execute(_ACTIVITY_ROLL_UP.format(where=""))
+        _insert_referral_states(None)
+        cur.execute(_REFERRAL_ROLL_UP.format(where=""))
         cur.execute("ANALYZE metrics_responderday")
+        cur.execute("ANALYZE metrics_referralstateday")
         cur.execute("ANALYZE metrics_activityday")
     took = time.perf_counter() - started
     current, _ = RollupState.objects.update_or_create(
@@ -389,6 +461,19 @@ def refresh() -> RollupState:
                             [sorted(starts)])
                 cur.execute(_ACTIVITY_ROLL_UP.format(where="WHERE start = ANY(%s)"),
                             [sorted(starts)])
+            # Their referrals' state stretches, and the days received they were or are on.
+            cur.execute("DELETE FROM metrics_referralstatefact WHERE patient_id = ANY(%s) "
+                        "RETURNING referred_day", [patients])
+            received = {row[0] for row in cur.fetchall()}
+            _insert_referral_states(patients)
+            cur.execute("SELECT DISTINCT referred_day FROM metrics_referralstatefact "
+                        "WHERE patient_id = ANY(%s)", [patients])
+            received |= {row[0] for row in cur.fetchall()}
+            if received:
+                cur.execute("DELETE FROM metrics_referralstateday WHERE referred_day = ANY(%s)",
+                            [sorted(received)])
+                cur.execute(_REFERRAL_ROLL_UP.format(where="WHERE referred_day = ANY(%s)"),
+                            [sorted(received)])
         current.marks, current.refreshed_at = marks, timezone.now()
         current.save(update_fields=["marks", "refreshed_at"])
     return current
@@ -418,5 +503,6 @@ def responder_groups(scope, measure) -> list[dict]:
                 for risk, dose, n, r in cur.fetchall()]
 
 
-__all__ = ["ActivityDay", "ActivitySpan", "ResponderDay", "ResponderFact", "enabled", "is_current", "rebuild", "refresh",
+__all__ = ["ActivityDay", "ActivitySpan", "ReferralStateDay", "ReferralStateFact",
+           "ResponderDay", "ResponderFact", "enabled", "is_current", "rebuild", "refresh",
            "refresh_if_built", "responder_groups", "state"]

@@ -12,6 +12,7 @@ from metrics import definitions as d
 from metrics import rollups
 from metrics.models import ResponderDay, ResponderFact
 from patients.models import Patient, Site
+from referrals.models import ReferralEvent
 from visits.models import Attendance
 
 from .conftest import FEB_END, FEB_START, NOW, at, feb, seed_services
@@ -22,7 +23,7 @@ RESPONDER_KEYS = ("responders", "responders_by_risk_group", "responders_by_atten
                   "pct_step_up_after_not_improving_2w")
 ACTIVE_KEYS = ("active_patients", "mean_mme_intake", "mean_mme_latest", "pct_on_opioids",
                "pct_mme_50", "pct_mme_90")
-KEYS = RESPONDER_KEYS + ACTIVE_KEYS
+KEYS = RESPONDER_KEYS + ACTIVE_KEYS + ("referrals_by_state",)
 
 
 def live(scope) -> dict:
@@ -88,6 +89,7 @@ def test_roll_ups_equal_the_live_figures_for_every_period(program):
     for scope in scopes():
         assert from_rollups(scope) == live(scope), scope
     february = from_rollups(scopes()[0])
+    assert february["referrals_by_state"]["triaged"] == 2  # feb_program's two physio ones
     assert february["active_patients"] == live(scopes()[0])["active_patients"] > 0
     assert february["mean_mme_intake"] == 90.0          # A 60 and D 120
     assert february["pct_step_up_after_not_improving_2w"] == 0.0  # flagged, not stepped up
@@ -153,7 +155,9 @@ def test_every_input_of_the_facts_is_noticed(build, program, change):
     elif change == "close_referral":  # G's referral closes in January: G leaves February
         referral = program["G"].referrals.get()
         referral.status, referral.closed_at = "discharged", at(1, 25)
-        referral.save()
+        referral.save()  # with its event, as referrals.services writes both
+        ReferralEvent.objects.create(referral=referral, from_status="triaged",
+                                     to_status="discharged", at=at(1, 25))
     else:
         build.referral(build.patient(), "physio", feb(14))
     assert not rollups.is_current()
