@@ -608,8 +608,10 @@ def _care(cur, p: _Period) -> dict:
                AND pt.intake_date IS NOT NULL
                AND {_days("peg.answered_at", "pt.intake_date")} >= %(after_days)s
                AND peg.id <> peg.first_id
-               AND round((peg.primary_score::float8 * 3)::numeric(1000, 15), 0) * 10
-                   > round((peg.first_score::float8 * 3)::numeric(1000, 15), 0) * 7
+               AND (round((peg.primary_score::float8 * 3)::numeric(1000, 15), 0) * 10
+                    > round((peg.first_score::float8 * 3)::numeric(1000, 15), 0) * 7
+                    OR round((peg.primary_score::float8 * 3)::numeric(1000, 15), 0)
+                    >= round((peg.first_score::float8 * 3)::numeric(1000, 15), 0))
         )
         SELECT count(DISTINCT f.patient_id) FILTER (WHERE s.id IS NOT NULL),
                count(DISTINCT f.patient_id)

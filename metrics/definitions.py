@@ -1007,8 +1007,9 @@ def median_care_minutes_per_month(scope: Scope) -> float | None:
 
 def _not_improving_pegs(scope: Scope):
     """PEG follow-ups answered in the period, 12 weeks or more after the intake date, that do
-    not improve on the patient's first PEG by the MCID (a fall of >= 30 %): each one sets
-    `not_improving` (outcomes.progress). Compared as item sums (score x 3), exactly."""
+    not improve on the patient's first PEG by the MCID (a fall of >= 30 %, and a fall at all:
+    a baseline of 0 cannot improve): each one sets `not_improving` (outcomes.progress, where
+    it is "not a responder"). Compared as item sums (score x 3), exactly."""
     baseline = Subquery(QuestionnaireResponse.objects
                         .filter(patient_id=OuterRef("patient_id"), instrument="peg")
                         .order_by("answered_at", "pk").values("pk")[:1])
@@ -1025,7 +1026,8 @@ def _not_improving_pegs(scope: Scope):
                    latest_sum=Round(Cast(F("primary_score"), FloatField()) * 3))
             .filter(days__gte=NOT_IMPROVING_AFTER_DAYS)
             .exclude(pk=F("base_id"))
-            .filter(GreaterThan(F("latest_sum") * 10, F("base_sum") * 7)))
+            .filter(Q(GreaterThan(F("latest_sum") * 10, F("base_sum") * 7))
+                    | Q(GreaterThanOrEqual(F("latest_sum"), F("base_sum")))))
 
 
 @metric("pct_step_up_after_not_improving_2w", label="Stepped up within 2 weeks of not improving",

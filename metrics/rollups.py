@@ -138,12 +138,14 @@ def _insert_facts(measure, patient_ids: list[int] | None) -> None:
     only = "AND r.patient_id = ANY(%(patients)s)" if patient_ids is not None else ""
     # The PEG headline also decides the not-improving flag (outcomes.progress; the metric
     # pct_step_up_after_not_improving_2w): 12 weeks or more after the intake date, and the
-    # item sum not down by 30 % on the baseline (10 x latest > 7 x baseline), as
+    # item sum not down by 30 % on the baseline (10 x latest > 7 x baseline), or not down at
+    # all (a baseline of 0 cannot improve), as
     # metrics.definitions._not_improving_pegs compares them.
     not_improving = (f"""(p.intake_date IS NOT NULL
           AND CAST(EXTRACT(EPOCH FROM (k.answered_at::timestamptz - p.intake_date::timestamptz))
                    AS double precision) / 86400.0 >= {NOT_IMPROVING_AFTER_DAYS}
-          AND k.v * 10 > k.base_v * 7)""" if _is_peg_headline(measure) else "NULL")
+          AND (k.v * 10 > k.base_v * 7 OR k.v >= k.base_v))""" if _is_peg_headline(measure)
+                     else "NULL")
     sql = f"""
     WITH scored AS (
         SELECT r.id, r.patient_id, r.answered_at, {_value_sql(measure)} AS v

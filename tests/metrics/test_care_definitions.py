@@ -94,6 +94,24 @@ def test_an_exact_30_percent_fall_is_an_improvement_not_a_flag(build, february):
     assert d.pct_step_up_after_not_improving_2w(february) is None
 
 
+def test_a_baseline_of_zero_that_stays_zero_is_flagged_as_outcomes_progress_does(build,
+                                                                                  february):
+    """PEG 0 -> 0 at 12 weeks: no improvement is possible, so outcomes.progress flags the
+    patient not improving; the metric counts them too."""
+    from outcomes.progress import peg_flags
+
+    p = build.patient(intake_date=dt.date(2024, 11, 1))
+    build.response(p, "peg", at(11, 1, year=2024), 0.0)
+    build.response(p, "peg", feb(3), 0.0)
+    flags = peg_flags(intake_date=dt.date(2024, 11, 1),
+                      baseline=(dt.date(2024, 11, 1), {"score": 0.0}),
+                      latest=(dt.date(2025, 2, 3), {"score": 0.0}))
+    assert flags.not_improving
+    assert d.pct_step_up_after_not_improving_2w(february) == 0.0  # flagged, not stepped up
+    step_up(p, feb(10))
+    assert d.pct_step_up_after_not_improving_2w(february) == 100.0
+
+
 needs_psfs = pytest.mark.skipif("psfs" not in __import__("outcomes.instruments").instruments.CODES,
                                 reason="the psfs instrument lands from the instruments branch")
 
