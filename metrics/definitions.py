@@ -44,7 +44,6 @@ from django.db.models import (
     Subquery,
     Sum,
     Value,
-    Window,
 )
 from django.db.models.fields.json import KT
 from django.db.models.functions import (
@@ -52,7 +51,6 @@ from django.db.models.functions import (
     Cast,
     Coalesce,
     Round,
-    RowNumber,
     TruncMonth,
 )
 from django.db.models.lookups import GreaterThan, GreaterThanOrEqual
@@ -343,26 +341,15 @@ def referrals_by_state(scope: Scope) -> dict[str, int]:
     if scope.service is None and _rollups_current(scope):
         counts = rollups.referrals_by_state(scope)
         return {state: counts.get(state, 0) for state in Referral.Status.values}
-    received = Referral.objects.filter(_in_period(scope, "referred_at"),
-                                       _service_q(scope, "service"),
-                                       _site_q(scope, "patient__site")).order_by()
-    # A referral's status is the state its latest event moved it to (referrals.services
-    # writes both, in one transaction), so only referrals that moved again after the period
-    # need their history read; the rest are counted by status, in one grouped pass.
-    # For those, the state at the end is the one their first later event moved them from
-    # (none recorded before the period ended: their status, as the live rule's fallback).
-    later = ReferralEvent.objects.filter(at__gte=scope.end_at)
-    counts: dict[str, int] = {}
-    for row in (received.filter(~Exists(later.filter(referral=OuterRef("pk"))))
-                .values(state=F("status")).annotate(n=Count("pk"))):
-        counts[row["state"]] = row["n"]
-    first_later = (later.filter(referral__in=received.values("pk"))
-                   .annotate(rank=Window(RowNumber(), partition_by=[F("referral_id")],
-                                         order_by=[F("at").asc(), F("pk").asc()]))
-                   .filter(rank=1).values_list("from_status", "referral__status"))
-    for before, status in first_later:  # a state name per referral that moved on
-        state = before or status
-        counts[state] = counts.get(state, 0) + 1
+    # Live (a service, or the roll-ups not current): the latest event before the end.
+    state_at_end = Subquery(
+        ReferralEvent.objects.filter(referral=OuterRef("pk"), at__lt=scope.end_at)
+        .order_by("-at", "-pk").values("to_status")[:1])
+    rows = (Referral.objects.filter(_in_period(scope, "referred_at"), _service_q(scope, "service"),
+                                    _site_q(scope, "patient__site"))
+            .annotate(state=Coalesce(state_at_end, F("status"), output_field=CharField()))
+            .order_by().values("state").annotate(n=Count("pk")))
+    counts = {row["state"]: row["n"] for row in rows}
     return {state: counts.get(state, 0) for state in Referral.Status.values}
 
 

@@ -201,13 +201,22 @@ class ReferralStateDay(models.Model):
         indexes = [models.Index(fields=["referred_day"], name="referral_state_day")]
 
 
+class ChangedPatient(models.Model):
+    """A patient whose rows changed since the roll-ups last saw them. Written only by the
+    database triggers of migration 0006 (in the writer's transaction); drained by
+    `metrics.rollups.refresh`. While any row is here the metrics read live."""
+
+    patient_id = models.BigIntegerField(help_text="No foreign key: the patient may be gone.")
+    queued_at = models.DateTimeField(db_default=models.functions.Now())
+
+    class Meta:
+        indexes = [models.Index(fields=["queued_at"], name="changed_patient_queued")]
+
+
 class RollupState(models.Model):
-    """Where the roll-ups stand: the high-water marks of the rows they were built from, so a
-    reader can tell whether anything changed since (and fall back to the live query), and
-    the worker refreshes only the patients whose rows changed."""
+    """Whether the roll-ups have been built, and when they were last refreshed."""
 
     name = models.CharField(max_length=40, unique=True)
-    marks = models.JSONField(default=dict)
     refreshed_at = models.DateTimeField(default=timezone.now)
     full_build_seconds = models.FloatField(null=True, blank=True)
 

@@ -17,21 +17,20 @@ per (site, first day, last day, next span's first day) in `ActivityDay`. Referra
 likewise: each referral's history as stretches of days in one state (`ReferralStateFact`),
 one of which holds at the end of the period.
 
-Exactness: the roll-ups are a pure function of the responses, intakes, attendance, sessions
-and patients they were built from. `RollupState.marks` records those tables' high-water
-marks; `is_current()` compares them with the live tables (a handful of index lookups) and
-the metrics fall back to the live query whenever anything changed since, so a figure is
-never stale. `refresh()` (beat, every few minutes; before each snapshot and each API read)
-rebuilds the facts of just the patients whose rows changed, and the days those facts touch.
-Responses are never edited or deleted in the app (corrections are new responses); a changed
-patient (site, risk group) moves its updated_at.
+Exactness: the roll-ups are a pure function of the responses, intakes, attendance, sessions,
+referrals and patients they were built from. Database triggers on those tables (migration
+metrics 0006) queue the patient of every inserted, updated or deleted row in
+`metrics_changedpatient`, in the writer's own transaction. `is_current()` is true while that
+queue is empty, and the metrics read live otherwise, so a figure is never stale: a row
+still being written is invisible to both. `refresh()` (beat, every few minutes; before each
+snapshot and each API read) claims the queue and rebuilds the facts of just those patients,
+and the days their facts touch.
 
 PostgreSQL only: the embedded SQLite default is small enough for the live queries.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from fractions import Fraction
 
@@ -56,37 +55,14 @@ from .models import (
 NAME = "responders"
 _LOCK = 0x1B5_0A11  # pg_advisory_xact_lock key: one refresh at a time
 
-# The live tables' high-water marks. Each is served by an index (primary keys, and the
-# indexes on attendance.marked_at, session.cancelled_at and patient.updated_at).
-_MARKS_SQL = """
-SELECT (SELECT max(id) FROM outcomes_questionnaireresponse),
-       (SELECT max(id) FROM patients_intake),
-       (SELECT max(id) FROM visits_attendance),
-       (SELECT max(marked_at) FROM visits_attendance),
-       (SELECT max(cancelled_at) FROM visits_groupsession),
-       (SELECT max(updated_at) FROM patients_patient),
-       (SELECT max(updated_at) FROM referrals_referral)
-"""
-_MARK_KEYS = ("response_id", "intake_id", "attendance_id", "attendance_marked_at",
-              "session_cancelled_at", "patient_updated_at", "referral_updated_at")
-
-
 def enabled() -> bool:
     return connection.vendor == "postgresql" and getattr(settings, "IPM_METRICS_ROLLUPS", True)
 
 
 def _reader():
     """The connection reads go to (the replica inside `on_replica`, else the primary), so
-    the marks, the state and the daily rows are read from one database."""
+    the queue, the state and the daily rows are read from one database."""
     return connections[router.db_for_read(ResponderDay)]
-
-
-def _marks(conn=None) -> dict:
-    with (conn or connection).cursor() as cur:
-        cur.execute(_MARKS_SQL)
-        row = cur.fetchone()
-    return {key: (value.isoformat() if hasattr(value, "isoformat") else value)
-            for key, value in zip(_MARK_KEYS, row, strict=True)}
 
 
 def state() -> RollupState | None:
@@ -98,11 +74,13 @@ def _state_for_update() -> RollupState | None:
 
 
 def is_current() -> bool:
-    """Whether the roll-ups reflect every row the live query would read right now."""
-    if not enabled():
+    """Whether the roll-ups reflect every committed row right now: they have been built and
+    no patient is queued as changed since (one index probe)."""
+    if not enabled() or state() is None:
         return False
-    current = state()
-    return current is not None and current.marks == _marks(_reader())
+    with _reader().cursor() as cur:
+        cur.execute("SELECT EXISTS (SELECT 1 FROM metrics_changedpatient)")
+        return not cur.fetchone()[0]
 
 
 # --- Building the facts -------------------------------------------------------------------
@@ -364,7 +342,9 @@ def rebuild() -> RollupState:
     started = time.perf_counter()
     with connection.cursor() as cur:
         cur.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK])
-        marks = _marks()
+        # The queue first: every row committed before this statement is read by the ones
+        # below (read committed), so nothing is dropped from the queue unseen.
+        cur.execute("DELETE FROM metrics_changedpatient")
         cur.execute("TRUNCATE metrics_responderfact, metrics_responderday, "
                     "metrics_activityspan, metrics_activityday, "
                     "metrics_referralstatefact, metrics_referralstateday")
@@ -380,61 +360,34 @@ def rebuild() -> RollupState:
         cur.execute("ANALYZE metrics_activityday")
     took = time.perf_counter() - started
     current, _ = RollupState.objects.update_or_create(
-        name=NAME, defaults={"marks": marks, "refreshed_at": timezone.now(),
+        name=NAME, defaults={"refreshed_at": timezone.now(),
                              "full_build_seconds": round(took, 2)})
     return current
 
 
-_CHANGED_PATIENTS = """
-SELECT patient_id FROM outcomes_questionnaireresponse WHERE id > %(response_id)s
-UNION SELECT patient_id FROM patients_intake WHERE id > %(intake_id)s
-UNION SELECT patient_id FROM visits_attendance WHERE id > %(attendance_id)s
-UNION SELECT patient_id FROM visits_attendance WHERE marked_at > %(attendance_marked_at)s
-UNION SELECT a.patient_id FROM visits_attendance a JOIN visits_groupsession gs
-        ON gs.id = a.session_id WHERE gs.cancelled_at > %(session_cancelled_at)s
-UNION SELECT id FROM patients_patient WHERE updated_at > %(patient_updated_at)s
-UNION SELECT patient_id FROM referrals_referral WHERE updated_at > %(referral_updated_at)s
-"""
-
-
-# A row may commit after the refresh with an id or a time below the marks (its transaction
-# began earlier). Each refresh re-reads a margin below the marks, so such a row is picked
-# up by the next refresh (beat runs one every few minutes).
-ID_MARGIN = 1000
-TIME_MARGIN = dt.timedelta(minutes=10)
-
-
-def _since(marks: dict) -> dict:
-    """Marks as query parameters, less the margins: a missing mark (an empty table then)
-    matches every row."""
-    out = {}
-    for key in _MARK_KEYS:
-        value = marks.get(key)
-        if key.endswith("_id"):
-            out[key] = 0 if value is None else max(0, value - ID_MARGIN)
-        else:
-            out[key] = (dt.datetime.min.replace(tzinfo=dt.UTC) if value is None
-                        else dt.datetime.fromisoformat(value) - TIME_MARGIN)
-    return out
-
-
-def refresh() -> RollupState:
+def refresh(wait: bool = True) -> RollupState | None:
     """Bring the roll-ups up to date: a full build the first time, then only the patients
-    whose rows changed since the last marks (their facts replaced, and the days those facts
-    were or are on re-counted). Safe to call from several processes at once."""
+    queued as changed (their facts replaced, and the days those facts were or are on
+    re-counted). One refresh at a time; with `wait=False`, returns None at once when another
+    is running (the reader then reads live)."""
     if not enabled():
         raise RuntimeError("Roll-ups need PostgreSQL.")
     current = _state_for_update()
     if current is None:
         return rebuild()
     with transaction.atomic(), connection.cursor() as cur:
-        cur.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK])
+        if wait:
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK])
+        else:
+            cur.execute("SELECT pg_try_advisory_xact_lock(%s)", [_LOCK])
+            if not cur.fetchone()[0]:
+                return None
         current = _state_for_update()
-        marks = _marks()
-        if current.marks == marks:
+        # Claimed first, so the statements below read everything those rows queued.
+        cur.execute("DELETE FROM metrics_changedpatient RETURNING patient_id")
+        patients = sorted({row[0] for row in cur.fetchall()})
+        if not patients:
             return current
-        cur.execute(_CHANGED_PATIENTS, _since(current.marks))
-        patients = [row[0] for row in cur.fetchall()]
         if patients:
             cur.execute("DELETE FROM metrics_responderfact WHERE patient_id = ANY(%s) "
                         "RETURNING measure, day", [patients])
@@ -476,16 +429,17 @@ def refresh() -> RollupState:
                             [sorted(received)])
                 cur.execute(_REFERRAL_ROLL_UP.format(where="WHERE referred_day = ANY(%s)"),
                             [sorted(received)])
-        current.marks, current.refreshed_at = marks, timezone.now()
-        current.save(update_fields=["marks", "refreshed_at"])
+        current.refreshed_at = timezone.now()
+        current.save(update_fields=["refreshed_at"])
     return current
 
 
 def refresh_if_built() -> None:
     """Before a read on the primary: catch up with recent changes (a few patients: cheap),
-    but leave the first full build to the worker."""
+    but leave the first full build to the worker, and never wait for a refresh already
+    running (the read is then live)."""
     if enabled() and _state_for_update() is not None:
-        refresh()
+        refresh(wait=False)
 
 
 def responder_groups(scope, measure) -> list[dict]:

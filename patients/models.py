@@ -214,8 +214,6 @@ class Patient(models.Model):
             models.Index(fields=["pathway"], name="patient_pathway"),
             # The worklist walks patients by intake date (follow-ups are due from it).
             models.Index(fields=["intake_date", "id"], name="patient_intake_date"),
-            # metrics.rollups finds patients changed since its last refresh.
-            models.Index(fields=["updated_at"], name="patient_updated_at"),
         ]
 
     def __str__(self):

@@ -117,8 +117,6 @@ class Referral(models.Model):
             models.Index(fields=["assignee", "status"], name="referral_assignee_status"),
             # Sorting by referral date / days waiting.
             models.Index(fields=["referred_at", "id"], name="referral_referred_at"),
-            # metrics.rollups finds referrals changed since its last refresh.
-            models.Index(fields=["updated_at"], name="referral_updated_at"),
             # The program metrics read the referrals triaged, or first seen, in a period.
             models.Index(fields=["triaged_at"], name="referral_triaged_at"),
             models.Index(fields=["first_visit_at"], name="referral_first_visit_at"),

@@ -64,9 +64,7 @@ class GroupSession(models.Model):
     class Meta:
         ordering = ["starts_at", "pk"]
         indexes = [models.Index(fields=["series", "starts_at"], name="session_series_start"),
-                   models.Index(fields=["starts_at"], name="session_start"),
-                   # metrics.rollups finds sessions cancelled since its last refresh.
-                   models.Index(fields=["cancelled_at"], name="session_cancelled_at")]
+                   models.Index(fields=["starts_at"], name="session_start")]
         constraints = [models.CheckConstraint(
             condition=models.Q(starts_at__gte=EARLIEST_CARE_MOMENT,
                                starts_at__lt=CARE_MOMENTS_BEFORE),
@@ -137,5 +135,4 @@ class Attendance(models.Model):
         ordering = ["session", "pk"]
         constraints = [models.UniqueConstraint(fields=["session", "patient"],
                                                name="one_attendance_per_session")]
-        # metrics.rollups finds attendance marked since its last refresh.
-        indexes = [models.Index(fields=["marked_at"], name="attendance_marked_at")]
+
