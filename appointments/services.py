@@ -16,7 +16,7 @@ from datetime import datetime, time, timedelta
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
 from ipm import roles
@@ -177,6 +177,13 @@ def appointment_book(*, patient, clinician, service, starts_at: datetime,
                 duration_minutes=duration_minutes, mode=mode,
                 override_reason=reason if not inside else "", booked_by=_user_or_none(actor))
     except IntegrityError:
+        raise _double_booked(None)
+    except OperationalError as exc:
+        # Two bookings of one time that race can each wait for the other while PostgreSQL
+        # checks the exclusion constraint; it then rolls one back as a deadlock victim
+        # (SQLSTATE 40P01). That booking lost the slot: the same 409 as a clash.
+        if getattr(exc.__cause__, "sqlstate", None) != "40P01":
+            raise
         raise _double_booked(None)
     if referral is not None:
         _move_referral_on_booking(referral, appointment, actor)

@@ -68,3 +68,39 @@ def test_the_database_refuses_an_overlap_written_past_the_service(book, make_pat
     clash.status, clash.status_reason = "cancelled_by_clinic", "x"
     clash.starts_at, clash.ends_at = first.starts_at, first.ends_at
     clash.save()  # a cancelled appointment holds no time
+
+
+@pytest.mark.django_db
+def test_a_booking_chosen_as_deadlock_victim_is_a_409_not_a_500(book, monkeypatch):
+    """Two racing bookings can each wait for the other while PostgreSQL checks the exclusion
+    constraint; the one it rolls back (SQLSTATE 40P01) lost the slot."""
+    from django.db import OperationalError
+
+    from ipm.errors import Conflict
+
+    class Deadlock(Exception):
+        sqlstate = "40P01"
+
+    def deadlocked(**kwargs):
+        try:
+            raise Deadlock("deadlock detected")
+        except Deadlock as cause:
+            raise OperationalError("deadlock detected") from cause
+
+    monkeypatch.setattr(Appointment.objects, "create", deadlocked)
+    with pytest.raises(Conflict) as refused:
+        book(starts_at=next_day(1, 10))
+    assert "starts_at" in refused.value.errors
+    assert not Appointment.objects.exists()
+
+
+@pytest.mark.django_db
+def test_other_database_errors_while_booking_are_not_hidden(book, monkeypatch):
+    from django.db import OperationalError
+
+    def broken(**kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(Appointment.objects, "create", broken)
+    with pytest.raises(OperationalError):
+        book(starts_at=next_day(1, 10))
