@@ -16,6 +16,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from ipm.progress import Progress
+from metrics import rollups
 from outcomes import instruments, synthetic
 from patients.models import Program
 from referrals.models import Service
@@ -350,6 +351,10 @@ def generate(*, patients: int, seed: int = 7, out=sys.stdout) -> dict:
                           "visits_groupsession", "visits_enrolment", "visits_attendance",
                           "reminders_reminder"])
     if connection.vendor == "postgresql":
+        # Before the metrics roll-ups are first built, the patients the load queued for
+        # them mean nothing the build will not read: dropped, rather than left as a
+        # million-row queue to drain.
+        rollups.discard_queue_if_unbuilt()
         with connection.cursor() as cur:
             cur.execute("VACUUM ANALYZE")  # index-only scans need the visibility map
     return counts

@@ -362,7 +362,24 @@ def rebuild() -> RollupState:
     current, _ = RollupState.objects.update_or_create(
         name=NAME, defaults={"refreshed_at": timezone.now(),
                              "full_build_seconds": round(took, 2)})
+    _vacuum_queue()
     return current
+
+
+def _vacuum_queue() -> None:
+    """After draining a big queue (a bulk load): its dead rows would make every "anything
+    queued?" probe scan them until autovacuum came by. Outside a transaction only."""
+    if not connection.in_atomic_block:
+        with connection.cursor() as cur:
+            cur.execute("VACUUM (ANALYZE) metrics_changedpatient")
+
+
+def discard_queue_if_unbuilt() -> None:
+    """For bulk loaders: before the first build the queue says nothing the build will not
+    read anyway, so it is emptied at once instead of drained (no dead rows left behind)."""
+    if enabled() and _state_for_update() is None:
+        with connection.cursor() as cur:
+            cur.execute("TRUNCATE metrics_changedpatient")
 
 
 def refresh(wait: bool = True) -> RollupState | None:
@@ -431,7 +448,12 @@ def refresh(wait: bool = True) -> RollupState | None:
                             [sorted(received)])
         current.refreshed_at = timezone.now()
         current.save(update_fields=["refreshed_at"])
+    if len(patients) > BIG_QUEUE:
+        _vacuum_queue()
     return current
+
+
+BIG_QUEUE = 10_000  # patients drained at once after which the queue is vacuumed
 
 
 def refresh_if_built() -> None:
