@@ -405,47 +405,26 @@ def refresh(wait: bool = True) -> RollupState | None:
         patients = sorted({row[0] for row in cur.fetchall()})
         if not patients:
             return current
-        if patients:
-            cur.execute("DELETE FROM metrics_responderfact WHERE patient_id = ANY(%s) "
-                        "RETURNING measure, day", [patients])
-            touched = set(cur.fetchall())
-            for measure in _measures():
-                _insert_facts(measure, patients)
-            cur.execute("SELECT DISTINCT measure, day FROM metrics_responderfact "
-                        "WHERE patient_id = ANY(%s)", [patients])
-            touched |= set(cur.fetchall())
-            for key in {measure for measure, _ in touched}:
-                days = sorted(day for m, day in touched if m == key)
-                cur.execute("DELETE FROM metrics_responderday WHERE measure = %s "
-                            "AND day = ANY(%s)", [key, days])
-                cur.execute(_ROLL_UP.format(where="WHERE measure = %s AND day = ANY(%s)"),
-                            [key, days])
-            # The patients' activity spans, and the span start days they were or are on.
-            cur.execute("DELETE FROM metrics_activityspan WHERE patient_id = ANY(%s) "
-                        "RETURNING start", [patients])
-            starts = {row[0] for row in cur.fetchall()}
-            _insert_spans(patients)
-            cur.execute("SELECT DISTINCT start FROM metrics_activityspan "
-                        "WHERE patient_id = ANY(%s)", [patients])
-            starts |= {row[0] for row in cur.fetchall()}
-            if starts:
-                cur.execute("DELETE FROM metrics_activityday WHERE start = ANY(%s)",
-                            [sorted(starts)])
-                cur.execute(_ACTIVITY_ROLL_UP.format(where="WHERE start = ANY(%s)"),
-                            [sorted(starts)])
-            # Their referrals' state stretches, and the days received they were or are on.
-            cur.execute("DELETE FROM metrics_referralstatefact WHERE patient_id = ANY(%s) "
-                        "RETURNING referred_day", [patients])
-            received = {row[0] for row in cur.fetchall()}
-            _insert_referral_states(patients)
-            cur.execute("SELECT DISTINCT referred_day FROM metrics_referralstatefact "
-                        "WHERE patient_id = ANY(%s)", [patients])
-            received |= {row[0] for row in cur.fetchall()}
-            if received:
-                cur.execute("DELETE FROM metrics_referralstateday WHERE referred_day = ANY(%s)",
-                            [sorted(received)])
-                cur.execute(_REFERRAL_ROLL_UP.format(where="WHERE referred_day = ANY(%s)"),
-                            [sorted(received)])
+        cur.execute("DELETE FROM metrics_responderfact WHERE patient_id = ANY(%s) "
+                    "RETURNING measure, day", [patients])
+        touched = set(cur.fetchall())
+        for measure in _measures():
+            _insert_facts(measure, patients)
+        cur.execute("SELECT DISTINCT measure, day FROM metrics_responderfact "
+                    "WHERE patient_id = ANY(%s)", [patients])
+        touched |= set(cur.fetchall())
+        for key in {measure for measure, _ in touched}:
+            days = sorted(day for m, day in touched if m == key)
+            cur.execute("DELETE FROM metrics_responderday WHERE measure = %s "
+                        "AND day = ANY(%s)", [key, days])
+            cur.execute(_ROLL_UP.format(where="WHERE measure = %s AND day = ANY(%s)"),
+                        [key, days])
+        # The patients' activity spans, by span start day; their referrals' state
+        # stretches, by day received.
+        _replace(cur, patients, "metrics_activityspan", "metrics_activityday", "start",
+                 _insert_spans, _ACTIVITY_ROLL_UP)
+        _replace(cur, patients, "metrics_referralstatefact", "metrics_referralstateday",
+                 "referred_day", _insert_referral_states, _REFERRAL_ROLL_UP)
         current.refreshed_at = timezone.now()
         current.save(update_fields=["refreshed_at"])
     if len(patients) > BIG_QUEUE:
@@ -454,6 +433,21 @@ def refresh(wait: bool = True) -> RollupState | None:
 
 
 BIG_QUEUE = 10_000  # patients drained at once after which the queue is vacuumed
+
+
+def _replace(cur, patients, facts: str, days: str, column: str, insert, roll_up: str) -> None:
+    """The patients' rows of `facts` rebuilt (`insert`), and the rows of `days` re-counted
+    for every `column` value those facts were or now are on."""
+    cur.execute(f"DELETE FROM {facts} WHERE patient_id = ANY(%s) "  # nosec B608 - constant table names
+                f"RETURNING {column}", [patients])
+    keys = {row[0] for row in cur.fetchall()}
+    insert(patients)
+    cur.execute(f"SELECT DISTINCT {column} FROM {facts} WHERE patient_id = ANY(%s)",  # nosec B608 - as above
+                [patients])
+    keys |= {row[0] for row in cur.fetchall()}
+    if keys:
+        cur.execute(f"DELETE FROM {days} WHERE {column} = ANY(%s)", [sorted(keys)])  # nosec B608 - as above
+        cur.execute(roll_up.format(where=f"WHERE {column} = ANY(%s)"), [sorted(keys)])
 
 
 def refresh_if_built() -> None:
